@@ -1,0 +1,60 @@
+"""Helpers shared by the subcommand modules: argument types and output formatting."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+import numpy as np
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite float (NaN and inf are rejected with a one-line message)."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return x
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return x if math.isfinite(x) else None
+    return obj
+
+
+def print_json(obj, stream=None) -> None:
+    """Print one JSON object (non-finite floats become ``null``, numpy types become Python types)."""
+    json.dump(_jsonable(obj), stream or sys.stdout, indent=2, allow_nan=False)
+    (stream or sys.stdout).write("\n")
+
+
+def format_table(headers: list[str], rows: list[list], floatfmt: str = ".6g") -> str:
+    """A plain aligned text table; ``None`` prints as ``-``."""
+
+    def cell(v):
+        if v is None:
+            return "-"
+        if isinstance(v, (float, np.floating)):
+            return format(float(v), floatfmt)
+        return str(v)
+
+    body = [[cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.rjust(w) for h, w in zip(headers, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in body]
+    return "\n".join(out)
