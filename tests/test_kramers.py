@@ -212,7 +212,7 @@ def test_exact_mfpt_stable_at_large_barrier(direction):
     for dE_T in (200, 500):
         T = t.barrier / dE_T
         a = exact_mfpt_1d(*L3, T, direction)
-        b = exact_mfpt_1d(*L3, T, direction, dps=50, rtol=1e-13, tail=90.0)
+        b = exact_mfpt_1d(*L3, T, direction, dps=50, rtol=1e-12, tail=90.0)
         assert math.isfinite(a.tau) and a.rel_error < 1e-9
         assert a.log_tau == pytest.approx(b.log_tau, abs=1e-10)
         ratio = kramers_1d(*L3, T, direction).tau / a.tau
@@ -224,3 +224,85 @@ def test_even_depth_forward_kramers_limit():
     t = escape_target(depth, sv, beta)
     T = t.barrier / 200
     assert kramers_1d(depth, sv, beta, T).tau / exact_mfpt_1d(depth, sv, beta, T).tau == pytest.approx(1, abs=0.01)
+
+
+# --------------------------------------------------------------------------- Eyring-Kramers
+from langevin_grok.kramers import (  # noqa: E402
+    ZeroModeError,
+    count_equivalent_saddles,
+    eyring_kramers,
+    eyring_kramers_chain,
+)
+from langevin_grok.network import DeepLinearNetwork, stationary_point  # noqa: E402
+
+
+def _fd_hessian(net, theta, h=1e-5):
+    """Central differences of the analytic gradient (an independent route to the Hessian)."""
+    D = theta.size
+    H = np.empty((D, D))
+    for i in range(D):
+        e = np.zeros(D)
+        e[i] = h
+        H[:, i] = (net.grad(theta + e) - net.grad(theta - e)) / (2 * h)
+    return 0.5 * (H + H.T)
+
+
+@pytest.mark.parametrize("depth,beta", [(3, 0.3), (4, 0.2), (5, 0.1)])
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+def test_eyring_kramers_chain_against_finite_difference_hessians(depth, beta, direction):
+    T = 0.003
+    ek = eyring_kramers_chain(depth, 0.8, beta, T, direction)
+    net = DeepLinearNetwork.from_singular_values(depth, 1, 1, [0.8], beta)
+    start = stationary_point(net, ["trivial" if direction == "forward" else "learned"])
+    sad = stationary_point(net, ["saddle"])
+    Hm, Hs = _fd_hessian(net, start.theta), _fd_hessian(net, sad.theta)
+    ev_m, ev_s = np.linalg.eigvalsh(Hm), np.linalg.eigvalsh(Hs)
+    assert np.all(ev_m > 0) and ev_s[0] < 0 < ev_s[1]
+    n_sad = 2 ** (depth - 1) if direction == "forward" else 1  # derived in count_equivalent_saddles
+    dE = net.loss(sad.theta) - net.loss(start.theta)
+    tau = (1 / n_sad) * (2 * math.pi / abs(ev_s[0])) * math.sqrt(abs(np.prod(ev_s)) / np.prod(ev_m)) * math.exp(dE / T)
+    assert ek.n_saddles == n_sad
+    assert ek.mu_1 == pytest.approx(ev_s[0], rel=1e-6)
+    assert ek.barrier == pytest.approx(dE, rel=1e-10)
+    assert ek.tau == pytest.approx(tau, rel=1e-6)
+
+
+@pytest.mark.parametrize("depth,beta", [(3, 0.3), (4, 0.2), (5, 0.1)])
+def test_eyring_kramers_chain_vs_arc_kramers(depth, beta):
+    """Transverse curvature 2 beta at the saddle vs beta at 0, and 2^(L-1) saddles (forward);
+    a single saddle and equal transverse curvatures (reverse)."""
+    T = 0.004
+    f = eyring_kramers_chain(depth, 0.8, beta, T, "forward")
+    k = kramers_1d(depth, 0.8, beta, T, "forward")
+    assert f.tau / k.tau == pytest.approx(k.arc_routes * 2 ** (-(depth - 1) / 2), rel=1e-10)
+    r = eyring_kramers_chain(depth, 0.8, beta, T, "reverse")
+    assert r.tau / kramers_1d(depth, 0.8, beta, T, "reverse").tau == pytest.approx(1.0, rel=1e-10)
+    assert f.log_det_ratio == pytest.approx(
+        math.log(abs(f.mu_1)) + (depth - 1) * math.log(2 * beta) - depth * math.log(beta), rel=1e-10)
+
+
+def test_saddle_counts_from_symmetry():
+    net = DeepLinearNetwork.from_singular_values(3, 1, 1, [0.8], 0.3)
+    zero, sad, mn = (stationary_point(net, [m]) for m in ("trivial", "saddle", "learned"))
+    assert count_equivalent_saddles(net, zero, sad) == 4
+    assert count_equivalent_saddles(net, mn, sad) == 1
+    # a width-1 network with p = 2 escaping from 0 over the first mode's saddle: still 2^(L-1)
+    net2 = DeepLinearNetwork.from_singular_values(4, 1, 2, [0.9, 0.8], 0.2)
+    ek = eyring_kramers(net2, ["trivial", "trivial"], ["saddle", "trivial"], 0.01)
+    assert ek.n_saddles == 8 and ek.n_params == 2 + 1 + 1 + 2
+
+
+def test_eyring_kramers_refuses_zero_modes_and_bad_points():
+    net = DeepLinearNetwork.from_singular_values(3, 2, 2, [0.9, 0.8], 0.32)
+    with pytest.raises(ZeroModeError, match="zero modes"):
+        eyring_kramers(net, ["trivial", "trivial"], ["saddle", "trivial"], 0.004)
+    assert issubclass(ZeroModeError, InputError) and issubclass(ZeroModeError, ValueError)
+    chain = DeepLinearNetwork.from_singular_values(3, 1, 1, [0.8], 0.3)
+    with pytest.raises(InputError, match="index 1"):
+        eyring_kramers(chain, ["trivial"], ["learned"], 0.004)
+    with pytest.raises(InputError, match="minimum"):
+        eyring_kramers(chain, ["saddle"], ["saddle"], 0.004)
+    with pytest.raises(InputError):
+        eyring_kramers(chain, ["trivial"], ["saddle"], -1.0)
+    with pytest.raises(InputError):
+        eyring_kramers_chain(3, 0.8, 0.4, 0.004)  # beta > beta_c: no barrier
