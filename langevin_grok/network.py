@@ -55,6 +55,7 @@ __all__ = [
     "stationary_points",
     "equivalent_saddles",
     "orbit_dimension",
+    "orbit_tangents",
     "default_tolerance",
 ]
 
@@ -552,6 +553,39 @@ def orbit_dimension(depth: int, width: int, n_active: int) -> int:
     return (L - 1) * (k * (w - k) + k * (k - 1) // 2)
 
 
+def orbit_tangents(net: DeepLinearNetwork, theta) -> np.ndarray:
+    """Tangent vectors of the hidden-layer rotation orbit at ``theta``, one per generator.
+
+    For hidden layer ``l = 1..L-1`` and unit pair ``i < j`` the generator ``Omega = E_ij - E_ji`` moves
+    ``W_l -> Omega W_l`` and ``W_{l+1} -> -W_{l+1} Omega``. Columns are ordered by layer, then by
+    ``(i, j)`` in ``numpy.triu_indices(w, 1)`` order.
+
+    Returns
+    -------
+    array, shape (D, (L-1) w (w-1) / 2)
+        Unnormalised tangents; their rank is :func:`orbit_dimension` at an embedded point, their Gram
+        matrix is the metric the orbit inherits from weight space (for Eyring-Kramers with zero modes).
+        At a stationary point ``H @ T = 0`` up to rounding.
+    """
+    Ws = net.unpack(theta)
+    L, w = net.depth, net.width
+    offs = np.concatenate([[0], np.cumsum([W.size for W in Ws])])
+    iu, ju = np.triu_indices(w, 1)
+    n_pair = iu.size
+    T = np.zeros((net.n_params, (L - 1) * n_pair))
+    for l in range(L - 1):  # hidden layer between Ws[l] (output side) and Ws[l + 1] (input side)
+        W, Wn = Ws[l], Ws[l + 1]
+        for c, (i, j) in enumerate(zip(iu, ju)):
+            dW = np.zeros_like(W)
+            dW[i], dW[j] = W[j], -W[i]  # Omega W
+            dWn = np.zeros_like(Wn)
+            dWn[:, j], dWn[:, i] = -Wn[:, i], Wn[:, j]  # -Wn Omega
+            col = l * n_pair + c
+            T[offs[l] : offs[l + 1], col] = dW.ravel()
+            T[offs[l + 1] : offs[l + 2], col] = dWn.ravel()
+    return T
+
+
 @dataclass(frozen=True, eq=False)
 class StationaryPoint:
     """A constructed stationary point and its Hessian spectrum.
@@ -624,6 +658,16 @@ class StationaryPoint:
         return e if s > 0 else -e
 
     @property
+    def nonzero_eigenvalues(self) -> np.ndarray:
+        """Eigenvalues with ``|mu| > tol`` (ascending): the curvatures transverse to the zero modes."""
+        return self.eigenvalues[np.abs(self.eigenvalues) > self.tol]
+
+    @property
+    def log_abs_det_nonzero(self) -> float:
+        """``sum log|mu|`` over :attr:`nonzero_eigenvalues` (``log|det H|`` when ``n_zero == 0``)."""
+        return float(np.sum(np.log(np.abs(self.nonzero_eigenvalues))))
+
+    @property
     def unstable_eigenvalue(self) -> float | None:
         """The most negative eigenvalue ``mu_1 < 0`` (``None`` when ``index == 0``)."""
         return None if self.index == 0 else float(self.eigenvalues[0])
@@ -690,6 +734,15 @@ def stationary_point(
     Returns
     -------
     StationaryPoint
+
+    Examples
+    --------
+    The worked example of THEORY.md (L = 3, eta = 0.8, beta = 0.32) as a scalar chain:
+
+    >>> net = DeepLinearNetwork.from_singular_values(3, 1, 1, [0.8], 0.32)
+    >>> sp = stationary_point(net, ["saddle"])
+    >>> sp.index, sp.n_zero, round(sp.energy, 6)
+    (1, 0, 0.028453)
 
     Notes
     -----

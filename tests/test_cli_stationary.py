@@ -7,7 +7,7 @@ import json
 import pytest
 
 from langevin_grok.cli import main
-from langevin_grok.landscape import mode_landscape
+from langevin_grok.landscape import beta_c, mode_landscape
 
 
 def _json(capsys, argv):
@@ -41,7 +41,7 @@ def test_explicit_modes_seed_and_theta(capsys):
 
 def test_skips_combinations_that_do_not_exist(capsys):
     # beta between beta_c(0.8) and beta_c(0.9) at L = 3: only mode 0 has saddle and learned points.
-    beta = 0.5 * (mode_landscape(3, 0.8, 0.0).beta_c + mode_landscape(3, 0.9, 0.0).beta_c)
+    beta = 0.5 * (beta_c(3, 0.8) + beta_c(3, 0.9))
     out = _json(capsys, ["stationary", "-L", "3", "-w", "2", "-p", "3", "--sv", "0.9", "0.8",
                          "--beta", repr(beta), "--json"])
     kinds = {",".join(p["modes"]) for p in out["points"]}

@@ -18,6 +18,7 @@ from langevin_grok.network import (
     loss_fn,
     n_params,
     orbit_dimension,
+    orbit_tangents,
     pack,
     stationary_point,
     stationary_points,
@@ -158,6 +159,8 @@ def test_scalar_chain_saddle_index_one_and_exact_spectrum(L):
                                rtol=1e-10)
     e = sad.unstable_direction
     np.testing.assert_allclose(e, np.ones(L) / np.sqrt(L), atol=1e-12)  # points towards the learned state
+    assert sad.log_abs_det_nonzero == pytest.approx(np.log(-m.curvature_saddle) + (L - 1) * np.log(2 * beta),
+                                                    rel=1e-10)
     assert sad.energy == pytest.approx(m.barrier_forward, rel=1e-12)
 
 
@@ -204,7 +207,17 @@ def test_zero_modes_equal_rotation_orbit_dimension(L, w, p, sv, beta):
         assert sp.n_zero == sp.orbit_dimension, sp.kind
         if k > 0 and w > k:
             assert sp.n_zero > 0
-        # the zero modes are the rotation generators: Omega_l W_l - W_l Omega_{l-1} for one hidden pair
+        # the zero modes are spanned by the rotation-orbit tangents
+        T = orbit_tangents(net, sp.theta)
+        assert T.shape == (net.n_params, (L - 1) * w * (w - 1) // 2)
+        assert np.linalg.matrix_rank(T, tol=1e-10) == sp.orbit_dimension
+        H = net.hessian(sp.theta)
+        assert np.max(np.abs(H @ T), initial=0.0) < 1e-12
+        if sp.n_zero:
+            null = sp.eigenvectors[:, np.abs(sp.eigenvalues) <= sp.tol]
+            # projecting T onto the Hessian null space leaves it unchanged (same subspace)
+            np.testing.assert_allclose(null @ (null.T @ T), T, atol=1e-10)
+        # ...and, independently of orbit_tangents, one generator written out by hand
         if k > 0 and w > 1:
             Ws = net.unpack(sp.theta)
             om = np.zeros((w, w))
@@ -231,6 +244,8 @@ def test_index_at_minima_and_saddles_seed_setup():
     assert sp.unstable_eigenvalue == pytest.approx(m.curvature_saddle, rel=1e-10)
     e = sp.unstable_direction
     assert np.dot(e, sp.theta) > 0
+    assert sp.nonzero_eigenvalues.size == net.n_params - sp.n_zero
+    assert sp.is_isolated is False
     np.testing.assert_allclose(net.hessian(sp.theta) @ e, sp.unstable_eigenvalue * e, atol=1e-12)
 
 
