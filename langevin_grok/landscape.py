@@ -175,13 +175,32 @@ def stationary_amplitudes(depth: int, eta: float, beta: float) -> tuple[float | 
     a_c = lambda_c(L, eta) ** (1.0 / L)
     a_top = eta ** (1.0 / L)
 
+    if beta == 0.0:
+        # the learned root is exactly lambda = eta (a_top**L may round to either side of eta, so
+        # f(a_top) has no reliable sign for brentq); the saddle has merged with a = 0
+        return None, a_top
+
     def f(a: float) -> float:
         return a ** (L - 2) * (eta - a**L) - beta
 
-    a_min = brentq(f, a_c, a_top, xtol=_XTOL, rtol=_RTOL, maxiter=500)
-    if beta == 0.0:
-        return None, a_min
-    a_sad = brentq(f, 0.0, a_c, xtol=_XTOL, rtol=_RTOL, maxiter=500)
+    if f(a_c) <= 0.0:
+        # beta within rounding of beta_c: the two roots coincide at the fold to float64 precision
+        return a_c, a_c
+    # f(a_top) = -beta only in exact arithmetic; a_top**L rounds, so for beta below ~1e-16 step
+    # just past a_top, where f < 0 holds robustly (f < 0 for every a > a_top, so no root is added).
+    a_hi, step = a_top, 1e-15
+    while f(a_hi) >= 0.0:
+        a_hi, step = a_top * (1.0 + step), step * 10.0
+    a_min = brentq(f, a_c, a_hi, xtol=_XTOL, rtol=_RTOL, maxiter=500)
+    # (beta/eta)**(1/(L-2)) lies below the saddle (f < 0 there) and is close to it for small beta, so
+    # brentq does not have to bisect down from 0 through hundreds of binary orders (beta ~ 1e-300)
+    # (the halved guess covers subnormal beta, where f(guess) itself rounds to the wrong sign)
+    guess = (beta / eta) ** (1.0 / (L - 2))
+    a_lo = next((x for x in (guess, 0.5 * guess) if 0.0 < x < a_c and f(x) < 0.0), 0.0)
+    a_up = 2.0 * guess  # f(2 guess) ~ (2**(L-2) - 1) beta > 0 while guess**L << eta
+    if not (a_lo < a_up < a_c and f(a_up) > 0.0):
+        a_up = a_c
+    a_sad = brentq(f, a_lo, a_up, xtol=_XTOL, rtol=_RTOL, maxiter=500)
     return a_sad, a_min
 
 
@@ -281,7 +300,14 @@ def mode_landscape(depth: int, sv: float, beta: float) -> ModeLandscape:
     else:
         global_phase = "learned" if e_min < 0.0 else "trivial"
     bf = e_sad if phase == "bistable" else None
-    br = (e_sad - e_min) if phase == "bistable" else None
+    if phase == "bistable":
+        # factored difference of the barrier identity, (L-1)/2 (l_sad - l_min)(2 lambda_c - l_sad - l_min),
+        # is positive in exact arithmetic; near the fold both factors are tiny and rounding can flip the
+        # sign of the ~1e-20 result, so clamp at 0
+        lc2 = eta * (L - 2) / (L - 1)
+        br = max(0.0, 0.5 * (L - 1) * (lam_sad - lam_min) * (lc2 - lam_sad - lam_min))
+    else:
+        br = None
     p = (L, eta, beta)
 
     def curv(a):

@@ -168,7 +168,8 @@ def _prove(lhs, rhs, *, positive_log: bool = True) -> str | None:
     diff = lhs - rhs
     if sp.simplify(diff) == 0:
         return "simplify"
-    forced = sp.powsimp(sp.expand_power_base(sp.expand(diff), force=True), force=True)
+    # force=True power rules, e.g. (x**k)**(1/L) = x**(k/L): valid since every base here is positive
+    forced = sp.powsimp(sp.expand_power_base(sp.powdenest(sp.expand(diff), force=True), force=True), force=True)
     if sp.simplify(forced) == 0:
         return "simplify (forced power rules)"
     if positive_log and lhs != 0 and rhs != 0:
@@ -286,9 +287,11 @@ def derive() -> Derivation:
     # saddle-node in a: P(a_c) = 0 and dP/da(a_c) = 0 at beta = beta_c
     a_c = lam_c ** (1 / L)
     pcs = [dict(p) for p in pc]
-    checks.append(_verify("saddle-node: P(a_c; beta_c) = 0", P.subs(beta, beta_c_closed).subs(a, a_c), sp.Integer(0),
+    # (divided by the positive factors a_c**(L-2), a_c**(L-3) so that sympy can cancel the powers)
+    checks.append(_verify("saddle-node: P(a_c; beta_c) = 0",
+                          P.subs(beta, beta_c_closed).subs(a, a_c) / a_c ** (L - 2), sp.Integer(0),
                           pcs, positive_log=False))
-    checks.append(_verify("saddle-node: dP/da(a_c) = 0", sp.diff(P, a).subs(a, a_c), sp.Integer(0),
+    checks.append(_verify("saddle-node: dP/da(a_c) = 0", sp.diff(P, a).subs(a, a_c) / a_c ** (L - 3), sp.Integer(0),
                           pcs, positive_log=False))
 
     # 5. barrier identity: substitute beta(lambda) into ell(lambda) - ell(0)
