@@ -291,6 +291,8 @@ class DeepLinearNetwork:
         ----------
         sv : sequence of float
             Singular values eta, each in (0, 1); at most ``dim`` of them, padded with zeros to ``dim``.
+            ``Sigma_yx`` keeps the given order, but :func:`stationary_point` labels modes in the
+            descending order of the SVD.
         rng : Generator | int | None
             If given (and ``u``, ``v`` are not), ``U`` and ``V`` are Haar-random orthogonal matrices drawn
             from it; by default ``U = V = I``.

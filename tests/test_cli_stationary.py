@@ -49,6 +49,15 @@ def test_skips_combinations_that_do_not_exist(capsys):
     assert len(out["skipped"]) == 6
 
 
+def test_modes_follow_descending_sv_order(capsys):
+    argv = ["stationary", "-L", "3", "-w", "1", "-p", "2", "--beta", "0.32", "--modes", "saddle", "--json", "--sv"]
+    a = _json(capsys, argv + ["0.8", "0.9"])
+    b = _json(capsys, argv + ["0.9", "0.8"])
+    assert a["sv"] == [0.9, 0.8]
+    assert a["points"][0]["energy"] == b["points"][0]["energy"]
+    assert a["points"][0]["energy"] == pytest.approx(mode_landscape(3, 0.9, 0.32).barrier_forward, rel=1e-12)
+
+
 def test_table_output(capsys):
     assert main(["stationary", "-L", "3", "-w", "2", "-p", "2", "--sv", "0.9", "0.8", "--beta", "0.32"]) == 0
     text = capsys.readouterr().out

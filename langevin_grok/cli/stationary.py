@@ -32,7 +32,8 @@ def register(sub) -> None:
     p.add_argument("--dim", "-p", type=finite_float, required=True,
                    help="input and output dimension p (integer >= 1); must be >= the number of --sv values")
     p.add_argument("--sv", type=finite_float, nargs="+", required=True,
-                   help="singular values eta of Sigma_yx, each in (0, 1) (dimensionless); padded with zeros to dim")
+                   help=("singular values eta of Sigma_yx, each in (0, 1) (dimensionless); padded with zeros to dim and "
+                         "sorted in descending order, the order --modes refers to"))
     p.add_argument("--beta", type=finite_float, required=True,
                    help="L2 (weight-decay) strength beta >= 0 (loss units per squared weight)")
     p.add_argument("--modes", action="append", metavar="KIND[,KIND...]",
@@ -62,6 +63,8 @@ def _combinations(args, dim: int, width: int):
 
 
 def run(args) -> int:
+    # stationary_point labels modes in the descending order of the SVD of Sigma_yx
+    args.sv = sorted(args.sv, reverse=True)
     net = DeepLinearNetwork.from_singular_values(
         args.depth, args.width, args.dim, args.sv, args.beta)
     n_eig = check_int("n-eig", args.n_eig, minimum=1)
