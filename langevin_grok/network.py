@@ -838,7 +838,9 @@ def equivalent_saddles(net: DeepLinearNetwork, point: StationaryPoint) -> tuple[
     ``d_0 = d_L = 1`` and ``d_l = +-1`` for the L-1 hidden units. For the scalar chain (w = p = 1) these
     are exactly the sign patterns of the L weights whose product is positive. Each image is re-analysed
     (loss, gradient, Hessian), so callers can check that all are stationary with equal energy and index.
-    The first entry is ``point`` itself (all ``d_l = +1``); ``len(result)`` is ``n_sad`` of Eyring-Kramers.
+    The first entry is ``point`` itself (all ``d_l = +1``). The 2^(L-1) images are distinct when no
+    layer is zero (e.g. the scalar-chain saddle, so ``n_sad = 2^(L-1)`` for the escape from 0); the
+    trivial point is its own image, so count distinct thetas rather than entries in general.
 
     For ``width > 1`` the sign flips lie on a continuous rotation orbit (the saddle is not isolated),
     so there is no finite count and :class:`InputError` is raised.
