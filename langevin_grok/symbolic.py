@@ -253,7 +253,10 @@ def derive() -> Derivation:
                           a ** (2 * L) / 2 - eta * a**L + L * beta / 2 * a**2, st))
     # powsimp turns sympy's a**(2L)/a into a**(2L-1): no removable 0/0 at a = 0 when lambdified
     u_prime = sp.powsimp(sp.expand(sp.diff(u, a)))
-    u_second = sp.powsimp(sp.expand(sp.diff(u, a, 2)))
+    u_second_derived = sp.diff(u, a, 2)
+    # keep the grouped form (no a**(2L)/a**2 quotients, so no 0/0 at a = 0 once lambdified)
+    u_second = L * ((2 * L - 1) * a ** (2 * L - 2) - (L - 1) * eta * a ** (L - 2) + beta)
+    checks.append(_verify("d2u/da2", u_second_derived, u_second, st))
 
     # 2. stationarity polynomial: du/da = L a P(a)
     P = sp.expand(sp.powsimp(sp.expand(u_prime / (L * a))))
