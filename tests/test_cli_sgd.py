@@ -1,0 +1,75 @@
+"""The ``sgd`` subcommand: JSON keys, --out files, one-line errors with exit status 2."""
+
+import json
+
+import numpy as np
+import pytest
+
+from langevin_grok.cli import main
+
+BASE = ["sgd", "--depth", "3", "--width", "4", "--sv", "0.9", "0.8", "--n-train", "64", "--n-test", "32",
+        "--batch", "16", "--lr", "0.05", "--seeds", "3", "--no-progress"]
+
+
+def test_json_keys_and_out(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = main(BASE + ["--beta", "0.05", "--epochs", "40", "--json", "--out", str(out)])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)
+    for key in ("escape_epochs", "n_escaped", "n_seeds", "final_rank", "train_mse", "test_mse", "noise_trace",
+                "noise_escape_direction", "temperature_eff"):
+        assert key in d
+    assert d["n_seeds"] == 3 and len(d["escape_epochs"]) == 3 and len(d["final_rank"]) == 3
+    assert all(e is None or 0 <= e <= 40 for e in d["escape_epochs"])
+    assert d["n_escaped"] == sum(e is not None for e in d["escape_epochs"])
+    assert d["dynamics"] == "plain SGD"
+    curves = np.load(out / "curves.npz")
+    assert curves["test_mse"].shape == (41, 3) and curves["mode_sv"].shape == (41, 3, 2)
+    assert json.loads((out / "summary.json").read_text())["n_seeds"] == 3
+
+
+def test_checkpoint_rank2_state_has_noise_on_reverse_direction(capsys):
+    rc = main(BASE + ["--beta", "0.32", "--epochs", "5", "--json", "--init", "checkpoint", "--init-beta", "0.05",
+                      "--init-max-epochs", "200", "--converge-window", "20", "--seed", "1"])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)
+    # from the rank-2 state at beta = 0.32 the relevant saddle is the reverse escape of mode 2, with noise
+    assert d["noise_state"] == ["learned", "learned"]
+    assert d["saddle"] == ["learned", "saddle"] and d["escape_direction_kind"] == "reverse"
+    assert d["noise_escape_direction"] > 0 and d["temperature_eff"] > 0 and d["escape_noise_zero"] is False
+
+
+def test_checkpoint_rank1_trap_reports_zero_noise(capsys):
+    # sv (0.9, 0.3): a checkpoint at beta = 0.2 (> beta_c = 0.094 of the 0.3 mode) is rank 1; at beta = 0.05
+    # the 0.3 mode is bistable with learned global, so the trap escapes forward through (learned, saddle),
+    # along which plain SGD has exactly no noise.
+    args = ["sgd", "--depth", "3", "--width", "4", "--sv", "0.9", "0.3", "--n-train", "64", "--n-test", "32",
+            "--batch", "16", "--lr", "0.05", "--seeds", "3", "--no-progress", "--beta", "0.05", "--epochs", "5",
+            "--json", "--init", "checkpoint", "--init-beta", "0.2", "--init-max-epochs", "400",
+            "--converge-window", "20", "--seed", "2"]
+    assert main(args) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["noise_state"] == ["learned", "trivial"]
+    assert d["saddle"] == ["learned", "saddle"] and d["escape_direction_kind"] == "forward"
+    assert d["escape_noise_zero"] is True and d["temperature_eff"] == 0.0
+    assert d["noise_escape_direction"] <= 1e-12 * d["noise_trace"]
+    assert "absorbing" in d["noise_note"]
+
+
+def test_table_output(capsys):
+    assert main(BASE + ["--beta", "0.45", "--epochs", "3", "--criterion", "singular_value"]) == 0
+    out = capsys.readouterr().out
+    assert "escaped (singular_value)" in out and "T_eff" in out
+
+
+@pytest.mark.parametrize("bad", [
+    ["--lr", "0"], ["--lr", "-0.1"], ["--batch", "0"], ["--batch", "65"], ["--seeds", "0"], ["--beta", "-1"],
+    ["--init", "checkpoint"], ["--noise-temperature", "-1"], ["--escape-mode", "2"], ["--epochs", "-3"],
+])
+def test_bad_input_exit_2(bad, capsys):
+    args = BASE + ["--beta", "0.1", "--epochs", "2"]
+    # later options override earlier ones in argparse
+    rc = main(args + bad)
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("langevin-grok sgd: error:") and "\n" not in err
