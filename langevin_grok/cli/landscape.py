@@ -11,6 +11,15 @@ _KEYS = (
 )
 
 
+def _int_or_float(text: str):
+    """argparse type: an int when the text is an integer literal (so errors echo '1', not '1.0'),
+    else a finite float that check_depth rejects with a message naming the argument."""
+    try:
+        return int(text)
+    except ValueError:
+        return finite_float(text)
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "landscape",
@@ -22,7 +31,7 @@ def register(sub) -> None:
             "(per-sample MSE/2 + beta/2 |W|^2), and which phase is global."
         ),
     )
-    p.add_argument("--depth", "-L", type=finite_float, required=True,
+    p.add_argument("--depth", "-L", type=_int_or_float, required=True,
                    help="number of weight matrices L (integer >= 2; dimensionless)")
     p.add_argument("--sv", type=finite_float, nargs="+", required=True,
                    help="singular values eta of Sigma_yx, each in (0, 1) (dimensionless); one mode each")
