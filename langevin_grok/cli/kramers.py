@@ -1,0 +1,96 @@
+"""``langevin-grok kramers``: predicted mean escape times of one mode (1-D Kramers, exact 1-D MFPT,
+weight-space Eyring-Kramers of the scalar chain)."""
+
+from __future__ import annotations
+
+import math
+
+from .._checks import check_choice
+from ..kramers import DIRECTIONS, escape_target, exact_mfpt_1d, eyring_kramers_chain, kramers_1d
+from ._common import finite_float, format_table, print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "kramers",
+        help="predicted mean escape times: 1-D Kramers, exact 1-D MFPT, Eyring-Kramers",
+        description=(
+            "Mean escape time of one mode over its barrier in SDE time units (t = lr x SGD steps), for "
+            "overdamped Langevin dynamics at temperature T: 1-D Kramers along the balanced arc length, "
+            "the exact 1-D mean first-passage time by quadrature, and weight-space Eyring-Kramers for "
+            "the scalar chain (width = dim = 1) of the same depth. Escape event: lambda crosses the "
+            "midpoint between lambda_saddle and the target minimum's lambda (forward: (lambda_sad + "
+            "lambda_min)/2 from lambda = 0; reverse: lambda_sad/2 from lambda_min)."
+        ),
+    )
+    p.add_argument("--depth", "-L", type=finite_float, required=True,
+                   help="number of weight matrices L (integer >= 3; dimensionless)")
+    p.add_argument("--sv", type=finite_float, required=True,
+                   help="singular value eta of Sigma_yx in (0, 1) (dimensionless)")
+    p.add_argument("--beta", type=finite_float, required=True,
+                   help="L2 strength beta in (0, beta_c) (loss units per squared weight)")
+    p.add_argument("--temperature", "-T", type=finite_float, required=True,
+                   help="noise temperature T > 0 (loss units; T = lr c / (2B) for SGD)")
+    p.add_argument("--direction", default="forward",
+                   help="forward (trivial -> learned, default) or reverse (learned -> trivial)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def compute(depth, sv, beta, temperature, direction="forward") -> dict:
+    """All numbers of the command as one dict (the JSON contract)."""
+    direction = check_choice("direction", direction, DIRECTIONS)
+    tgt = escape_target(depth, sv, beta, direction)
+    k = kramers_1d(depth, sv, beta, temperature, direction)
+    ex = exact_mfpt_1d(depth, sv, beta, temperature, direction)
+    ek = eyring_kramers_chain(depth, sv, beta, temperature, direction)
+    return {
+        "depth": tgt.depth,
+        "sv": tgt.sv,
+        "beta": tgt.beta,
+        "temperature": k.temperature,
+        "direction": direction,
+        "barrier": tgt.barrier,
+        "barrier_over_t": k.barrier_over_t,
+        "kramers_1d": k.tau,
+        "exact_mfpt_1d": ex.tau,
+        "eyring_kramers": ek.tau,
+        "n_saddles": ek.n_saddles,
+        "log_kramers_1d": k.log_tau,
+        "log_exact_mfpt_1d": ex.log_tau,
+        "log_eyring_kramers": ek.log_tau,
+        "ratio_kramers_1d_to_exact": math.exp(k.log_tau - ex.log_tau),
+        "ratio_eyring_kramers_to_kramers_1d": math.exp(ek.log_tau - k.log_tau),
+        "ratio_eyring_kramers_to_exact": math.exp(ek.log_tau - ex.log_tau),
+        "kramers_1d_prefactor": k.prefactor,
+        "eyring_kramers_prefactor": ek.prefactor,
+        "arc_routes": tgt.arc_routes,
+        "mu_1": ek.mu_1,
+        "exact_rel_error": ex.rel_error,
+        "lambda_start": tgt.lambda_start,
+        "lambda_saddle": tgt.lambda_saddle,
+        "lambda_target": tgt.lambda_target,
+        "r_start": tgt.r_start,
+        "r_saddle": tgt.r_saddle,
+        "r_target": tgt.r_target,
+    }
+
+
+def run(args) -> int:
+    out = compute(args.depth, args.sv, args.beta, args.temperature, args.direction)
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"depth L = {out['depth']}, sv = {out['sv']:g}, beta = {out['beta']:g}, T = {out['temperature']:g}, "
+          f"{out['direction']} escape")
+    print(f"barrier dE = {out['barrier']:.6g} (dE/T = {out['barrier_over_t']:.4g}); event lambda: "
+          f"{out['lambda_start']:.6g} -> {out['lambda_target']:.6g} (saddle {out['lambda_saddle']:.6g}), "
+          f"arc r: {out['r_start']:.6g} -> {out['r_target']:.6g}")
+    rows = [
+        ["kramers_1d", out["kramers_1d"], out["log_kramers_1d"], out["ratio_kramers_1d_to_exact"]],
+        ["exact_mfpt_1d", out["exact_mfpt_1d"], out["log_exact_mfpt_1d"], 1.0],
+        [f"eyring_kramers (chain, n_saddles = {out['n_saddles']})", out["eyring_kramers"],
+         out["log_eyring_kramers"], out["ratio_eyring_kramers_to_exact"]],
+    ]
+    print(format_table(["estimate", "tau (SDE time)", "ln tau", "ratio to exact_mfpt_1d"], rows))
+    return 0
