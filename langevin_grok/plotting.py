@@ -113,8 +113,10 @@ def _fmt_num(x: float, digits: int = 3) -> str:
     """Short human number: 3 significant digits, scientific only when very small or large."""
     if x == 0 or not math.isfinite(x):
         return f"{x:g}"
-    if abs(x) < 1e-3 or abs(x) >= 1e5:
+    if abs(x) < 1e-3 or abs(x) >= 1e6:
         return f"{x:.{digits - 1}e}"
+    if abs(x) >= 10 ** digits:  # 4980.4 -> "4980", not "4.98e+03"
+        return f"{float(f'{x:.{digits}g}'):.0f}"
     return f"{x:.{digits}g}"
 
 
@@ -341,7 +343,7 @@ def plot_mse_curves(epochs, curves: Mapping[str, np.ndarray], *,
     lo_q, hi_q = quantiles
     if not 0.0 <= lo_q < hi_q <= 1.0:
         raise InputError(f"quantiles must satisfy 0 <= lo < hi <= 1, got {quantiles!r}")
-    fig, ax = _fig_ax(ax)
+    fig, ax = _fig_ax(ax, figsize=(7.6, 3.9))
     for i, (label, v) in enumerate(curves.items()):
         col = _color(i)
         med, lo, hi = _median_band(v, lo_q, hi_q)
@@ -363,7 +365,8 @@ def plot_mse_curves(epochs, curves: Mapping[str, np.ndarray], *,
         ax.set_yscale("log")
     if lo_q > 0 or hi_q < 1:
         ax.fill_between([], [], [], color="0.5", alpha=0.2, label=f"{100 * lo_q:.0f}-{100 * hi_q:.0f} % over seeds")
-    ax.legend(fontsize=_FONT - 1, frameon=False)
+    # outside the axes: the bands can fill any region of the plot
+    ax.legend(fontsize=_FONT - 1, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _label_axes(ax, "epochs", ylabel, title)
     return fig, ax
 
@@ -413,9 +416,10 @@ def plot_grokking_curve(epochs, train_mse, test_mse, *, references: Mapping[str,
 def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | None = None,
                    r2: float | None = None, slope_err: float | None = None,
                    predicted: tuple[float, float] | None = None, predicted_label: str = "theory",
-                   xlabel: str = r"$1/T$", ylabel: str = r"$\ln \tau$", note: str | None = None,
+                   lower_bounds=None, slope_name: str = "slope", xlabel: str = r"$1/T$",
+                   ylabel: str = r"$\ln \tau$", note: str | None = None,
                    title: str | None = None, ax: Axes | None = None):
-    """Arrhenius plot: ln tau against x (1/T or B/lr) with error bars, fitted and predicted lines.
+    r"""Arrhenius plot: ln tau against x (1/T or B/lr) with error bars, fitted and predicted lines.
 
     Parameters
     ----------
@@ -424,6 +428,10 @@ def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | Non
     fit : (slope, intercept) of the fitted line ``ln tau = intercept + slope x``; its legend
         entry carries the slope (+- ``slope_err``) and ``R^2``.
     predicted : (slope, intercept) of the theory line (dashed).
+    lower_bounds : shape (n,), optional lower bounds of ln tau where no escape was seen (e.g. ln of
+        the run length, or of the censored MLE's lower confidence limit); drawn as open upward
+        triangles where finite.
+    slope_name : how the legend names the fitted slope (e.g. ``r"$\Delta E_{eff}$"`` when x = 1/T).
     note : text drawn in the axes, e.g. "no escapes within 2e4 epochs: no fit" (used instead of
         drawing an empty fit).
 
@@ -443,10 +451,21 @@ def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | Non
             err = np.asarray(ln_tau_err, dtype=float)
             err = err[..., ok]
         ax.errorbar(xs[ok], y[ok], yerr=err, fmt="o", color=_color(0), ms=5, capsize=3, label="measured")
+    if lower_bounds is not None:
+        lb = _as_1d("lower_bounds", lower_bounds)
+        if lb.shape != xs.shape:
+            raise InputError(f"lower_bounds must have shape {xs.shape}, got {lb.shape}")
+        has = np.isfinite(lb)
+        if has.any():
+            ax.plot(xs[has], lb[has], "^", color=_color(0), mfc="white", ms=7, ls="none",
+                    label=r"lower bound (no escape in run)")
     xx = np.linspace(xs.min(), xs.max(), 100) if xs.size else np.array([])
+    if xs.size and xs.max() > xs.min():
+        pad = 0.05 * (xs.max() - xs.min())
+        ax.set_xlim(xs.min() - pad, xs.max() + pad)  # keep the protocol's x range visible even without data
     if fit is not None:
         slope, icpt = fit
-        lab = rf"fit: slope $\Delta E$ = {_fmt_num(slope)}"
+        lab = f"fit: {slope_name} = {_fmt_num(slope)}"
         if slope_err is not None:
             lab += rf" $\pm$ {_fmt_num(slope_err, 2)}"
         if r2 is not None:
@@ -547,9 +566,10 @@ def plot_survival(times, observed=None, *, tau: float, logy: bool = True, xlabel
     t = _as_1d("times", times)
     if not (math.isfinite(tau) and tau > 0):
         raise InputError(f"tau must be finite and > 0, got {tau!r}")
-    obs = np.isfinite(t) if observed is None else np.asarray(observed, dtype=bool) & np.isfinite(t)
+    obs = np.isfinite(t) if observed is None else np.asarray(observed, dtype=bool)
     if obs.shape != t.shape:
         raise InputError(f"observed must have shape {t.shape}, got {obs.shape}")
+    obs = obs & np.isfinite(t)
     finite_max = float(np.nanmax(np.where(np.isfinite(t), t, np.nan))) if np.isfinite(t).any() else tau
     t_eff = np.where(np.isfinite(t), t, finite_max)
     st, sv = _kaplan_meier(t_eff, obs)
@@ -598,6 +618,6 @@ def plot_hysteresis(beta_up, mse_up, beta_down, mse_down, *, beta_c: Mapping[str
         ax.axvline(v, color=_color(i), ls="-.", lw=1.0, label=rf"$\beta^*$ ({label}) = {v:.4f}")
     if logy:
         ax.set_yscale("log")
-    ax.legend(fontsize=_FONT - 1, frameon=True, framealpha=0.9)
+    ax.legend(fontsize=_FONT - 1, frameon=True, framealpha=0.9, loc="best")
     _label_axes(ax, r"L2 strength $\beta$", ylabel, title)
     return fig, ax
