@@ -129,6 +129,7 @@ class Derivation:
     arc_curvature: Any  # d2U/dr2
     curvature_stationary: Any  # d2U/dr2 at a stationary point, function of lambda
     beta_ratio: Any  # beta*/beta_c
+    seed_eq3: Any  # the seed paper's form of beta_c, (1/(1-k)) (eta (1-k)/(2-k))**(2-k), k = 2/L
     checks: tuple[Check, ...]
 
     def check(self, name: str) -> Check:
@@ -283,6 +284,10 @@ def derive() -> Derivation:
     beta_c_der = b_lam.subs(lam, lam_c)
     beta_c_closed = L / (L - 2) * lam_c ** (2 * (L - 1) / L)
     checks.append(_verify("spinodal beta_c", beta_c_der, beta_c_closed, pc))
+    # the seed paper's Eq. (3) with k = 2/L
+    k = 2 / L
+    seed_eq3 = (1 / (1 - k)) * (eta * (1 - k) / (2 - k)) ** (2 - k)
+    checks.append(_verify("seed paper Eq. (3)", seed_eq3, beta_c_closed, pc))
     # it is a maximum of beta(lambda): d2 beta/d lambda2 at lambda_c equals this negative closed form
     d2 = sp.diff(b_lam, lam, 2).subs(lam, lam_c)
     d2_closed = -(2 * (L - 1) / L) * lam_c ** (-2 / L)
@@ -346,7 +351,7 @@ def derive() -> Derivation:
         beta_of_lambda=b_lam, dbeta_dlambda=db, lambda_c=lam_c, beta_c=beta_c_closed, a_c=a_c,
         stationary_value=barrier_closed, lambda_star=lam_star, beta_star=beta_star_closed,
         arc_potential=U, arc_force=U_force, arc_curvature=U_curv,
-        curvature_stationary=curv_closed, beta_ratio=ratio, checks=tuple(checks),
+        curvature_stationary=curv_closed, beta_ratio=ratio, seed_eq3=seed_eq3, checks=tuple(checks),
     )
 
 

@@ -25,6 +25,7 @@ EXPECTED_CHECKS = {
     "spinodal lambda_c",
     "spinodal beta_c",
     "spinodal is a maximum of beta(lambda)",
+    "seed paper Eq. (3)",
     "saddle-node: P(a_c; beta_c) = 0",
     "saddle-node: dP/da(a_c) = 0",
     "barrier identity",
