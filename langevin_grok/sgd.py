@@ -407,7 +407,7 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
     M = ws[0].shape[0]
     shapes = [W.shape[1:] for W in ws]
     D = sum(o * i for o, i in shapes)
-    offsets = np.cumsum([0] + [o * i for o, i in shapes])
+    offsets = np.cumsum([0] + [o * i for o, i in shapes]).astype(np.int64)
     gens = [replica_generator(ss, stage, r) for r in range(M)]
     X, Y = data.x_train, data.y_train
     noise_amp = math.sqrt(2.0 * T * lr)
@@ -434,8 +434,8 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
             draws = [draw_epoch(g, N, B, replacement, n_noise) for g in gens]
             idx = np.stack([d[0] for d in draws])  # (M, n_idx)
             slices = draws[0][1]
-            xe, ye = X[idx], Y[idx]
             noise = np.stack([d[2] for d in draws]) if n_noise else None  # (M, steps, D)
+            xe, ye = X[idx], Y[idx]
             for k, sl in enumerate(slices):
                 grads = _batch_grads(ws, xe[:, sl], ye[:, sl])
                 for l, W in enumerate(ws):
