@@ -49,7 +49,15 @@ from .landscape import (
     mode_landscape,
     u,
 )
-from .reproduction import Claim, build_report, environment, jsonable, theory_claims_beta_c, theory_claims_fig2a
+from .reproduction import (
+    Claim,
+    build_report,
+    environment,
+    finite_sample_spread,
+    jsonable,
+    theory_claims_beta_c,
+    theory_claims_fig2a,
+)
 
 __all__ = [
     "FigureResult",
@@ -469,8 +477,12 @@ def fig2a(*, quick: bool, out_dir: Path, seed: int) -> FigureResult:
         "reverse barrier dE_r (learned -> trivial). " + mep
     )
     fig.get_layout_engine().set(w_pad=0.1)
-    return finish("fig2a", fig, out_dir, params={"depth": L, "eta": eta, "betas": list(betas), "grid_points": n},
-                  numbers=numbers, claims=theory_claims_fig2a(L, 0.32), caption=caption)
+    spread = finite_sample_spread((0.9, eta), n_train=512, n_sets=500 if quick else 4000, seed=seed, depth=L)
+    numbers["finite_training_sets"] = spread.summary()
+    return finish("fig2a", fig, out_dir,
+                  params={"depth": L, "eta": eta, "betas": list(betas), "grid_points": n, "n_train": 512,
+                          "n_training_sets": spread.n_sets},
+                  numbers=numbers, claims=theory_claims_fig2a(L, 0.32, spread=spread), caption=caption)
 
 
 @register_figure("fig4", title="Bifurcation diagram for eta = 0.9 and 0.8 (Fig. 4)", order=4.0)
@@ -483,6 +495,8 @@ def fig4(*, quick: bool, out_dir: Path, seed: int) -> FigureResult:
                               title=rf"Stationary $\lambda$ of each mode, $L={L}$ (exact theory)")
     numbers = {f"eta={e:g}": {"beta_c": beta_c(L, e), "lambda_c": lambda_c(L, e), "beta_star": beta_star(L, e),
                               "lambda_star": lambda_star(L, e)} for e in etas}
+    spread = finite_sample_spread(etas, n_train=512, n_sets=500 if quick else 4000, seed=seed, depth=L)
+    numbers["finite_training_sets"] = spread.summary()
     caption = (
         "Non-trivial stationary end-to-end singular values lambda against the L2 strength beta for each mode (L = 3): "
         "learned minima (solid), saddles (dashed), and the trivial minimum lambda = 0 (solid black; a minimum for "
@@ -490,8 +504,10 @@ def fig4(*, quick: bool, out_dir: Path, seed: int) -> FigureResult:
         "(Eq. (3)); stars: coexistence (beta*, lambda*), where both minima are equally deep. Between beta* and "
         "beta_c the learned state is metastable; below beta* the trivial state is."
     )
-    return finish("fig4", fig, out_dir, params={"depth": L, "etas": list(etas), "points_per_branch": n},
-                  numbers=numbers, claims=theory_claims_beta_c(L, etas), caption=caption)
+    return finish("fig4", fig, out_dir,
+                  params={"depth": L, "etas": list(etas), "points_per_branch": n, "n_train": 512,
+                          "n_training_sets": spread.n_sets},
+                  numbers=numbers, claims=theory_claims_beta_c(L, etas, spread=spread), caption=caption)
 
 
 @register_figure("depth", title="Depth dependence of beta_c, beta* and the barriers, L = 3..6 (beyond the paper)",

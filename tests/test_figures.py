@@ -281,3 +281,25 @@ def test_cli_figures(tmp_path, capsys, tiny):
     assert main(["figures", "--only", "nope", "--out", str(tmp_path)]) == 2
     assert "nope" in capsys.readouterr().err
     assert main(["figures", "--seed", "-1", "--out", str(tmp_path)]) == 2
+
+
+def test_finite_sample_spread_and_its_rows():
+    sp = R.finite_sample_spread(n_sets=40, seed=11)
+    again = R.finite_sample_spread(n_sets=40, seed=11)
+    np.testing.assert_array_equal(sp.sv, again.sv)  # reproducible from the seed
+    assert sp.sv.shape == (40, 2) and np.all(sp.sv[:, 0] > sp.sv[:, 1])
+    # per-set beta_c / beta* are the closed forms at the per-set singular values
+    assert sp.beta_c[3, 1] == pytest.approx(beta_c(3, sp.sv[3, 1]))
+    assert sp.beta_star[5, 0] == pytest.approx(beta_star(3, sp.sv[5, 0]))
+    # N = 512 singular values scatter by a few percent around the population ones
+    assert abs(sp.sv[:, 1].mean() - 0.8) < 0.03 and 0.01 < sp.sv[:, 1].std() < 0.08
+    summ = sp.summary()
+    assert summ["n_sets"] == 40 and len(summ["beta_c_std"]) == 2
+    rows = {c.key: c for c in R.theory_claims_fig2a(spread=sp)}
+    assert "training sets" in rows["global_phase_0.8"].toolkit and rows["global_phase_0.8"].uncertainty > 0
+    assert rows["global_phase_0.8"].seeds.startswith("11")
+    # if the learned minimum were global in half the training sets the row could not be "contradicted"
+    fake = R.SampleSpread(3, 512, 4, 0, sp.sv[:4], sp.beta_c[:4], np.array([[0.35, 0.33], [0.35, 0.31]] * 2))
+    rows = {c.key: c for c in R.theory_claims_fig2a(spread=fake)}
+    assert rows["global_phase_0.8"].status == R.NOT_REPRODUCED
+    assert rows["global_phase_0.9"].status == R.REPRODUCED
