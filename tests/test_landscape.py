@@ -329,3 +329,19 @@ def test_arc_curvature_is_finite_difference_of_force():
     fd_u = -(ls.arc_potential(0, r + h, p) - ls.arc_potential(0, r - h, p)) / (2 * h)
     np.testing.assert_allclose(ls.arc_force(0, r, p), fd_u, rtol=1e-7, atol=1e-9)
     assert math.isclose(float(ls.arc_potential(0, 0.0, p)), 0.0)
+
+
+@pytest.mark.parametrize("L", DEPTHS)
+def test_extreme_but_valid_beta(L):
+    """Root finding must not fail at beta ~ 1e-300 (saddle ~ 1e-150) or one ulp below the spinodal."""
+    for eta in (0.01, 0.3, 0.99):
+        bc = ls.beta_c(L, eta)
+        for beta in (5e-324, 1e-300, 1e-30, 1e-17, np.nextafter(bc, 0.0), bc * (1 - 1e-15)):
+            m = ls.mode_landscape(L, eta, beta)
+            assert m.phase == "bistable", (L, eta, beta)
+            assert m.a_saddle <= m.a_min and m.lambda_min <= eta * (1 + 1e-14)
+            assert m.barrier_forward >= 0.0 and m.barrier_reverse >= 0.0
+        m = ls.mode_landscape(L, eta, 1e-30)
+        # small-beta saddle: a^(L-2) eta ~ beta
+        assert m.a_saddle == pytest.approx((1e-30 / eta) ** (1 / (L - 2)), rel=1e-6)
+        assert m.lambda_min == pytest.approx(eta, rel=1e-12)
