@@ -237,3 +237,33 @@ def test_bad_input():
         sgd.init_random(3, 4, 2, 0)
     with pytest.raises(InputError):
         sgd.train(sgd.init_random(3, 4, 3, 2, seed=0), data, beta=0.1, lr=0.05, batch=8, epochs=1)
+
+
+@pytest.mark.parametrize("p", [2, 3])
+def test_matches_torch_mse_loss_with_weight_decay(p):
+    # THEORY.md: torch MSELoss (mean over samples AND outputs) + weight_decay=beta is our loss only for p = 2.
+    # For p outputs the torch data gradient is 2/p times ours; the same trajectory needs lr_torch = lr p/2 and
+    # weight_decay = beta 2/p.
+    torch = pytest.importorskip("torch")
+    sv = [0.9, 0.8, 0.5][:p]
+    data = make_dataset(sv, n_train=48, n_test=8, seed=3)
+    w0 = sgd.init_random(3, 4, p, 1, seed=1)
+    lr, beta = 0.05, 0.1
+    res = sgd.train(w0, data, beta=beta, lr=lr, batch=16, epochs=2, seed=4)
+    layers = [torch.nn.Linear(W.shape[2], W.shape[1], bias=False).double() for W in w0]
+    with torch.no_grad():
+        for lay, W in zip(layers, w0):
+            lay.weight.copy_(torch.from_numpy(W[0]))
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=lr * p / 2, weight_decay=beta * 2 / p)
+    X, Y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    g = sgd.replica_generator(np.random.SeedSequence(4), 1, 0)
+    for _ in range(2):
+        idx, slices, _ = sgd.draw_epoch(g, 48, 16, False)
+        for sl in slices:
+            b = torch.from_numpy(idx[sl])
+            opt.zero_grad()
+            torch.nn.MSELoss()(model(X[b]), Y[b]).backward()
+            opt.step()
+    for lay, W in zip(layers, res.weights):
+        np.testing.assert_allclose(lay.weight.detach().numpy(), W[0], atol=1e-12)
