@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
-import json
 import math
 import platform
 import subprocess
@@ -324,9 +323,12 @@ def theory_claims_fig2a(depth: int = DEPTH, beta: float = BETA_TRAP,
             toolkit=f"{m8.lambda_saddle:.6f} (exact; a_sad = {m8.a_saddle:.4f}, r_sad = {m8.r_saddle:.4f})",
             status=CONTRADICTED,
             why=(f"The saddle of ell(lambda) at beta = {beta:g} is at lambda = {m8.lambda_saddle:.4f}, and no saddle "
-                 f"of this mode lies above lambda_c = {lc:.3f} at any beta, so 0.41 cannot be its lambda_sad."),
+                 f"of this mode lies above lambda_c = {lc:.3f} at any beta (nor above eta/2 = 0.4 at any depth), "
+                 "so 0.41 cannot be its lambda_sad."),
             value=m8.lambda_saddle, uncertainty=0.0,
-            details=("Quantities of the exact landscape within 5 % of 0.41: "
+            details=("lambda_c = eta (L-2)/(2(L-1)) bounds every saddle's end-to-end value and stays below eta/2 for "
+                     "every depth L, so the bound does not depend on the depth either. "
+                     "Quantities of the exact landscape within 5 % of 0.41: "
                      + ("; ".join(near41) if near41 else "none") + ". A match at another beta or in another "
                      "coordinate is a coincidence until the paper's computation is known; none was found at "
                      f"beta = {beta:g} for the eta = 0.8 mode."),

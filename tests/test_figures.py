@@ -303,3 +303,24 @@ def test_finite_sample_spread_and_its_rows():
     rows = {c.key: c for c in R.theory_claims_fig2a(spread=fake)}
     assert rows["global_phase_0.8"].status == R.NOT_REPRODUCED
     assert rows["global_phase_0.9"].status == R.REPRODUCED
+
+
+def test_lambda_c_bound_behind_the_lambda_sad_row():
+    # the row's argument: lambda_c < eta/2 at every depth, and every saddle lies below lambda_c
+    from langevin_grok.landscape import lambda_c
+
+    for L in range(3, 40):
+        assert lambda_c(L, 0.8) < 0.4
+    for b in np.linspace(0.01, beta_c(3, 0.8) * (1 - 1e-9), 25):
+        assert mode_landscape(3, 0.8, float(b)).lambda_saddle < lambda_c(3, 0.8)
+
+
+def test_cli_paper_figs_flag(tmp_path, monkeypatch, tiny):
+    from langevin_grok.cli import figures as cli_figures
+
+    target = tmp_path / "paper_figs"
+    target.mkdir()
+    monkeypatch.setattr(cli_figures, "_paper_figs_dir", lambda: target)
+    assert main(["figures", "--only", tiny, "--out", str(tmp_path / "o"), "--paper-figs", "--no-progress"]) == 0
+    text = (target / "REPRODUCTION.md").read_text()
+    assert text == (tmp_path / "o" / "REPRODUCTION.md").read_text() and "--paper-figs" in text
