@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _doc import Doc, tex
+from _doc import Doc
 
 from langevin_grok.symbolic import derive
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from ._checks import check_beta, check_depth, check_finite, check_positive, check_sv
+from ._checks import check_beta, check_depth, check_positive, check_sv
 
 __all__ = [
     "ModeLandscape",

@@ -12,7 +12,8 @@ loss, not typed in, and each derived result is checked against the closed form q
 5. the coexistence point ``(lambda*, beta*)`` from stationarity plus equal depth;
 6. the curvature along the balanced arc length ``r = sqrt(L) a`` and its value at stationary
    points, ``U''(r_s) = 2(L-1) lambda_s**((L-2)/L) (lambda_s - lambda_c)`` (sign = min/saddle);
-7. the ratio ``beta*/beta_c = 2**(2(L-1)/L) / L`` (< 1 for every L >= 3);
+7. the ratio ``beta*/beta_c = 2**(2(L-1)/L) / L`` (< 1 for every L >= 3), and the seed paper's
+   Eq. (3) form of beta_c;
 8. the L = 2 special case.
 
 Each check first tries sympy simplification (``simplify(lhs - rhs) == 0``, then the same after
@@ -36,14 +37,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from ._checks import check_beta, check_depth, check_positive
-
-if TYPE_CHECKING:  # pragma: no cover
-    import sympy
+from ._checks import check_depth, check_positive
 
 __all__ = [
     "SymbolicCheckError",
@@ -128,7 +126,7 @@ class Derivation:
     arc_force: Any  # -dU/dr
     arc_curvature: Any  # d2U/dr2
     curvature_stationary: Any  # d2U/dr2 at a stationary point, function of lambda
-    beta_ratio: Any  # beta*/beta_c
+    beta_ratio: Any  # beta*/beta_c = 2**(2(L-1)/L) / L
     seed_eq3: Any  # the seed paper's form of beta_c, (1/(1-k)) (eta (1-k)/(2-k))**(2-k), k = 2/L
     checks: tuple[Check, ...]
 
