@@ -68,7 +68,7 @@ BAD = [
     (arc_config(base_seed=-1), "sweep.base_seed"),
     (arc_config(temps=(0.02, 0.0)), "grid.temperature[1]"),
     (arc_config(temps=(0.02, True)), "grid.temperature[1]"),
-    ({**arc_config(), "fixed": dict(ARC_FIXED, t_max=1.0, start="middle")}, "fixed.start"),
+    ({**arc_config(), "fixed": dict(ARC_FIXED, t_max=1.0, direction="sideways")}, "fixed.direction"),
     ({**arc_config(), "fixed": dict(ARC_FIXED, t_max=1.0, paths=0)}, "fixed.paths"),
     # combination check of the kind: no barrier above beta_c = 0.3509
     ({**arc_config(), "fixed": dict(ARC_FIXED, t_max=1.0, beta=0.4)}, "beta"),
@@ -133,7 +133,7 @@ t_max = 1
     t = cfg.tasks[0].params
     # defaults filled in, integral floats -> int, ints -> float where the schema says float
     assert t == {"depth": 3, "sv": 0.8, "beta": 0.2, "temperature": 0.02, "dt": 1e-3, "paths": 64,
-                 "t_max": 1.0, "start": "trivial"}
+                 "t_max": 1.0, "direction": "forward"}
     assert type(cfg.tasks[-1].params["depth"]) is int and type(t["t_max"]) is float
     # last grid key varies fastest, replicas innermost
     assert [(x.params["depth"], x.params["temperature"], x.replica) for x in cfg.tasks[:5]] == [
@@ -172,9 +172,9 @@ def test_rerun_skips_finished_and_extension_runs_only_new(tmp_path):
     store = tmp_path / "a.sqlite"
     s1 = run_sweep(arc_config(temps=(0.03,)), store=store, workers=2, progress=False)
     assert (s1.n_run, s1.n_skipped) == (2, 0)
-    s2 = run_sweep(arc_config(temps=(0.03,)), store=store, workers=2, progress=False)
+    s2 = run_sweep(arc_config(temps=(0.03,)), store=store, workers=1, progress=False)
     assert (s2.n_run, s2.n_skipped, s2.run_id) == (0, 2, None)
-    s3 = run_sweep(arc_config(temps=(0.03, 0.05)), store=store, workers=2, progress=False)
+    s3 = run_sweep(arc_config(temps=(0.03, 0.05)), store=store, workers=1, progress=False)
     assert (s3.n_run, s3.n_skipped, s3.n_done_total) == (2, 2, 4)
     with SweepStore(store) as st:
         assert st.count() == 4
@@ -336,7 +336,7 @@ t_max = 8.0
         assert c.execute("SELECT COUNT(*) FROM tasks WHERE run_id=2").fetchone()[0] == n - len(done_before)
 
     clean = tmp_path / "clean.sqlite"
-    run_sweep(cfg, store=clean, workers=2, progress=False)
+    run_sweep(cfg, store=clean, workers=1, progress=False)  # uninterrupted, in-process
     got = {r["key"]: (r["seed"], r["result"]) for r in load_results(db)}
     want = {r["key"]: (r["seed"], r["result"]) for r in load_results(clean)}
     assert got == want and len(got) == n
@@ -361,3 +361,49 @@ def test_dask_local_cluster_matches_local_processes(tmp_path):
     assert local.n_done == 6
     pids = {r["pid"] for r in load_results(tmp_path / "dask.sqlite")}
     assert os.getpid() not in pids  # really ran on the cluster's worker processes
+
+
+# ------------------------------------------------------------------ adapters of the other layers
+def test_kramers_kind_matches_direct_calls(tmp_path):
+    kramers = pytest.importorskip("langevin_grok.kramers")
+    cfg = {"sweep": {"kind": "kramers"}, "grid": {"temperature": [0.01, 0.02]},
+           "fixed": {"depth": 3, "sv": 0.8, "beta": 0.32}}
+    run_sweep(cfg, store=tmp_path / "k.sqlite", workers=1, progress=False)
+    rows = load_results(tmp_path / "k.sqlite", config=cfg)
+    for r in rows:
+        T = r["params"]["temperature"]
+        assert r["result"]["kramers_1d"]["tau"] == kramers.kramers_1d(3, 0.8, 0.32, T).tau
+        assert r["result"]["exact_mfpt_1d"]["tau"] == kramers.exact_mfpt_1d(3, 0.8, 0.32, T).tau
+        assert r["result"]["eyring_kramers_chain"]["n_saddles"] == 4  # 2^(L-1), THEORY.md
+    with pytest.raises(InputError, match="beta"):  # no barrier above beta_c
+        load_config({"sweep": {"kind": "kramers"}, "fixed": {"depth": 3, "sv": 0.8, "beta": 0.4, "temperature": 0.01}})
+
+
+def test_simulate_kind_is_the_seeded_engine(tmp_path):
+    engine = pytest.importorskip("langevin_grok.engine")
+    models = pytest.importorskip("langevin_grok.models")
+    cfg = {"sweep": {"kind": "simulate", "seeds": 2, "base_seed": 5}, "grid": {"model": ["arc", "chain"]},
+           "fixed": {"depth": 3, "sv": 0.8, "beta": 0.32, "temperature": 0.02, "paths": 20, "max_time": 20.0,
+                     "dt": 0.01}}
+    run_sweep(cfg, store=tmp_path / "serial.sqlite", workers=1, progress=False)
+    a = load_results(tmp_path / "serial.sqlite", config=cfg)
+    assert len(a) == 4 and "wall_seconds" not in a[0]["result"]  # results depend on params and seed only
+    for r, make in ((a[0], models.arc_model), (a[3], models.chain_model)):
+        direct = engine.simulate_ensemble(make(3, 0.8, 0.32), 0.02, 20, 0.01, max_time=20.0, seed=r["seed"],
+                                          n_threads=1)
+        assert r["result"]["times"] == direct.times.tolist() and r["result"]["seed"] == r["seed"]
+    assert a[0]["result"]["times"] != a[1]["result"]["times"]  # replicas get different streams
+
+
+def test_example_configs_are_valid():
+    folder = Path(__file__).resolve().parents[1] / "validation" / "sweeps"
+    configs = sorted(folder.glob("*.toml"))
+    assert configs
+    for p in configs:
+        try:
+            cfg = load_config(p)
+        except InputError as exc:
+            if "not available" in str(exc):  # a layer that has not landed
+                continue
+            raise
+        assert cfg.tasks and cfg.store is None

@@ -3,7 +3,8 @@
 - ``landscape``: :func:`langevin_grok.landscape.mode_landscape` at one (depth, sv, beta);
   deterministic.
 - ``reference_arc_escape``: a REFERENCE/TEST kind. Plain Euler-Maruyama on the 1-D arc potential
-  U(r) = u(r / sqrt(L)) (force :func:`langevin_grok.landscape.arc_force`), without the
+  U(r) = u(r / sqrt(L)) (force :func:`langevin_grok.landscape.arc_force`) with the default escape
+  event of :func:`langevin_grok.kramers.escape_target`, without the
   Brownian-bridge crossing correction, so its escape times are biased up by O(sqrt(dt)). It exists
   so that the sweep machinery (seeds, stores, executors) can be tested with a seeded random task of
   controllable cost (about ``t_max / dt`` vectorised steps). Scientific escape-time sweeps use the
@@ -16,7 +17,6 @@ import math
 
 import numpy as np
 
-from .._checks import InputError
 from ..landscape import arc_force, mode_landscape
 from .registry import register_task
 from .schema import Param
@@ -41,24 +41,25 @@ _BLOCK = 512
 def reference_arc_escape_task(params: dict, seed: int) -> dict:
     """Sweep task (reference/test only): naive Euler-Maruyama escape on the 1-D arc.
 
-    Starts ``paths`` independent paths at the ``start`` minimum (``"trivial"``: r = 0;
-    ``"learned"``: r = r_min) and stops each one when it first reaches the other minimum
-    (r >= r_min, or |r| >= r_min for even L, from trivial; r <= 0 from learned), or at ``t_max``.
+    Starts ``paths`` independent paths at the starting minimum of the default escape event
+    (:func:`langevin_grok.kramers.escape_target` in ``direction``) and stops each one at its first
+    step on the far side of the event, or at ``t_max``.
 
     Returns
     -------
     dict
         ``n_paths``, ``n_escaped``, ``times`` (escape times of escaped paths, SDE time units,
-        in path order), ``exposure`` (total time at risk, sum of min(time, t_max)),
+        in path order), ``exposure`` (total time at risk, sum of min(time, steps * dt)),
         ``n_steps`` (steps taken), ``dt``, ``seed``.
     """
+    from ..kramers import escape_target
+
     L, eta, beta = params["depth"], params["sv"], params["beta"]
     T, dt, n_paths, t_max = params["temperature"], params["dt"], params["paths"], params["t_max"]
-    m = mode_landscape(L, eta, beta)
+    tgt = escape_target(L, eta, beta, params["direction"])
     p = np.array([L, eta, beta], dtype=float)
     rng = np.random.default_rng(seed)
-    learned = params["start"] == "learned"
-    r = np.full(n_paths, m.r_min if learned else 0.0)
+    r = np.full(n_paths, tgt.r_start)
     alive = np.ones(n_paths, dtype=bool)
     t_hit = np.full(n_paths, np.inf)
     n_steps = int(math.ceil(t_max / dt))
@@ -68,13 +69,9 @@ def reference_arc_escape_task(params: dict, seed: int) -> dict:
         dw = rng.standard_normal((min(_BLOCK, n_steps - step), n_paths))
         for row in dw:
             step += 1
-            # dead paths keep moving but are ignored: the draws per step never depend on who escaped
+            # escaped paths keep moving but are ignored: the draws never depend on who escaped
             r = r + arc_force(0.0, r, p) * dt + amp * row
-            if learned:
-                hit = r <= 0.0
-            else:
-                hit = (np.abs(r) if L % 2 == 0 else r) >= m.r_min
-            new = hit & alive
+            new = (tgt.arc_signed_distance(r) >= 0.0) & alive
             if new.any():
                 t_hit[new] = step * dt
                 alive &= ~new
@@ -93,12 +90,9 @@ def reference_arc_escape_task(params: dict, seed: int) -> dict:
 
 
 def _check_arc(params: dict) -> None:
-    m = mode_landscape(params["depth"], params["sv"], params["beta"])
-    if m.phase != "bistable":
-        raise InputError(
-            f"beta: the arc has no barrier at depth={params['depth']}, sv={params['sv']:g}, "
-            f"beta={params['beta']:g} (phase {m.phase}; needs depth >= 3 and beta < beta_c = {m.beta_c:.6g})"
-        )
+    from ..kramers import escape_target
+
+    escape_target(params["depth"], params["sv"], params["beta"], params["direction"])  # InputError naming beta
 
 
 register_task(
@@ -121,7 +115,8 @@ register_task(
         "dt": Param("float", default=1e-3, min=0.0, min_exclusive=True, help="time step (SDE time)"),
         "paths": Param("int", default=64, min=1, help="number of independent paths"),
         "t_max": Param("float", min=0.0, min_exclusive=True, help="run length per path (SDE time)"),
-        "start": Param("str", default="trivial", choices=("trivial", "learned"), help="starting minimum"),
+        "direction": Param("str", default="forward", choices=("forward", "reverse"),
+                           help="forward: trivial -> learned; reverse: learned -> trivial"),
     },
     check=_check_arc,
     help="REFERENCE/TEST ONLY: naive Euler-Maruyama escape on the 1-D arc (no crossing correction)",

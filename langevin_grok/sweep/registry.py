@@ -9,7 +9,8 @@ Kinds of other layers are wired lazily: the first lookup of ``"simulate"``, ``"k
 ``"sgd"`` imports :mod:`langevin_grok.engine`, :mod:`langevin_grok.kramers` or
 :mod:`langevin_grok.sgd` and registers that module's ``sweep_task(params, seed)`` with its
 ``SWEEP_SCHEMA`` (optional: ``SWEEP_STOCHASTIC`` (default True), ``SWEEP_VERSION`` (default "1"),
-``SWEEP_CHECK(params)`` raising InputError for combinations of values, ``SWEEP_HELP``).
+``SWEEP_CHECK(params)`` raising InputError for combinations of values, ``SWEEP_HELP``). A module
+without the hook falls back on the adapter of the same name in :mod:`.adapters` (if any).
 """
 
 from __future__ import annotations
@@ -119,7 +120,10 @@ def _load_lazy(kind: str) -> TaskKind | None:
     func = getattr(mod, "sweep_task", None)
     schema = getattr(mod, "SWEEP_SCHEMA", None)
     if func is None or schema is None:
-        return None
+        # no hook in the layer's module: fall back on the adapter built from its public API
+        from .adapters import ADAPTERS
+
+        return ADAPTERS[kind]() if kind in ADAPTERS else None
     return register_task(
         kind,
         func,
@@ -151,14 +155,24 @@ def get_task(kind: str) -> TaskKind:
             f"sweep.kind {kind!r} is not available: {LAZY_KINDS[kind]} does not exist yet or defines no "
             "sweep_task/SWEEP_SCHEMA"
         )
-    raise InputError(f"sweep.kind must be one of {', '.join(list_kinds())}, got {kind!r}")
+    raise InputError(
+        f"sweep.kind must be one of {', '.join(list_kinds(include_lazy=False))} (or, when their layers "
+        f"provide them, {', '.join(k for k in LAZY_KINDS if k not in _REGISTRY)}), got {kind!r}"
+    )
 
 
 def list_kinds(include_lazy: bool = True) -> list[str]:
-    """Names of the available kinds (lazy kinds only if their module provides the hook)."""
+    """Names of the available kinds.
+
+    With ``include_lazy`` the lazy kinds' modules are imported; a kind whose module is missing or
+    fails to import is left out (``get_task(kind)`` shows the error).
+    """
     _load_builtins()
     if include_lazy:
         for kind in LAZY_KINDS:
             if kind not in _REGISTRY:
-                _load_lazy(kind)
+                try:
+                    _load_lazy(kind)
+                except Exception:  # noqa: BLE001 - a broken layer must not hide the others
+                    pass
     return sorted(_REGISTRY)

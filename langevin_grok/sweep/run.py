@@ -43,8 +43,12 @@ def execute_task(function, params: dict, seed: int) -> dict:
 
 
 # ---------------------------------------------------------------------------------- executors
-def _watch_parent(parent_pid: int) -> None:
-    """Worker initializer: exit when the parent dies (kill -9 leaves orphans otherwise)."""
+def _watch_parent() -> None:
+    """Worker initializer: exit when the parent dies (kill -9 leaves orphans otherwise).
+
+    A worker whose parent (the sweep process) died is re-parented, so its parent pid changes.
+    """
+    parent_pid = os.getppid()
 
     def loop():
         while True:
@@ -55,6 +59,21 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=loop, name="langevin-grok-parent-watch", daemon=True).start()
 
 
+def _mp_context():
+    """The ``spawn`` start method: never plain fork.
+
+    Forking a process that already runs threads (numba's parallel threading layer after an
+    in-process simulation, a dask client, tqdm's monitor) can deadlock or abort the child, so
+    workers start as fresh interpreters. They are children of the sweep process, so they notice
+    its death (:func:`_watch_parent`); a forkserver would keep them alive as its own children.
+    Task functions are passed by reference: they must be importable module-level functions, and
+    scripts that call :func:`run_sweep` need the usual ``if __name__ == "__main__":`` guard.
+    """
+    import multiprocessing as mp
+
+    return mp.get_context("spawn")
+
+
 def _run_serial(function, tasks: list[Task]) -> Iterator[tuple[Task, dict]]:
     for t in tasks:
         yield t, execute_task(function, t.params, t.seed)
@@ -63,7 +82,7 @@ def _run_serial(function, tasks: list[Task]) -> Iterator[tuple[Task, dict]]:
 def _run_processes(function, tasks: list[Task], workers: int) -> Iterator[tuple[Task, dict]]:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    ex = ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent, initargs=(os.getpid(),))
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_watch_parent)
     try:
         futures = {ex.submit(execute_task, function, t.params, t.seed): t for t in tasks}
         for fut in as_completed(futures):
@@ -302,7 +321,8 @@ def results_array(rows: Iterable[dict]):
     """Flatten rows into a numpy structured array: one field per scalar parameter and result.
 
     Fields: ``seed``, ``replica``, ``wall_time``, then every parameter and every result entry
-    whose values are scalars (bool, int, float or str) in all rows; int/float fields with missing
+    whose values are scalars (bool, int, float or str) in all rows (nested dicts are flattened with
+    dotted names, ``"kramers_1d.tau"``); int/float fields with missing
     values (None) become float64 with NaN; list- and dict-valued entries are left out (read them
     from :func:`load_results`). A result field that clashes with a parameter name gets the prefix
     ``result_``.
@@ -313,14 +333,24 @@ def results_array(rows: Iterable[dict]):
     cols: dict[str, list] = {"seed": [r["seed"] for r in rows], "replica": [r["replica"] for r in rows],
                              "wall_time": [r["wall_time"] for r in rows]}
 
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in (d or {}).items():
+            if isinstance(v, dict):
+                out.update(flat(v, f"{prefix}{k}."))
+            else:
+                out[f"{prefix}{k}"] = v
+        return out
+
     def gather(source: str, prefix_on_clash: str):
+        flats = [flat(r[source]) for r in rows]
         names = []
-        for r in rows:
-            for k in (r[source] or {}):
+        for f in flats:
+            for k in f:
                 if k not in names:
                     names.append(k)
         for k in names:
-            vals = [(r[source] or {}).get(k) for r in rows]
+            vals = [f.get(k) for f in flats]
             name = f"{prefix_on_clash}{k}" if k in cols else k
             cols[name] = vals
 
