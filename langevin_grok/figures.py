@@ -442,6 +442,7 @@ def fig2a(*, quick: bool, out_dir: Path, seed: int) -> FigureResult:
     n = 601 if quick else 2001
     fig, (ax1, ax2) = plotting.new_figure(1, 2, figsize=(11.0, 4.3))
     plotting.plot_minimal_path(minimal_path_curves(L, eta, betas, coordinate="lambda", n=n), ax=ax1,
+                               references={r"paper: $\lambda_{sad}\approx 0.41$ ($\beta=0.32$)": 0.41},
                                title=rf"(a) against $\lambda$ ($L={L}$, $\eta={eta}$)")
     plotting.plot_minimal_path(minimal_path_curves(L, eta, betas, coordinate="r", n=n), ax=ax2, annotate=False,
                                xlabel=r"arc length $r=\sqrt{L}\,a$ of the balanced path (weight units)",
@@ -474,7 +475,8 @@ def fig2a(*, quick: bool, out_dir: Path, seed: int) -> FigureResult:
         f"Loss relative to the trivial state along the balanced path of the eta = {eta} mode (L = {L}) at "
         f"beta = {', '.join(f'{b:g}' for b in betas)} (exact theory, no simulation). Open circles: trivial minimum; "
         "crosses: saddle; filled circles: learned minimum; arrows: forward barrier dE_f (trivial -> learned) and "
-        "reverse barrier dE_r (learned -> trivial). " + mep
+        "reverse barrier dE_r (learned -> trivial); grey dashed line: the saddle position the paper states for "
+        "beta = 0.32 (lambda_sad ~ 0.41, with dE ~ 0.003). " + mep
     )
     fig.get_layout_engine().set(w_pad=0.1)
     spread = finite_sample_spread((0.9, eta), n_train=512, n_sets=500 if quick else 4000, seed=seed, depth=L)

@@ -147,13 +147,16 @@ class PathCurve:
 
 def plot_minimal_path(curves: Sequence[PathCurve], *, xlabel: str = r"end-to-end singular value $\lambda$",
                       ylabel: str = r"$\ell(\lambda)-\ell(0)$  (loss units)", annotate: bool = True,
-                      title: str | None = None, ax: Axes | None = None):
+                      references: Mapping[str, float] | None = None, title: str | None = None,
+                      ax: Axes | None = None):
     """Loss along the minimal path for several beta, with saddle, minima and barrier arrows.
 
     One line per curve (label ``beta = ...``); the trivial minimum (x = 0), the saddle (x marker)
     and the learned minimum (filled circle) are marked. With ``annotate``, a vertical arrow at the
     saddle spans the forward barrier ``dE_f`` (from the trivial level 0) and one at the learned
-    minimum spans the reverse barrier ``dE_r``, each labelled with its value.
+    minimum spans the reverse barrier ``dE_r``, each labelled with its value. ``references`` maps
+    a legend label to an x position drawn as a grey dashed vertical line (e.g. a value the paper
+    states).
 
     Returns
     -------
@@ -195,12 +198,15 @@ def plot_minimal_path(curves: Sequence[PathCurve], *, xlabel: str = r"end-to-end
                         color=col, fontsize=_FONT - 1, ha="center", va="bottom",
                         bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.5))
     ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
-    ax.set_ylim(ymin - 0.08 * span, ymax + 0.15 * span)
+    for label, xr in (references or {}).items():
+        ax.axvline(float(xr), color="0.45", ls="--", lw=1.0, zorder=0, label=label)
+    # head room for the two-column legend above the curves
+    ax.set_ylim(ymin - 0.08 * span, ymax + 0.3 * span)
     # proxy entries explaining the markers
     ax.plot([], [], "o", color="0.3", mfc="white", ms=5, label="trivial minimum")
     ax.plot([], [], "X", color="0.3", mec="k", mew=0.5, ms=7, label="saddle")
     ax.plot([], [], "o", color="0.3", mec="k", mew=0.5, ms=6, label="learned minimum")
-    ax.legend(fontsize=_FONT - 1, loc="upper left", frameon=False)
+    ax.legend(fontsize=_FONT - 1, loc="upper left", frameon=False, ncol=2)
     _label_axes(ax, xlabel, ylabel, title)
     return fig, ax
 
