@@ -139,7 +139,8 @@ class Dataset:
     sigma_xx, sigma_yx, sigma_yy : (p, p) population covariances.
     sv : (p,) population singular values of Sigma_yx (zero-padded).
     u, v : (p, p) population singular vectors (``sigma_yx = u diag(sv) v^T``).
-    seed : int entropy of the SeedSequence that drew the samples (re-running with it reproduces them).
+    seed : int entropy of the SeedSequence that drew the samples; with ``spawn_key`` it reproduces them
+        (``seed=numpy.random.SeedSequence(seed, spawn_key=spawn_key)``).
     n_pool : size of the pool the training set was sub-sampled from (``None`` if not sub-sampled).
     whitened : True if the training inputs were transformed so that ``X^T X / N = I`` exactly.
     """
@@ -157,6 +158,7 @@ class Dataset:
     seed: int
     n_pool: int | None = None
     whitened: bool = False
+    spawn_key: tuple = ()
 
     @property
     def n_train(self) -> int:
@@ -182,7 +184,7 @@ class Dataset:
         """Small JSON-ready summary (no sample arrays)."""
         return {
             "n_train": self.n_train, "n_test": self.n_test, "dim": self.dim, "sv": self.sv.tolist(),
-            "seed": self.seed, "n_pool": self.n_pool, "whitened": self.whitened,
+            "seed": self.seed, "spawn_key": list(self.spawn_key), "n_pool": self.n_pool, "whitened": self.whitened,
         }
 
 
@@ -232,7 +234,8 @@ def make_dataset(sv, n_train: int = 512, n_test: int = 512, dim: int | None = No
             raise InputError(f"whiten_train needs n_train >= dim, got n_train={n_train}")
         xtr = _whiten(xtr)
     return Dataset(xtr, ytr, xte, yte, cov["sigma_xx"], cov["sigma_yx"], cov["sigma_yy"], cov["sv"], cov["u"],
-                   cov["v"], int(ss.entropy), None, bool(whiten_train))
+                   cov["v"], int(ss.entropy), None, bool(whiten_train),
+                   tuple(int(k) for k in ss.spawn_key))
 
 
 def make_sparse_dataset(sv, n_train: int = 25, n_pool: int = 5000, n_test: int = 10000, dim: int | None = None,
@@ -252,7 +255,8 @@ def make_sparse_dataset(sv, n_train: int = 25, n_pool: int = 5000, n_test: int =
     idx = np.sort(g_pick.choice(n_pool, size=n_train, replace=False))
     xte, yte = _draw(chol, n_test, g_test)
     return Dataset(np.ascontiguousarray(xp[idx]), np.ascontiguousarray(yp[idx]), xte, yte, cov["sigma_xx"],
-                   cov["sigma_yx"], cov["sigma_yy"], cov["sv"], cov["u"], cov["v"], int(ss.entropy), n_pool, False)
+                   cov["sigma_yx"], cov["sigma_yy"], cov["sv"], cov["u"], cov["v"], int(ss.entropy), n_pool, False,
+                   tuple(int(k) for k in ss.spawn_key))
 
 
 # --------------------------------------------------------------------------- errors and fits

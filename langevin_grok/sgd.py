@@ -229,6 +229,7 @@ class TrainResult:
     converged : (M,) bool (all False when no convergence criterion was given);
     converged_epoch : (M,) first epoch at which the criterion held (NaN if never).
     data_sv : (p,) population singular values of the data's Sigma_yx.
+    spawn_key : spawn key of the seed's SeedSequence (replica streams: ``spawn_key + (stage, replica)``).
     rank_tol, converge_tol, converge_window : criteria used.
     """
 
@@ -259,6 +260,7 @@ class TrainResult:
     converged: np.ndarray = field(repr=False)
     converged_epoch: np.ndarray = field(repr=False)
     data_sv: np.ndarray = field(repr=False, default=None)
+    spawn_key: tuple = ()
     rank_tol: float = 1e-2
     converge_tol: float | None = None
     converge_window: int | None = None
@@ -273,7 +275,7 @@ class TrainResult:
         return {
             "depth": self.depth, "width": self.width, "dim": self.dim, "beta": self.beta, "lr": self.lr,
             "batch": self.batch, "n_train": self.n_train, "noise_temperature": self.noise_temperature,
-            "replacement": self.replacement, "seed": self.seed, "stage": self.stage,
+            "replacement": self.replacement, "seed": self.seed, "spawn_key": list(self.spawn_key), "stage": self.stage,
             "n_replicas": self.n_replicas, "epochs_run": self.epochs_run,
             "final_train_mse": self.train_mse[last].tolist(), "final_test_mse": self.test_mse[last].tolist(),
             "final_mode_sv": self.mode_sv[last].tolist(), "final_rank": self.eff_rank[last].tolist(),
@@ -484,7 +486,8 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
         epochs_run=epoch, epochs=arr["epochs"], train_mse=arr["train_mse"], test_mse=arr["test_mse"],
         loss=arr["loss"], grad_norm=arr["grad_norm"], mode_sv=arr["mode_sv"], svals=arr["svals"],
         eff_rank=arr["eff_rank"], weights=final, diverged=bad, diverged_epoch=diverged_epoch,
-        converged=converged, converged_epoch=converged_epoch, data_sv=data.sv.copy(), rank_tol=rank_tol, converge_tol=converge_tol,
+        converged=converged, converged_epoch=converged_epoch, data_sv=data.sv.copy(),
+        spawn_key=tuple(int(k) for k in ss.spawn_key), rank_tol=rank_tol, converge_tol=converge_tol,
         converge_window=converge_window if converge_tol is not None else None,
     )
 

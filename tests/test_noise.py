@@ -98,4 +98,5 @@ def test_bad_input(data):
     with pytest.raises(InputError):
         noise.gradient_noise(np.zeros(27), data.x_train, data.y_train, 3, 4)
     with pytest.raises(InputError):
-        noise.escape_direction(DeepLinearNetwork.from_singular_values(3, 4, 2, [0.9, 0.8], 0.32), ("learned", "learned"))
+        pop = DeepLinearNetwork.from_singular_values(3, 4, 2, [0.9, 0.8], 0.32)
+        noise.escape_direction(pop, ("learned", "learned"))

@@ -30,7 +30,8 @@ def register(sub) -> None:
     p.add_argument("--width", type=int, required=True, help="hidden width w (units)")
     p.add_argument("--sv", type=finite_float, nargs="+", required=True,
                    help="singular values eta of Sigma_yx, each in (0, 1); p = number of values (dimensionless)")
-    p.add_argument("--beta", type=finite_float, required=True, help="weight decay beta >= 0 during the run (loss units)")
+    p.add_argument("--beta", type=finite_float, required=True,
+                   help="weight decay beta >= 0 during the run (loss units)")
     p.add_argument("--lr", type=finite_float, required=True, help="learning rate > 0 (SDE time per step)")
     p.add_argument("--batch", type=int, required=True, help="batch size B, 1 <= B <= n_train (samples)")
     p.add_argument("--epochs", type=int, required=True, help="epochs to train at --beta (epochs)")
@@ -49,7 +50,8 @@ def register(sub) -> None:
                    help="checkpoint convergence window (epochs, default 200)")
     p.add_argument("--noise-temperature", type=finite_float, default=0.0,
                    help="injected Gaussian noise temperature T >= 0 (loss units; theta += sqrt(2 T lr) xi per step)")
-    p.add_argument("--replacement", action="store_true", help="draw batches with replacement (default: shuffled epochs)")
+    p.add_argument("--replacement", action="store_true",
+                   help="draw batches with replacement (default: shuffled epochs)")
     p.add_argument("--n-train", type=int, default=512, help="training samples N (default 512)")
     p.add_argument("--n-test", type=int, default=512, help="test samples (default 512)")
     p.add_argument("--record-every", type=int, default=1, help="observable cadence (epochs, default 1)")
@@ -185,11 +187,14 @@ def run(args) -> int:
         "temperature_iso": noise["temperature_iso"], "escape_noise_zero": noise["escape_noise_zero"],
         "noise_state": noise["noise_state"], "saddle": noise["saddle"], "escape_mode": noise["escape_mode"],
         "escape_direction_kind": noise["escape_direction_kind"], "noise_note": noise["noise_note"],
-        "dynamics": "plain SGD" if args.noise_temperature == 0 else f"SGD + injected noise T={args.noise_temperature:g}",
+        "dynamics": ("plain SGD" if args.noise_temperature == 0
+                     else f"SGD + injected noise T={args.noise_temperature:g}"),
         "settings": {"depth": L, "width": w, "sv": eta.tolist(), "beta": beta, "lr": lr, "batch": B,
                      "epochs": args.epochs, "init": args.init, "init_beta": args.init_beta,
                      "noise_temperature": args.noise_temperature, "replacement": args.replacement,
-                     "n_train": args.n_train, "n_test": args.n_test, "seed": args.seed, "data_seed": data.seed,
+                     "n_train": args.n_train, "n_test": args.n_test, "seed": args.seed,
+                     "data_seed_sequence": {"entropy": data.seed, "spawn_key": list(data.spawn_key)},
+                     "train_seed_sequence": {"entropy": res.seed, "spawn_key": list(res.spawn_key)},
                      "checkpoint_epochs": None if start is None else start.epochs_run,
                      "checkpoint_converged": None if start is None else int(start.converged.sum())},
     }
@@ -209,7 +214,8 @@ def run(args) -> int:
         ["replicas (live / diverged)", f"{int(live.sum())} / {esc.n_diverged}"],
         [f"escaped ({esc.criterion})", f"{esc.n_escaped} (censored {esc.n_censored} at epoch {res.epochs_run})"],
         ["median escape epoch", float(np.median(ep)) if ep else None],
-        ["final rank (counts)", " ".join(f"{r}:{c}" for r, c in zip(*np.unique(res.eff_rank[-1][live], return_counts=True)))],
+        ["final rank (counts)",
+         " ".join(f"{r}:{c}" for r, c in zip(*np.unique(res.eff_rank[-1][live], return_counts=True)))],
         ["final train MSE (mean)", float(np.nanmean(res.train_mse[-1])) if live.any() else None],
         ["final test MSE (mean)", float(np.nanmean(res.test_mse[-1])) if live.any() else None],
         ["noise state", ",".join(modes)],
