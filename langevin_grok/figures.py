@@ -21,6 +21,16 @@ are no placeholders.
 
 Registered here (theory only, from :mod:`langevin_grok.landscape`): ``fig2a`` (loss along the
 minimal path), ``fig4`` (bifurcation diagram), ``depth`` (beta_c, beta* and barriers for L = 3..6).
+
+Adding a simulation figure: compute with the numerics modules, draw with the matching
+:mod:`langevin_grok.plotting` function (``plot_mse_curves`` for Fig. 1(a), ``plot_grokking_curve``
+for Fig. 1(b), ``plot_arrhenius`` for Fig. 2(b), ``plot_hysteresis`` for Fig. 3,
+``plot_escape_distribution`` / ``plot_survival`` for escape-time laws), and return the rows for the
+paper's claims it evaluates, with the keys of :data:`langevin_grok.reproduction.PAPER_CLAIMS`
+(``fig1a_tau_random``, ``fig1a_tau_rank1``, ``fig1a_tau_trivial``, ``fig1b_escape``, ``fig2b_R2``,
+``fig2b_dE_eff``, ``fig3_drops``) so the report places them and stops listing them as not evaluated;
+:func:`langevin_grok.reproduction.judge` turns a confidence interval into a status. Record the
+dynamics that produced each number (plain SGD or injected noise) in the row's text.
 """
 
 from __future__ import annotations

@@ -422,7 +422,7 @@ def plot_grokking_curve(epochs, train_mse, test_mse, *, references: Mapping[str,
 def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | None = None,
                    r2: float | None = None, slope_err: float | None = None,
                    predicted: tuple[float, float] | None = None, predicted_label: str = "theory",
-                   lower_bounds=None, slope_name: str = "slope", xlabel: str = r"$1/T$",
+                   theory_curves: Mapping[str, tuple] | None = None, lower_bounds=None, slope_name: str = "slope", xlabel: str = r"$1/T$",
                    ylabel: str = r"$\ln \tau$", note: str | None = None,
                    title: str | None = None, ax: Axes | None = None):
     r"""Arrhenius plot: ln tau against x (1/T or B/lr) with error bars, fitted and predicted lines.
@@ -434,6 +434,8 @@ def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | Non
     fit : (slope, intercept) of the fitted line ``ln tau = intercept + slope x``; its legend
         entry carries the slope (+- ``slope_err``) and ``R^2``.
     predicted : (slope, intercept) of the theory line (dashed).
+    theory_curves : label -> ``(x_grid, ln_tau_grid)`` arrays of further predictions that need not
+        be straight lines (e.g. the exact 1-D mean first-passage time, Eyring-Kramers), dotted.
     lower_bounds : shape (n,), optional lower bounds of ln tau where no escape was seen (e.g. ln of
         the run length, or of the censored MLE's lower confidence limit); drawn as open upward
         triangles where finite.
@@ -481,6 +483,11 @@ def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | Non
         ps, pi = predicted
         ax.plot(xx, pi + ps * xx, "--", color=_color(2), lw=1.5,
                 label=rf"{predicted_label}: slope {_fmt_num(ps)}")
+    for i, (label, (cx, cy)) in enumerate((theory_curves or {}).items()):
+        cx, cy = _as_1d(f"theory_curves[{label!r}] x", cx), _as_1d(f"theory_curves[{label!r}] ln tau", cy)
+        if cx.shape != cy.shape:
+            raise InputError(f"theory_curves[{label!r}] needs x and ln tau of one shape, got {cx.shape}, {cy.shape}")
+        ax.plot(cx, cy, ":", color=_color(3 + i), lw=1.6, label=label)
     if note:
         ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", fontsize=_FONT,
                 wrap=True, bbox=dict(fc="lightyellow", ec="0.5"))

@@ -40,6 +40,7 @@ __all__ = [
     "PaperClaim",
     "PAPER_CLAIMS",
     "Claim",
+    "judge",
     "SampleSpread",
     "finite_sample_spread",
     "theory_claims_beta_c",
@@ -147,6 +148,35 @@ class Claim:
     def from_dict(cls, d: dict) -> Claim:
         """Inverse of :meth:`to_dict`."""
         return cls(**d)
+
+
+def judge(paper_low: float, paper_high: float, low: float, high: float, *, measured: bool = True) -> str:
+    """Status of a measured quantity against a paper's value, both given as intervals.
+
+    Parameters
+    ----------
+    paper_low, paper_high : the range the paper's statement allows (e.g. "~5500 epochs" read as
+        a stated tolerance, "> 7000" as ``(7000, inf)``); choose it before looking at the result.
+    low, high : the toolkit's confidence interval (``high = inf`` for a lower bound).
+    measured : False when the protocol produced no estimate (e.g. no escapes and no useful bound).
+
+    Returns
+    -------
+    ``"reproduced"`` if the intervals overlap, ``"contradicted"`` if they are disjoint,
+    ``"not reproduced"`` if nothing was measured.
+
+    Examples
+    --------
+    >>> judge(4000, 7000, 5100, 6200), judge(4000, 7000, 9000, 12000), judge(1, 2, 0, 0, measured=False)
+    ('reproduced', 'contradicted', 'not reproduced')
+    """
+    if not measured:
+        return NOT_REPRODUCED
+    vals = [float(v) for v in (paper_low, paper_high, low, high)]
+    if any(math.isnan(v) for v in vals) or vals[0] > vals[1] or vals[2] > vals[3]:
+        raise InputError(f"judge needs ordered intervals without NaN, got paper ({paper_low}, {paper_high}), "
+                         f"toolkit ({low}, {high})")
+    return REPRODUCED if vals[2] <= vals[1] and vals[0] <= vals[3] else CONTRADICTED
 
 
 def _from_catalogue(key: str, **kw) -> Claim:

@@ -324,3 +324,12 @@ def test_cli_paper_figs_flag(tmp_path, monkeypatch, tiny):
     assert main(["figures", "--only", tiny, "--out", str(tmp_path / "o"), "--paper-figs", "--no-progress"]) == 0
     text = (target / "REPRODUCTION.md").read_text()
     assert text == (tmp_path / "o" / "REPRODUCTION.md").read_text() and "--paper-figs" in text
+
+
+def test_judge():
+    assert R.judge(4000, 7000, 6500, 8000) == R.REPRODUCED
+    assert R.judge(7000, math.inf, 2000, 3000) == R.CONTRADICTED
+    assert R.judge(7000, math.inf, 9000, math.inf) == R.REPRODUCED
+    assert R.judge(0, 1, 0, 0, measured=False) == R.NOT_REPRODUCED
+    with pytest.raises(InputError):
+        R.judge(2, 1, 0, 1)

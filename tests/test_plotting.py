@@ -239,3 +239,13 @@ def test_no_interactive_backend_needed():
     backend = matplotlib.get_backend()
     P.new_figure()
     assert matplotlib.get_backend() == backend
+
+
+def test_plot_arrhenius_theory_curves():
+    x = np.array([1.0, 2.0, 3.0])
+    fig, ax = P.plot_arrhenius(x, x + 1, theory_curves={"exact MFPT": (np.linspace(1, 3, 9), np.linspace(2, 4.2, 9)),
+                                                         "Eyring-Kramers": (x, x + 0.5)})
+    labels = [ln.get_label() for ln in _labelled_lines(ax)]
+    assert labels == ["exact MFPT", "Eyring-Kramers"]
+    with pytest.raises(InputError, match="theory_curves"):
+        P.plot_arrhenius(x, x, theory_curves={"bad": (x, x[:2])})
