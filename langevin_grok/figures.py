@@ -245,8 +245,9 @@ def run_figures(names: Sequence[str] | None = None, *, out_dir, quick: bool = Tr
     Returns
     -------
     RunSummary
-        A figure that raises is recorded in ``failures`` (name -> one-line message) and the others
-        still run; its old record, if any, is removed so the report cannot quote stale numbers.
+        A figure that raises (or returns numbers that are not JSON-able) is recorded in ``failures``
+        (name -> one-line message; the traceback goes to ``<name>.error.txt``) and the others still
+        run; its old record and images, if any, are removed so nothing stale is left beside the report.
     """
     root_seed = check_int("seed", seed, minimum=0)
     specs = registered_figures() if names is None else tuple(get_figure(n) for n in names)
@@ -268,21 +269,22 @@ def run_figures(names: Sequence[str] | None = None, *, out_dir, quick: bool = Tr
         record_path = out / f"{spec.name}.json"
         try:
             res = spec.func(quick=bool(quick), out_dir=out, seed=fseed)
+            if not isinstance(res, FigureResult):
+                raise TypeError(f"figure {spec.name!r} returned {type(res).__name__}, not a FigureResult")
+            res = replace(res, seed=fseed, quick=bool(quick), elapsed_s=time.perf_counter() - t0)
+            rec = res.to_dict()
+            rec["run"] = jsonable(run_info)
+            text = json.dumps(rec, indent=1, allow_nan=False) + "\n"
         except Exception as exc:  # a failing figure must not hide the others; it is reported
             failures[spec.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            if record_path.exists():
-                record_path.unlink()
-            tb = traceback.format_exc(limit=3)
-            (out / f"{spec.name}.error.txt").write_text(tb)
+            # no stale record or image may survive next to the failure
+            for ext in ("json", "png", "pdf"):
+                (out / f"{spec.name}.{ext}").unlink(missing_ok=True)
+            (out / f"{spec.name}.error.txt").write_text(traceback.format_exc())
             continue
-        res = replace(res, seed=fseed, quick=bool(quick), elapsed_s=time.perf_counter() - t0)
         results.append(res)
-        rec = res.to_dict()
-        rec["run"] = jsonable(run_info)
-        record_path.write_text(json.dumps(rec, indent=1, allow_nan=False) + "\n")
-        err = out / f"{spec.name}.error.txt"
-        if err.exists():
-            err.unlink()
+        record_path.write_text(text)
+        (out / f"{spec.name}.error.txt").unlink(missing_ok=True)
     report_paths: list[str] = []
     if report:
         text = build_report(_load_records(out), command=command, date=date, quick=quick, root_seed=root_seed,

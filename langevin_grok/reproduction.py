@@ -581,4 +581,8 @@ def jsonable(obj):
         return x if math.isfinite(x) else None
     if isinstance(obj, Path):
         return str(obj)
-    return obj
+    if hasattr(obj, "to_dict"):  # the package's result dataclasses
+        return jsonable(obj.to_dict())
+    if obj is None or isinstance(obj, str):
+        return obj
+    raise TypeError(f"not JSON-able: {type(obj).__name__}")

@@ -143,10 +143,20 @@ def test_failing_figure_is_reported_and_others_run(tmp_path, tiny):
     def boom(*, quick, out_dir, seed):
         raise RuntimeError("deliberate failure")
 
+    @F.register_figure("badnum", title="returns an object that is not JSON-able", order=99.5)
+    def badnum(*, quick, out_dir, seed):
+        from langevin_grok import plotting
+
+        fig, _ = plotting.new_figure(figsize=(1, 1))
+        return F.finish("badnum", fig, out_dir, numbers={"x": object()})
+
     (tmp_path / "boom.json").write_text("{}")  # a stale record must not survive the failure
-    s = F.run_figures([tiny, "boom"], out_dir=tmp_path)
+    (tmp_path / "boom.png").write_bytes(b"old")
+    s = F.run_figures([tiny, "boom", "badnum"], out_dir=tmp_path)
     assert not s.ok and "deliberate failure" in s.failures["boom"]
-    assert not (tmp_path / "boom.json").exists() and (tmp_path / "boom.error.txt").exists()
+    assert "not JSON-able" in s.failures["badnum"] and not (tmp_path / "badnum.png").exists()
+    assert not (tmp_path / "boom.json").exists() and not (tmp_path / "boom.png").exists()
+    assert "RuntimeError" in (tmp_path / "boom.error.txt").read_text()
     assert (tmp_path / "tiny.png").exists()
     assert "deliberate failure" in (tmp_path / F.REPORT_NAME).read_text()
 
