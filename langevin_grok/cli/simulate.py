@@ -1,0 +1,127 @@
+"""``langevin-grok simulate``: an ensemble of overdamped Langevin escapes and its mean escape time."""
+
+from __future__ import annotations
+
+from .._checks import InputError, check_choice, check_int
+from ._common import finite_float, format_table, print_json
+
+MODELS = ("arc", "chain")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="simulate Langevin escapes of one mode and estimate the mean escape time",
+        description=(
+            "Euler-Maruyama ensemble of dX = -grad U dt + sqrt(2T) dW (SDE time units, t = lr x SGD steps) "
+            "for one mode: the 1-D arc length (--model arc) or the scalar chain w = p = 1 in its L-dimensional "
+            "weight space (--model chain). Each path starts at one minimum and stops when lambda crosses the "
+            "midpoint between lambda_saddle and the other minimum's lambda (forward: (lambda_sad + "
+            "lambda_min)/2 from lambda = 0; reverse: lambda_sad/2 from lambda_min), or is censored at the cap. "
+            "Mean escape time: exponential MLE with right censoring and its confidence interval."
+        ),
+    )
+    p.add_argument("--model", default="arc", help="arc (1-D reduced coordinate, default) or chain (scalar chain)")
+    p.add_argument("--depth", "-L", type=finite_float, required=True,
+                   help="number of weight matrices L (integer >= 3; dimensionless)")
+    p.add_argument("--sv", type=finite_float, required=True,
+                   help="singular value eta of Sigma_yx in (0, 1) (dimensionless)")
+    p.add_argument("--beta", type=finite_float, required=True,
+                   help="L2 strength beta in (0, beta_c) (loss units per squared weight)")
+    p.add_argument("--temperature", "-T", type=finite_float, default=None,
+                   help="noise temperature T > 0 (loss units); or give --lr, --batch and --noise")
+    p.add_argument("--lr", type=finite_float, default=None,
+                   help="SGD learning rate (> 0; SDE time per SGD step) for T = lr c / (2B)")
+    p.add_argument("--batch", type=finite_float, default=None, help="SGD batch size B (integer >= 1; samples)")
+    p.add_argument("--noise", type=finite_float, default=None,
+                   help="per-sample gradient variance c along the escape direction (>= 0; squared loss units)")
+    p.add_argument("--n-train", type=finite_float, default=None,
+                   help="training-set size N (samples): applies the without-replacement factor (N-B)/(N-1) to T")
+    p.add_argument("--paths", type=finite_float, default=1000, help="number of independent paths (integer >= 1)")
+    p.add_argument("--dt", type=finite_float, default=0.005, help="Euler-Maruyama time step (> 0; SDE time units)")
+    p.add_argument("--seed", type=finite_float, default=None,
+                   help="integer seed >= 0 of the per-path random streams (default: fresh entropy, reported)")
+    p.add_argument("--direction", default="forward",
+                   help="forward (trivial -> learned, default) or reverse (learned -> trivial)")
+    p.add_argument("--max-time", type=finite_float, default=None,
+                   help="censoring time per path (> 0; SDE time units); default 1e6 steps x dt")
+    p.add_argument("--max-steps", type=finite_float, default=1_000_000,
+                   help="step cap per path (integer >= 1; default 1e6)")
+    p.add_argument("--no-bridge", action="store_true",
+                   help="naive stopping on the time grid (no Brownian-bridge crossing correction)")
+    p.add_argument("--confidence", type=finite_float, default=0.95,
+                   help="two-sided coverage of the confidence interval (in (0, 1); default 0.95)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None, batch=None, noise=None,
+            n_train=None, paths=1000, dt=0.005, seed=None, direction="forward", max_time=None,
+            max_steps=1_000_000, bridge=True, confidence=0.95, progress=None) -> dict:
+    """Run the command's simulation and return the JSON contract as a dict."""
+    from ..engine import resolve_temperature, simulate_ensemble
+    from ..events import escape_setup
+    from ..models import arc_model, chain_model
+    from ..stats import exponential_mle
+
+    model = check_choice("model", model, MODELS)
+    direction = check_choice("direction", direction, ("forward", "reverse"))
+    batch = None if batch is None else check_int("batch", batch, minimum=1)
+    n_train = None if n_train is None else check_int("n_train", n_train, minimum=1)
+    seed = None if seed is None else check_int("seed", seed, minimum=0)
+    T = resolve_temperature(temperature, lr=lr, batch=batch, noise=noise, n_train=n_train)
+    m = (arc_model if model == "arc" else chain_model)(depth, sv, beta)
+    setup = escape_setup(m, direction)
+    res = simulate_ensemble(m, T, paths, dt, setup.x0, setup.events, max_steps=max_steps, max_time=max_time,
+                            seed=seed, bridge=bridge, progress=progress)
+    est = exponential_mle(res.times, res.escaped, confidence=confidence)
+    tgt = setup.target
+    out = {
+        "model": model,
+        "depth": tgt.depth,
+        "sv": tgt.sv,
+        "beta": tgt.beta,
+        "direction": direction,
+        "temperature": T,
+        "barrier": tgt.barrier,
+        "barrier_over_t": tgt.barrier / T,
+        "lambda_start": tgt.lambda_start,
+        "lambda_target": tgt.lambda_target,
+        "mean_escape_time": est.mean,
+        "ci_low": est.ci_low,
+        "ci_high": est.ci_high,
+        "confidence": est.confidence,
+        "n_paths": res.n_paths,
+        "n_escaped": res.n_escaped,
+        "n_censored": res.n_paths - res.n_escaped,
+        "censor_time": res.cap_time,
+        "path_steps": res.path_steps,
+        "wall_seconds": res.wall_seconds,
+        "path_steps_per_second": res.path_steps / res.wall_seconds if res.wall_seconds > 0 else None,
+        "dt": res.dt,
+        "bridge": res.bridge,
+        "seed": res.seed,
+        "time_unit": "sde",
+    }
+    if lr is not None:
+        out["mean_escape_steps"] = est.mean / lr
+        out["lr"] = lr
+    return out
+
+
+def run(args) -> int:
+    if args.paths is None or not float(args.paths).is_integer():
+        raise InputError(f"paths must be an integer >= 1, got {args.paths!r}")
+    out = compute(
+        args.model, args.depth, args.sv, args.beta, args.temperature, lr=args.lr, batch=args.batch,
+        noise=args.noise, n_train=args.n_train, paths=args.paths, dt=args.dt, seed=args.seed,
+        direction=args.direction, max_time=args.max_time, max_steps=args.max_steps, bridge=not args.no_bridge,
+        confidence=args.confidence, progress=None,
+    )
+    if args.json:
+        print_json(out)
+        return 0
+    keys = ("model", "depth", "sv", "beta", "direction", "temperature", "barrier_over_t", "mean_escape_time",
+            "ci_low", "ci_high", "n_paths", "n_escaped", "path_steps", "wall_seconds")
+    print(format_table(["quantity", "value"], [[k, out[k]] for k in keys]))
+    return 0

@@ -1,0 +1,795 @@
+"""Overdamped Langevin ensembles with first-passage stopping.
+
+``dX = -grad U(X) dt + sqrt(2 T) dW`` for many independent paths, integrated by Euler-Maruyama in
+a numba kernel that runs paths in parallel (``prange``), stopping each path at its first event
+(:mod:`langevin_grok.events`). :func:`simulate_ensemble` returns one frozen :class:`EscapeResult`.
+:func:`simulate_reference` integrates a single path through the same :class:`~langevin_grok.models.Model`
+with sdeint (``itoEuler`` or ``itoSRI2``) for cross-checks, and :func:`euler_maruyama_replay` runs the
+compiled step on given Brownian increments (convergence tests).
+
+Randomness
+----------
+Each path owns two counter-based streams (splitmix64 of a 64-bit key): one for the Gaussian
+increments (ziggurat), one for the Brownian-bridge uniforms. The keys come from
+``numpy.random.SeedSequence(seed).spawn(n_paths)``, so path i gets the same numbers whatever the
+thread count or chunk size, and switching the bridge correction on or off leaves the Gaussian
+increments unchanged (the two runs are coupled path by path).
+
+Notes
+-----
+Euler-Maruyama has strong order 1/2 in general and strong order 1 for additive noise (this SDE);
+weak order 1. Naive stopping on the time grid misses excursions across the event surface between
+two steps and biases first-passage times up by O(sqrt(dt)). With ``bridge=True`` (default) a step
+that ends on the same side is still counted as a crossing with the Brownian-bridge probability
+``exp(-d_n d_{n+1} / (T dt))`` where ``d = g / |grad g|`` is the signed distance to the (locally
+linear) event surface and ``2 T dt`` the increment variance along its normal
+(Mannella 1999; Gobet 2000). The result is exact for free diffusion and a flat boundary; the
+remaining bias for a curved potential is O(dt) (tested by refinement in ``tests/test_engine.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ._checks import InputError, check_choice, check_int, check_positive
+from .events import Event, escape_setup, event_value, event_value_1d, pack_events
+from .models import Model, grad_1d, grad_into, model_constants, work_size
+from .temperature import sde_time_to_epochs, sde_time_to_steps, sgd_temperature
+
+__all__ = [
+    "EscapeResult",
+    "ReferencePath",
+    "simulate_ensemble",
+    "simulate_reference",
+    "euler_maruyama_replay",
+    "resolve_temperature",
+    "path_keys",
+    "standard_normals",
+]
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_TWO_M53 = 2.0 ** -53
+_TWO_PI = 2.0 * math.pi
+# A bridge crossing probability below exp(-40) ~ 4e-18 is skipped without drawing a uniform.
+_BRIDGE_CUTOFF = 40.0
+# Largest recorded-path array (floats) we allocate without complaint (~800 MB).
+_MAX_RECORD = 100_000_000
+
+
+# --------------------------------------------------------------------------- per-path RNG
+@numba.njit(cache=True, inline="always")
+def _mix64(z):
+    # splitmix64 finaliser (Steele, Lea & Flood 2014): a bijective avalanche of the counter.
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@numba.njit(cache=True, inline="always")
+def _uniform(z):
+    # 53 high bits -> [0, 1)
+    return float(z >> _S11) * _TWO_M53
+
+
+def _ziggurat_tables():
+    # Marsaglia & Tsang (2000) ziggurat with 256 layers and 52-bit integer comparison
+    # (the layout numpy's Generator uses): x = rabs * w[i], accept at once if rabs < k[i].
+    m1 = 2.0**52
+    dn = tn = 3.6541528853610088
+    vn = 0.00492867323399
+    k = np.zeros(256, dtype=np.uint64)
+    w = np.zeros(256)
+    f = np.zeros(256)
+    q = vn / math.exp(-0.5 * dn * dn)
+    k[0] = np.uint64((dn / q) * m1)
+    k[1] = 0
+    w[0] = q / m1
+    w[255] = dn / m1
+    f[0] = 1.0
+    f[255] = math.exp(-0.5 * dn * dn)
+    for i in range(254, 0, -1):
+        dn = math.sqrt(-2.0 * math.log(vn / dn + math.exp(-0.5 * dn * dn)))
+        k[i + 1] = np.uint64((dn / tn) * m1)
+        tn = dn
+        f[i] = math.exp(-0.5 * dn * dn)
+        w[i] = dn / m1
+    return k, w, f
+
+
+_ZK, _ZW, _ZF = _ziggurat_tables()
+_ZR = 3.6541528853610088
+_ZR_INV = 1.0 / _ZR
+_M8 = np.uint64(0xFF)
+_M52 = np.uint64(0x000FFFFFFFFFFFFF)
+_S8 = np.uint64(8)
+_S1 = np.uint64(1)
+_ONE = np.uint64(1)
+
+
+@numba.njit(cache=True, inline="always")
+def _normal(s):
+    """One standard normal from the counter stream at state ``s``; returns ``(z, new_state)``."""
+    while True:
+        s += _GAMMA
+        r = _mix64(s)
+        idx = r & _M8
+        r = r >> _S8
+        neg = (r & _ONE) != 0
+        rabs = (r >> _S1) & _M52
+        x = float(rabs) * _ZW[idx]
+        if neg:
+            x = -x
+        if rabs < _ZK[idx]:
+            return x, s
+        if idx == 0:
+            # tail beyond R (Marsaglia 1964)
+            while True:
+                s += _GAMMA
+                xx = -_ZR_INV * math.log1p(-_uniform(_mix64(s)))
+                s += _GAMMA
+                yy = -math.log1p(-_uniform(_mix64(s)))
+                if yy + yy > xx * xx:
+                    return (-(_ZR + xx) if neg else _ZR + xx), s
+        else:
+            s += _GAMMA
+            if (_ZF[idx - 1] - _ZF[idx]) * _uniform(_mix64(s)) + _ZF[idx] < math.exp(-0.5 * x * x):
+                return x, s
+
+
+@numba.njit(cache=True)
+def _normals_into(key, out):
+    """Fill ``out`` with standard normals from the counter stream ``key`` (the kernel's generator)."""
+    s = key
+    for i in range(out.shape[0]):
+        z, s = _normal(s)
+        out[i] = z
+    return out
+
+
+def standard_normals(key: int, n: int) -> np.ndarray:
+    """``n`` standard normals of the per-path stream ``key`` (same sequence the kernel draws)."""
+    return _normals_into(np.uint64(key), np.empty(check_int("n", n, minimum=0)))
+
+
+def path_keys(seed, n_paths: int) -> tuple[int, np.ndarray]:
+    """``(seed_int, keys)``: the recorded integer seed and per-path keys of shape ``(n_paths, 2)``.
+
+    ``keys[i] = SeedSequence(seed_int).spawn(n_paths)[i].generate_state(2, uint64)``: column 0
+    drives the Gaussian increments, column 1 the bridge uniforms. ``seed`` may be an int, a
+    ``numpy.random.Generator`` (one integer is drawn from it) or ``None`` (fresh OS entropy).
+    """
+    n = check_int("n_paths", n_paths, minimum=1)
+    if seed is None:
+        seed_int = int(np.random.SeedSequence().entropy)
+    elif isinstance(seed, np.random.Generator):
+        seed_int = int(seed.integers(0, 2**63 - 1))
+    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        seed_int = int(seed)
+        if seed_int < 0:
+            raise InputError(f"seed must be >= 0, got {seed!r}")
+    else:
+        raise InputError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
+    children = np.random.SeedSequence(seed_int).spawn(n)
+    keys = np.empty((n, 2), dtype=np.uint64)
+    for i, c in enumerate(children):
+        keys[i] = c.generate_state(2, np.uint64)
+    return seed_int, keys
+
+
+# --------------------------------------------------------------------------- kernel
+@numba.njit(cache=True)
+def _run_path(code, p, q, x, dt, temperature, n_max, ev_codes, ev_dirs, ev_specs, bridge, key_n, key_u,
+              rec_every, rec, work, grad, gprev, nprev):
+    """Integrate one path in place; return ``(time, event index or -1, steps)``."""
+    d = x.shape[0]
+    sig = math.sqrt(2.0 * temperature * dt)
+    inv_tdt = 1.0 / (temperature * dt)
+    s = key_n
+    su = key_u
+    n_ev = ev_codes.shape[0]
+    n_rec = rec.shape[0]
+    for j in range(n_ev):
+        g, gn = event_value(ev_codes[j], ev_specs, j, x, p, work)
+        gprev[j] = g
+        nprev[j] = gn
+    if n_rec > 0:
+        for i in range(d):
+            rec[0, i] = x[i]
+    for n in range(n_max):
+        grad_into(code, x, p, q, grad, work)
+        for i in range(d):
+            z, s = _normal(s)
+            x[i] += -grad[i] * dt + sig * z
+        best_t = np.inf
+        best_j = -1
+        for j in range(n_ev):
+            g, gn = event_value(ev_codes[j], ev_specs, j, x, p, work)
+            g0 = gprev[j]
+            dj = ev_dirs[j]
+            if (dj >= 0 and g0 < 0.0 and g >= 0.0) or (dj <= 0 and g0 > 0.0 and g <= 0.0):
+                # crossed on the grid: linear interpolation of the crossing time
+                tc = (n + g0 / (g0 - g)) * dt
+                if tc < best_t:
+                    best_t = tc
+                    best_j = j
+            elif bridge and g * g0 > 0.0 and (dj == 0 or (dj > 0 and g0 < 0.0) or (dj < 0 and g0 > 0.0)):
+                n0 = nprev[j]
+                if n0 > 0.0 and gn > 0.0:
+                    expo = (g0 / n0) * (g / gn) * inv_tdt
+                    if expo < _BRIDGE_CUTOFF:
+                        su += _GAMMA
+                        if _uniform(_mix64(su)) < math.exp(-expo):
+                            # crossed and came back within the step; place it mid-step
+                            tc = (n + 0.5) * dt
+                            if tc < best_t:
+                                best_t = tc
+                                best_j = j
+            gprev[j] = g
+            nprev[j] = gn
+        if best_j >= 0:
+            k0 = n // rec_every + 1 if rec_every > 0 else 0
+            for k in range(k0, n_rec):
+                for i in range(d):
+                    rec[k, i] = np.nan
+            return best_t, best_j, n + 1
+        if rec_every > 0 and (n + 1) % rec_every == 0:
+            k = (n + 1) // rec_every
+            if k < n_rec:
+                for i in range(d):
+                    rec[k, i] = x[i]
+    return n_max * dt, -1, n_max
+
+
+@numba.njit(cache=True)
+def _run_path_1d(code, q, x, dt, temperature, n_max, ev_codes, ev_dirs, ev_specs, bridge, key_n, key_u,
+                 rec_every, rec, gprev, nprev):
+    """:func:`_run_path` for 1-D models with the state in a register (same numbers, same streams)."""
+    sig = math.sqrt(2.0 * temperature * dt)
+    inv_tdt = 1.0 / (temperature * dt)
+    s = key_n
+    su = key_u
+    n_ev = ev_codes.shape[0]
+    n_rec = rec.shape[0]
+    xi = x[0]
+    for j in range(n_ev):
+        g, gn = event_value_1d(ev_codes[j], ev_specs, j, xi)
+        gprev[j] = g
+        nprev[j] = gn
+    if n_rec > 0:
+        rec[0, 0] = xi
+    for n in range(n_max):
+        z, s = _normal(s)
+        xi += -grad_1d(code, xi, q) * dt + sig * z
+        best_t = np.inf
+        best_j = -1
+        for j in range(n_ev):
+            g, gn = event_value_1d(ev_codes[j], ev_specs, j, xi)
+            g0 = gprev[j]
+            dj = ev_dirs[j]
+            if (dj >= 0 and g0 < 0.0 and g >= 0.0) or (dj <= 0 and g0 > 0.0 and g <= 0.0):
+                tc = (n + g0 / (g0 - g)) * dt
+                if tc < best_t:
+                    best_t = tc
+                    best_j = j
+            elif bridge and g * g0 > 0.0 and (dj == 0 or (dj > 0 and g0 < 0.0) or (dj < 0 and g0 > 0.0)):
+                n0 = nprev[j]
+                if n0 > 0.0 and gn > 0.0:
+                    expo = (g0 / n0) * (g / gn) * inv_tdt
+                    if expo < _BRIDGE_CUTOFF:
+                        su += _GAMMA
+                        if _uniform(_mix64(su)) < math.exp(-expo):
+                            tc = (n + 0.5) * dt
+                            if tc < best_t:
+                                best_t = tc
+                                best_j = j
+            gprev[j] = g
+            nprev[j] = gn
+        if best_j >= 0:
+            x[0] = xi
+            k0 = n // rec_every + 1 if rec_every > 0 else 0
+            for k in range(k0, n_rec):
+                rec[k, 0] = np.nan
+            return best_t, best_j, n + 1
+        if rec_every > 0 and (n + 1) % rec_every == 0:
+            k = (n + 1) // rec_every
+            if k < n_rec:
+                rec[k, 0] = xi
+    x[0] = xi
+    return n_max * dt, -1, n_max
+
+
+@numba.njit(cache=True, parallel=True)
+def _run_ensemble(code, p, X, dt, temperature, n_max, ev_codes, ev_dirs, ev_specs, bridge, keys,
+                  rec_every, rec, times, which, steps, wsize):
+    n_paths = X.shape[0]
+    d = X.shape[1]
+    n_ev = ev_codes.shape[0]
+    q = model_constants(code, p)
+    for i in numba.prange(n_paths):
+        work = np.empty(wsize)
+        grad = np.empty(d)
+        gprev = np.empty(max(n_ev, 1))
+        nprev = np.empty(max(n_ev, 1))
+        if d == 1:
+            t, j, k = _run_path_1d(code, q, X[i], dt, temperature, n_max, ev_codes, ev_dirs, ev_specs, bridge,
+                                   keys[i, 0], keys[i, 1], rec_every, rec[i], gprev, nprev)
+        else:
+            t, j, k = _run_path(code, p, q, X[i], dt, temperature, n_max, ev_codes, ev_dirs, ev_specs, bridge,
+                                keys[i, 0], keys[i, 1], rec_every, rec[i], work, grad, gprev, nprev)
+        times[i] = t
+        which[i] = j
+        steps[i] = k
+
+
+@numba.njit(cache=True, parallel=True)
+def _run_replay(code, p, X0, dt, temperature, dW, out, wsize):
+    n_paths, n_steps, d = dW.shape
+    amp = math.sqrt(2.0 * temperature)
+    q = model_constants(code, p)
+    for i in numba.prange(n_paths):
+        work = np.empty(wsize)
+        grad = np.empty(d)
+        x = X0[i].copy()
+        out[i, 0] = x
+        for n in range(n_steps):
+            grad_into(code, x, p, q, grad, work)
+            for k in range(d):
+                x[k] += -grad[k] * dt + amp * dW[i, n, k]
+            out[i, n + 1] = x
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class EscapeResult:
+    """Outcome of :func:`simulate_ensemble` (one entry per path in each array).
+
+    Attributes
+    ----------
+    times : ndarray, shape (n_paths,), float64
+        Hitting time of the first event (SDE time), or the censoring time ``cap_steps * dt``.
+    event : ndarray, shape (n_paths,), int64
+        Index of the event that fired, -1 for none (censored).
+    escaped : ndarray, shape (n_paths,), bool
+        ``event >= 0``.
+    steps : ndarray, shape (n_paths,), int64
+        Euler-Maruyama steps taken.
+    final_x : ndarray, shape (n_paths, dim)
+        State at the stop.
+    seed : int
+        The integer seed the per-path streams were spawned from.
+    dt, temperature : float
+    n_paths, cap_steps : int
+        Number of paths; step cap (``min(max_steps, floor(max_time / dt))``).
+    cap_time : float
+        ``cap_steps * dt``.
+    wall_seconds : float
+    bridge : bool
+        Whether the Brownian-bridge crossing correction was applied.
+    event_names : tuple of str
+    model : dict
+        :meth:`Model.to_dict` of the model.
+    paths : ndarray or None, shape (n_paths, n_record, dim)
+        Thinned paths (every ``record_every`` steps, NaN after the stop), only when asked.
+    path_times : ndarray or None, shape (n_record,)
+    """
+
+    times: np.ndarray
+    event: np.ndarray
+    escaped: np.ndarray
+    steps: np.ndarray
+    final_x: np.ndarray
+    seed: int
+    dt: float
+    temperature: float
+    n_paths: int
+    cap_steps: int
+    cap_time: float
+    wall_seconds: float
+    bridge: bool
+    event_names: tuple
+    model: dict
+    paths: np.ndarray | None = None
+    path_times: np.ndarray | None = None
+
+    @property
+    def status(self) -> np.ndarray:
+        """``"escaped"`` or ``"censored"`` per path."""
+        return np.where(self.escaped, "escaped", "censored")
+
+    @property
+    def n_escaped(self) -> int:
+        return int(np.count_nonzero(self.escaped))
+
+    @property
+    def path_steps(self) -> int:
+        """Total Euler-Maruyama steps over all paths."""
+        return int(self.steps.sum())
+
+    def times_in(self, unit: str = "sde", lr: float | None = None, batch: int | None = None,
+                 n_train: int | None = None) -> np.ndarray:
+        """Hitting/censoring times in ``"sde"`` time, SGD ``"steps"`` (needs lr) or ``"epochs"``
+        (needs lr, batch, n_train); conversions from :mod:`langevin_grok.temperature`."""
+        unit = check_choice("unit", unit, ("sde", "steps", "epochs"))
+        if unit == "sde":
+            return self.times.copy()
+        if lr is None:
+            raise InputError(f"lr is needed to convert times to {unit}")
+        if unit == "steps":
+            return sde_time_to_steps(self.times, lr)
+        if batch is None or n_train is None:
+            raise InputError("batch and n_train are needed to convert times to epochs")
+        return sde_time_to_epochs(self.times, lr, batch, n_train)
+
+    def to_dict(self, arrays: bool = False) -> dict:
+        """JSON-ready summary; ``arrays=True`` adds the per-path arrays (not the recorded paths)."""
+        out = {
+            "n_paths": self.n_paths, "n_escaped": self.n_escaped, "path_steps": self.path_steps,
+            "seed": self.seed, "dt": self.dt, "temperature": self.temperature, "cap_steps": self.cap_steps,
+            "cap_time": self.cap_time, "wall_seconds": self.wall_seconds, "bridge": self.bridge,
+            "event_names": list(self.event_names), "model": self.model,
+        }
+        if arrays:
+            out.update(times=self.times.tolist(), event=self.event.tolist(), steps=self.steps.tolist())
+        return out
+
+
+def resolve_temperature(temperature: float | None = None, lr: float | None = None, batch: int | None = None,
+                        noise: float | None = None, n_train: int | None = None,
+                        replacement: bool = False) -> float:
+    """Temperature given directly, or ``T = lr c / (2B)`` (times ``(N-B)/(N-1)``) from SGD
+    hyperparameters via :func:`langevin_grok.temperature.sgd_temperature`. Exactly one way."""
+    sgd = (lr, batch, noise)
+    if temperature is not None:
+        if any(v is not None for v in sgd):
+            raise InputError("give either temperature or (lr, batch, noise), not both")
+        return check_positive("temperature", temperature)
+    if any(v is None for v in sgd):
+        raise InputError(f"temperature missing: give temperature or all of lr, batch, noise "
+                         f"(got lr={lr!r}, batch={batch!r}, noise={noise!r})")
+    T = sgd_temperature(lr, batch, noise, n_train=n_train, replacement=replacement)
+    if T <= 0:
+        raise InputError(f"temperature must be > 0, got {T!r} from noise={noise!r}")
+    return T
+
+
+def _check_model(model) -> Model:
+    if not isinstance(model, Model):
+        raise InputError(f"model must be a langevin_grok.models.Model, got {model!r}")
+    return model
+
+
+def _initial_states(x0, model: Model, n_paths: int) -> np.ndarray:
+    x0 = np.asarray(x0, dtype=float)
+    if x0.ndim == 0 and model.dim == 1:
+        x0 = x0.reshape(1)
+    if x0.shape == (model.dim,):
+        X = np.tile(x0, (n_paths, 1))
+    elif x0.shape == (n_paths, model.dim):
+        X = x0.copy()
+    else:
+        raise InputError(f"x0 must have shape ({model.dim},) or ({n_paths}, {model.dim}), got {x0.shape}")
+    if not np.all(np.isfinite(X)):
+        raise InputError("x0 must be finite")
+    return np.ascontiguousarray(X)
+
+
+def simulate_ensemble(
+    model: Model,
+    temperature: float,
+    n_paths: int,
+    dt: float,
+    x0=None,
+    events: Sequence[Event] | None = None,
+    *,
+    direction: str = "forward",
+    max_steps: int = 10_000_000,
+    max_time: float | None = None,
+    seed: np.random.Generator | int | None = None,
+    record_every: int | None = None,
+    bridge: bool = True,
+    chunk_size: int | None = None,
+    n_threads: int | None = None,
+    progress: bool | None = False,
+) -> EscapeResult:
+    """Simulate ``n_paths`` independent overdamped Langevin paths until their first event.
+
+    Parameters
+    ----------
+    model : Model
+        Gradient field (:mod:`langevin_grok.models`).
+    temperature : float
+        T > 0; the noise is ``sqrt(2 T) dW`` (use :func:`resolve_temperature` for SGD hyperparameters).
+    n_paths : int
+        Number of paths (>= 1).
+    dt : float
+        Euler-Maruyama time step (> 0, SDE time units).
+    x0 : array_like, shape (dim,) or (n_paths, dim), optional
+        Start state(s). With ``x0`` and ``events`` both ``None`` the default escape problem of
+        :func:`langevin_grok.events.escape_setup` in ``direction`` is used.
+    events : sequence of Event, optional
+        Stopping events with compiled specs; an empty sequence runs every path to the cap.
+    direction : {"forward", "reverse"}
+        Only used for the default escape problem.
+    max_steps : int
+        Step cap per path (>= 1).
+    max_time : float, optional
+        Time cap per path; the cap is ``min(max_steps, floor(max_time / dt))`` steps.
+    seed : Generator, int or None
+        Root of the per-path streams (recorded in the result).
+    record_every : int, optional
+        Store the state every this many steps (thinned paths); default: no paths stored.
+    bridge : bool
+        Apply the Brownian-bridge crossing correction between steps.
+    chunk_size : int, optional
+        Paths per kernel call (progress granularity); does not change the result.
+    n_threads : int, optional
+        numba threads for this call; does not change the result.
+    progress : bool or None
+        tqdm bar over chunks on stderr (``None``: only on a terminal).
+
+    Returns
+    -------
+    EscapeResult
+
+    Notes
+    -----
+    Euler-Maruyama (strong order 1 for this additive noise). See the module notes for the
+    bridge correction and the random streams.
+    """
+    model = _check_model(model)
+    T = check_positive("temperature", temperature)
+    n = check_int("n_paths", n_paths, minimum=1)
+    dt = check_positive("dt", dt)
+    cap = check_int("max_steps", max_steps, minimum=1)
+    if max_time is not None:
+        mt = check_positive("max_time", max_time)
+        cap = min(cap, int(math.floor(mt / dt * (1 + 1e-12))))
+        if cap < 1:
+            raise InputError(f"max_time must be >= dt ({dt:g}), got {max_time!r}")
+    if x0 is None and events is None:
+        setup = escape_setup(model, direction)
+        x0, events = setup.x0, setup.events
+    elif x0 is None:
+        raise InputError("x0 is required when events are given")
+    events = () if events is None else tuple(events)
+    X = _initial_states(x0, model, n)
+    codes, dirs, specs = pack_events(events, model)
+    rec_every = 0
+    n_rec = 0
+    if record_every is not None:
+        rec_every = check_int("record_every", record_every, minimum=1)
+        n_rec = cap // rec_every + 1
+        if n * n_rec * model.dim > _MAX_RECORD:
+            raise InputError(f"record_every={rec_every} would store {n * n_rec * model.dim} floats "
+                             f"(> {_MAX_RECORD}); record less often or fewer paths")
+    chunk = n if chunk_size is None else check_int("chunk_size", chunk_size, minimum=1)
+    if chunk_size is None and progress is not False:
+        chunk = max(256, -(-n // 50))
+    seed_int, keys = path_keys(seed, n)
+    times = np.empty(n)
+    which = np.empty(n, dtype=np.int64)
+    steps = np.empty(n, dtype=np.int64)
+    rec = np.empty((n, n_rec, model.dim))
+    p = np.ascontiguousarray(model.params)
+    wsize = work_size(model.code, p)
+
+    old_threads = numba.get_num_threads()
+    if n_threads is not None:
+        nt = check_int("n_threads", n_threads, minimum=1)
+        numba.set_num_threads(min(nt, numba.config.NUMBA_NUM_THREADS))
+    bar = None
+    if progress is not False and n > chunk:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, unit="path", disable=None if progress is None else not progress, leave=False)
+    t0 = time.perf_counter()
+    try:
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            _run_ensemble(model.code, p, X[a:b], dt, T, cap, codes, dirs, specs, bool(bridge), keys[a:b],
+                          rec_every, rec[a:b], times[a:b], which[a:b], steps[a:b], wsize)
+            if bar is not None:
+                bar.update(b - a)
+    finally:
+        wall = time.perf_counter() - t0
+        if bar is not None:
+            bar.close()
+        numba.set_num_threads(old_threads)
+    for arr in (times, which, steps, X):
+        arr.setflags(write=False)
+    paths = path_times = None
+    if n_rec:
+        rec.setflags(write=False)
+        paths = rec
+        path_times = np.arange(n_rec) * (rec_every * dt)
+    return EscapeResult(
+        times=times, event=which, escaped=which >= 0, steps=steps, final_x=X, seed=seed_int, dt=dt,
+        temperature=T, n_paths=n, cap_steps=cap, cap_time=cap * dt, wall_seconds=wall, bridge=bool(bridge),
+        event_names=tuple(e.name for e in events), model=model.to_dict(), paths=paths, path_times=path_times,
+    )
+
+
+def euler_maruyama_replay(model: Model, temperature: float, dt: float, x0, dW) -> np.ndarray:
+    """Compiled Euler-Maruyama on given Brownian increments (no events): the path-replay mode.
+
+    Parameters
+    ----------
+    model : Model
+    temperature, dt : float
+    x0 : array_like, shape (dim,) or (n_paths, dim)
+    dW : array_like, shape (n_paths, n_steps, dim)
+        Brownian increments (variance ``dt`` each); ``x += -grad U dt + sqrt(2T) dW``.
+
+    Returns
+    -------
+    ndarray, shape (n_paths, n_steps + 1, dim)
+        The paths including the start.
+    """
+    model = _check_model(model)
+    T = check_positive("temperature", temperature)
+    dt = check_positive("dt", dt)
+    dW = np.ascontiguousarray(dW, dtype=float)
+    if dW.ndim != 3 or dW.shape[2] != model.dim:
+        raise InputError(f"dW must have shape (n_paths, n_steps, {model.dim}), got {dW.shape}")
+    X0 = _initial_states(x0, model, dW.shape[0])
+    out = np.empty((dW.shape[0], dW.shape[1] + 1, model.dim))
+    p = np.ascontiguousarray(model.params)
+    _run_replay(model.code, p, X0, dt, T, dW, out, work_size(model.code, p))
+    return out
+
+
+# --------------------------------------------------------------------------- sdeint reference
+@dataclass(frozen=True, eq=False)
+class ReferencePath:
+    """One path from :func:`simulate_reference`.
+
+    Attributes
+    ----------
+    t : ndarray, shape (n,)
+        Time grid up to the stop (inclusive).
+    x : ndarray, shape (n, dim)
+        The path on that grid.
+    time : float
+        First-passage time (linear interpolation on the grid, as the kernel does without the
+        bridge) or the censoring time.
+    event : int
+        Index of the event that fired, -1 for none.
+    escaped : bool
+    method : str
+    seed : int or None
+    """
+
+    t: np.ndarray
+    x: np.ndarray
+    time: float
+    event: int
+    escaped: bool
+    method: str
+    seed: int | None
+
+    def to_dict(self) -> dict:
+        return {"time": self.time, "event": self.event, "escaped": self.escaped, "method": self.method,
+                "seed": self.seed, "n_steps": len(self.t) - 1}
+
+
+def _first_crossing(events, t, xs, p, gprev):
+    """Scan a grid block for the first event crossing; return (time, index) or (None, -1)."""
+    best = (None, -1)
+    for j, e in enumerate(events):
+        gs = np.array([e(tt, xx, p) for tt, xx in zip(t, xs)])
+        g0 = np.concatenate([[gprev[j]], gs[:-1]])
+        up = (g0 < 0) & (gs >= 0)
+        down = (g0 > 0) & (gs <= 0)
+        hit = (up | down) if e.direction == 0 else (up if e.direction > 0 else down)
+        idx = np.flatnonzero(hit)
+        if idx.size:
+            k = idx[0]
+            dt = t[1] - t[0] if len(t) > 1 else 0.0
+            tc = t[k] - dt + dt * g0[k] / (g0[k] - gs[k])
+            if best[0] is None or tc < best[0]:
+                best = (tc, j, k)
+        gprev[j] = gs[-1]
+    return best
+
+
+def simulate_reference(
+    model: Model,
+    temperature: float,
+    dt: float,
+    x0,
+    events: Sequence[Event] = (),
+    *,
+    n_steps: int = 100_000,
+    seed: np.random.Generator | int | None = None,
+    method: str = "itoEuler",
+    block: int = 4096,
+) -> ReferencePath:
+    """One path with sdeint through the same model definition, stopped at the first event.
+
+    Parameters
+    ----------
+    model : Model
+        Its numpy ``drift`` is the sdeint ``f(x, t)``; ``G(x, t) = sqrt(2T) I``.
+    temperature, dt : float
+    x0 : array_like, shape (dim,)
+    events : sequence of Event
+        Any events (Python-only ones too); detection on the returned grid.
+    n_steps : int
+        Step cap.
+    seed : Generator, int or None
+        The Brownian increments are drawn from this generator (``dW`` passed to sdeint), so a seed
+        reproduces the path.
+    method : {"itoEuler", "itoSRI2"}
+    block : int
+        Steps per sdeint call; the integration restarts from the last point of each block.
+    """
+    import sdeint
+
+    model = _check_model(model)
+    T = check_positive("temperature", temperature)
+    dt = check_positive("dt", dt)
+    n_steps = check_int("n_steps", n_steps, minimum=1)
+    block = check_int("block", block, minimum=1)
+    method = check_choice("method", method, ("itoEuler", "itoSRI2"))
+    if isinstance(seed, np.random.Generator):
+        gen, seed_int = seed, None
+    else:
+        seed_int, _ = path_keys(seed, 1)
+        gen = np.random.default_rng(seed_int)
+    x = _initial_states(x0, model, 1)[0]
+    d = model.dim
+    amp = math.sqrt(2.0 * T)
+    eye = np.eye(d) * amp
+    p = model.params
+    events = tuple(events)
+    for i, e in enumerate(events):
+        if not isinstance(e, Event):
+            raise InputError(f"events[{i}] must be an Event, got {e!r}")
+
+    def f(y, t):
+        return model.drift(t, y).reshape(d)
+
+    def G(y, t):
+        return eye
+
+    integrator = getattr(sdeint, method)
+    gprev = [e(0.0, x, p) for e in events]
+    ts, xs = [np.array([0.0])], [x[None, :]]
+    done = 0
+    hit = (None, -1)
+    while done < n_steps:
+        m = min(block, n_steps - done)
+        tspan = (done + np.arange(m + 1)) * dt
+        dW = gen.normal(0.0, math.sqrt(dt), (m, d))
+        if method == "itoEuler":
+            y = integrator(f, G, x, tspan, dW=dW)
+        else:
+            y = integrator(f, G, x, tspan, dW=dW, generator=gen)
+        hit = _first_crossing(events, tspan[1:], y[1:], p, gprev) if events else (None, -1)
+        if hit[0] is not None:
+            k = hit[2]
+            ts.append(tspan[1:k + 2])
+            xs.append(y[1:k + 2])
+            done += k + 1
+            break
+        ts.append(tspan[1:])
+        xs.append(y[1:])
+        x = y[-1]
+        done += m
+    t_all = np.concatenate(ts)
+    x_all = np.concatenate(xs)
+    if hit[0] is not None:
+        return ReferencePath(t_all, x_all, float(hit[0]), int(hit[1]), True, method, seed_int)
+    return ReferencePath(t_all, x_all, float(done * dt), -1, False, method, seed_int)
