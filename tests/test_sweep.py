@@ -352,8 +352,9 @@ def test_dask_local_cluster_matches_local_processes(tmp_path):
                                   dashboard_address=None) as cluster:
         remote = run_sweep(cfg, store=tmp_path / "dask.sqlite", scheduler=cluster.scheduler_address,
                            progress=False)
-        again = run_sweep(cfg, store=tmp_path / "dask.sqlite", scheduler=cluster.scheduler_address,
-                          progress=False)
+        with distributed.Client(cluster) as client:  # an existing Client works too
+            again = run_sweep(cfg, store=tmp_path / "dask.sqlite", scheduler=client, progress=False)
+            assert client.status == "running"  # and is left open for its owner
     assert remote.executor.startswith("dask(") and remote.n_done == 6 and again.n_run == 0
     a = [(r["key"], r["seed"], json.dumps(r["result"])) for r in load_results(tmp_path / "local.sqlite", config=cfg)]
     b = [(r["key"], r["seed"], json.dumps(r["result"])) for r in load_results(tmp_path / "dask.sqlite", config=cfg)]

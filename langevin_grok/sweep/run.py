@@ -83,27 +83,42 @@ def _run_processes(function, tasks: list[Task], workers: int) -> Iterator[tuple[
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_watch_parent)
+    finished = False
     try:
         futures = {ex.submit(execute_task, function, t.params, t.seed): t for t in tasks}
         for fut in as_completed(futures):
             yield futures[fut], fut.result()
+        finished = True
     finally:
+        if not finished:
+            # interrupted: results of tasks in flight would not be written anyway, so stop them
+            # instead of waiting (shutdown would join the workers)
+            for proc in list((getattr(ex, "_processes", None) or {}).values()):
+                proc.terminate()
         ex.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(function, tasks: list[Task], scheduler) -> Iterator[tuple[Task, dict]]:
+def _connect(scheduler):
+    """``(client, owned)`` for a scheduler address or an existing ``distributed.Client``."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:  # pragma: no cover - dask is an optional dependency
         raise InputError("--scheduler needs dask.distributed: pip install 'langevin-grok[dask]'") from None
-    own = not isinstance(scheduler, Client)
-    if own:
-        try:
-            client = Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise InputError(f"scheduler: cannot connect to {scheduler!r} ({exc})") from None
-    else:
-        client = scheduler
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    if not isinstance(scheduler, str):
+        raise InputError(f"scheduler must be an address string or a distributed.Client, got {scheduler!r}")
+    if not scheduler.strip():
+        raise InputError("scheduler must be a non-empty address such as tcp://127.0.0.1:8786")
+    try:
+        return Client(scheduler, timeout="30s"), True
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"scheduler: cannot connect to {scheduler!r} ({exc})") from None
+
+
+def _run_dask(function, tasks: list[Task], client) -> Iterator[tuple[Task, dict]]:
+    from distributed import as_completed
+
     futures = {}
     try:
         for t in tasks:
@@ -114,8 +129,6 @@ def _run_dask(function, tasks: list[Task], scheduler) -> Iterator[tuple[Task, di
             yield futures[fut], fut.result()
     finally:
         client.cancel(list(futures))
-        if own:
-            client.close()
 
 
 # ---------------------------------------------------------------------------------- API
@@ -225,24 +238,23 @@ def run_sweep(config_or_path, store=None, workers: int | None = None, scheduler=
     t0 = time.perf_counter()
     cfg = _config(config_or_path)
     tk = cfg.task_kind
+    client, own_client = None, False
     if scheduler is None:
-        workers = os.cpu_count() or 1 if workers is None else check_int("workers", workers, minimum=1)
+        workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers, minimum=1)
         executor = "serial" if workers == 1 else f"processes({workers})"
     else:
-        if not isinstance(scheduler, str):
-            try:
-                from distributed import Client
-            except ImportError:  # pragma: no cover
-                Client = ()
-            if not isinstance(scheduler, Client):
-                raise InputError(f"scheduler must be an address string or a distributed.Client, got {scheduler!r}")
-            executor = f"dask({scheduler.scheduler.address})"
-        else:
-            if not scheduler.strip():
-                raise InputError("scheduler must be a non-empty address such as tcp://127.0.0.1:8786")
-            executor = f"dask({scheduler})"
+        # connect before touching the store: an unreachable scheduler leaves nothing behind
+        client, own_client = _connect(scheduler)
+        executor = f"dask({client.scheduler.address})"
     path = Path(store) if store is not None else default_store_path(cfg)
+    try:
+        return _run(cfg, tk, path, executor, workers, client, progress, t0)
+    finally:
+        if own_client:
+            client.close()
 
+
+def _run(cfg, tk, path, executor, workers, client, progress, t0) -> SweepSummary:
     with SweepStore(path) as st:
         done = st.done_keys(t.key for t in cfg.tasks)
         todo = [t for t in cfg.tasks if t.key not in done]
@@ -250,8 +262,8 @@ def run_sweep(config_or_path, store=None, workers: int | None = None, scheduler=
         run_id = None
         if todo:
             run_id = st.start_run(cfg.name, cfg.kind, cfg.text, cfg.source, executor, len(cfg.tasks), len(todo))
-            if scheduler is not None:
-                stream = _run_dask(tk.function, todo, scheduler)
+            if client is not None:
+                stream = _run_dask(tk.function, todo, client)
             elif workers == 1 or len(todo) == 1:
                 stream = _run_serial(tk.function, todo)
             else:

@@ -11,6 +11,8 @@ seed, status, result JSON, error, wall_time [s], host, pid of the process that r
 finished_at (UTC ISO 8601), package_version, run_id), ``runs`` (one row per invocation: the
 configuration, executor, counts, timestamps) and ``meta`` (schema version).
 Result JSON keeps non-finite floats (``Infinity``/``NaN``, which Python's json reads back).
+Keep the store on a local disk: SQLite's WAL mode needs shared memory, which network file systems
+(NFS) do not provide reliably.
 """
 
 from __future__ import annotations
