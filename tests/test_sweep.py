@@ -19,7 +19,6 @@ from langevin_grok._checks import InputError
 from langevin_grok.landscape import mode_landscape
 from langevin_grok.sweep import (
     LAZY_KINDS,
-    Param,
     SweepStore,
     get_task,
     load_config,
