@@ -312,7 +312,7 @@ t_max = 8.0
         proc.send_signal(signal.SIGKILL)  # the parent only: its workers become orphans
         proc.wait()
         # orphaned workers notice the dead parent and exit; they never write to the store
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         while _session_pids(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _session_pids(proc.pid) == []
