@@ -5,9 +5,10 @@ Compared, in one run:
   ensemble  langevin_grok.sgd.train on M replicas at once (observables only at the end of the run)
   numpy     a per-seed loop over M seeds, each a plain numpy SGD loop (the same arithmetic, one replica)
   torch     a per-seed loop written the way a user would: nn.Linear(bias=False) layers, nn.MSELoss,
-            torch.optim.SGD(weight_decay=beta), DataLoader-style shuffled batches (skipped if torch is absent)
+            torch.optim.SGD(weight_decay=beta), DataLoader-style shuffled batches (skipped if torch is absent),
+            with torch's default thread count and with torch.set_num_threads(1)
 
-Usage: python benchmarks/bench_sgd.py [--replicas 50] [--epochs 20] [--repeats 5] [--torch-seeds 5]
+Usage: python benchmarks/bench_sgd.py [--replicas 50] [--epochs 20] [--repeats 5] [--loop-seeds 5]
 Prints the median replica-steps per second of each and the ratios.
 """
 
@@ -56,10 +57,20 @@ def run_numpy_loop(data, M, epochs, seed):
     return M * epochs * STEPS / (time.perf_counter() - t)
 
 
-def run_torch_loop(data, M, epochs, seed):
+def run_torch_loop(data, M, epochs, seed, threads=None):
     import torch
     from torch import nn
 
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _torch_loop(torch, nn, data, M, epochs, seed)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _torch_loop(torch, nn, data, M, epochs, seed):
     X = torch.tensor(data.x_train, dtype=torch.float64)
     Y = torch.tensor(data.y_train, dtype=torch.float64)
     gen = torch.Generator().manual_seed(seed)
@@ -99,7 +110,9 @@ def main(argv=None) -> int:
     try:
         import torch
         methods["torch loop"] = lambda r: run_torch_loop(data, args.loop_seeds, args.epochs, r)
-        torch_note = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+        # torch's default intra-op threads cost more than they gain on matrices this small
+        methods["torch 1 thread"] = lambda r: run_torch_loop(data, args.loop_seeds, args.epochs, r, threads=1)
+        torch_note = f"torch {torch.__version__}, default {torch.get_num_threads()} threads"
     except ImportError:
         torch_note = "torch not installed: torch loop skipped"
     rates = {}
@@ -107,9 +120,9 @@ def main(argv=None) -> int:
         rates[name] = statistics.median(fn(r) for r in range(args.repeats))
     print(f"L={L} w={W} p={P} N={N} B={B} float64; ensemble M={args.replicas}, per-seed loops "
           f"{args.loop_seeds} seeds; {args.epochs} epochs x {STEPS} steps; median of {args.repeats}; {torch_note}")
-    print(f"{'method':>12}  {'replica-steps/s':>16}")
+    print(f"{'method':>14}  {'replica-steps/s':>16}")
     for name, r in rates.items():
-        print(f"{name:>12}  {r:16.0f}")
+        print(f"{name:>14}  {r:16.0f}")
     base = rates["ensemble"]
     for name, r in rates.items():
         if name != "ensemble":
