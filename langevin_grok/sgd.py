@@ -393,6 +393,10 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
     Divergence (a non-finite weight or one beyond 1e100) is checked after every epoch and per
     replica; a diverged replica is frozen at zero weights internally, reported as NaN, and the others
     go on.
+
+    The convergence criterion only sees the loss: on a plateau (near a saddle, or just above a
+    spinodal where the dynamics slows down) the loss can change by less than ``converge_tol`` per
+    window while the state still drifts, and the run is then declared converged. Check ``mode_sv``.
     """
     ws = _check_weights(weights, data.dim)
     N = data.n_train
