@@ -407,3 +407,25 @@ def test_example_configs_are_valid():
                 continue
             raise
         assert cfg.tasks and cfg.store is None
+
+
+def _echo(params, seed):
+    return {"n_sv": len(params["sv"]), "flag": params["flag"]}
+
+
+def test_list_and_bool_parameters():
+    register_task("test_echo", _echo, {
+        "sv": {"type": "floats", "min": 0.0, "max": 1.0, "max_exclusive": True},
+        "flag": {"type": "bool", "default": False},
+    }, stochastic=False, replace=True)
+    cfg = load_config({"sweep": {"kind": "test_echo"}, "grid": {"sv": [[0.9, 0.8], [0.9], 0.7]},
+                       "fixed": {"flag": True}})
+    assert [t.params["sv"] for t in cfg.tasks] == [[0.9, 0.8], [0.9], [0.7]]
+    assert all(t.params["flag"] is True for t in cfg.tasks)
+    with pytest.raises(InputError, match=r"grid\.sv\[1\]"):
+        load_config({"sweep": {"kind": "test_echo"}, "grid": {"sv": [[0.9], [0.9, 1.0]]}})
+    with pytest.raises(InputError, match="fixed.flag"):
+        load_config({"sweep": {"kind": "test_echo"}, "fixed": {"sv": [0.5], "flag": 1}})
+    with pytest.raises(InputError, match="fixed.sv"):
+        load_config({"sweep": {"kind": "test_echo"}, "fixed": {"sv": []}})
+    assert "required" in get_task("test_echo").schema["sv"].describe()
