@@ -34,6 +34,7 @@ from ._checks import (InputError, check_beta, check_choice, check_depth, check_f
                       check_nonnegative, check_positive)
 from .data import Dataset, as_seed_sequence, mse_from_moments
 from .landscape import mode_landscape
+from .network import layer_shapes, n_params  # re-exported: one definition of the layout
 
 __all__ = [
     "layer_shapes",
@@ -54,6 +55,10 @@ __all__ = [
     "escape_by_test_mse",
     "escape_by_singular_value",
     "escape_by_mode_amplitude",
+    "EscapeRule",
+    "singular_value_rule",
+    "mode_amplitude_rule",
+    "escape_by_rule",
 ]
 
 # Stage tags in the replica spawn keys: stage 0 draws initial weights, training stages count from 1.
@@ -63,19 +68,6 @@ _OVERFLOW = 1e100
 
 
 # --------------------------------------------------------------------------- layout
-def layer_shapes(depth: int, width: int, dim: int) -> list[tuple[int, int]]:
-    """``[(n_out, n_in)]`` of ``W_1 .. W_L``: ``(w, p), (w, w), ..., (p, w)``."""
-    L = check_depth(depth)
-    w = check_int("width", width, minimum=1)
-    p = check_int("dim", dim, minimum=1)
-    return [(w, p)] + [(w, w)] * (L - 2) + [(p, w)]
-
-
-def n_params(depth: int, width: int, dim: int) -> int:
-    """Number of weights D."""
-    return sum(o * i for o, i in layer_shapes(depth, width, dim))
-
-
 def pack(weights) -> np.ndarray:
     """Flatten an ensemble ``(M, o, i)`` per layer into ``theta`` of shape ``(M, D)``: the layers
     ``W_1 .. W_L`` one after the other, each row-major (the layout of :mod:`langevin_grok.network`)."""
@@ -231,6 +223,8 @@ class TrainResult:
     data_sv : (p,) population singular values of the data's Sigma_yx.
     spawn_key : spawn key of the seed's SeedSequence (replica streams: ``spawn_key + (stage, replica)``).
     rank_tol, converge_tol, converge_window : criteria used.
+    stopped_early : True if ``train(stop_rule=...)`` ended the run before ``epochs`` because every
+        replica had escaped or diverged.
     """
 
     depth: int
@@ -264,6 +258,7 @@ class TrainResult:
     rank_tol: float = 1e-2
     converge_tol: float | None = None
     converge_window: int | None = None
+    stopped_early: bool = False
 
     @property
     def steps_per_epoch(self) -> int:
@@ -284,6 +279,7 @@ class TrainResult:
             "converged": self.converged.tolist(),
             "converged_epoch": [None if np.isnan(e) else float(e) for e in self.converged_epoch],
             "rank_tol": self.rank_tol, "converge_tol": self.converge_tol, "converge_window": self.converge_window,
+            "stopped_early": self.stopped_early,
         }
 
     def curves(self) -> dict[str, np.ndarray]:
@@ -351,7 +347,7 @@ def _validate_hyper(lr, batch, n_train, beta, noise_temperature):
 def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs: int,
           noise_temperature: float = 0.0, replacement: bool = False, seed=None, stage: int = 1,
           record_every: int = 1, rank_tol: float = 1e-2, converge_tol: float | None = None,
-          converge_window: int = 50, progress: bool = False) -> TrainResult:
+          converge_window: int = 50, progress: bool = False, stop_rule: EscapeRule | None = None) -> TrainResult:
     """Train an ensemble of replicas by mini-batch SGD with weight decay (all replicas at once).
 
     Parameters
@@ -383,6 +379,12 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
         recorded every epoch; the run stops when every live replica has converged (or at ``epochs``).
     progress : bool
         tqdm progress bar on stderr.
+    stop_rule : EscapeRule, optional
+        Early stopping: checked on every recorded state; the run ends at the first record at which
+        every replica has escaped by this rule (at that or an earlier record) or diverged. The
+        recorded curves and the escape epochs by the same rule are then identical to those of the
+        full-length run up to that epoch (each replica's trajectory does not depend on when the
+        ensemble stops); ``stopped_early`` says whether it happened.
 
     Returns
     -------
@@ -426,9 +428,18 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
     converged = np.zeros(M, dtype=bool)
     converged_epoch = np.full(M, np.nan)
     loss_hist = []
-    rec.record(0, ws, bad)
+    obs0 = rec.record(0, ws, bad)
     if converge_tol is not None:
         loss_hist.append(rec.rows["loss"][-1])
+    escaped = None
+    stopped = False
+    if stop_rule is not None:
+        if not isinstance(stop_rule, EscapeRule):
+            raise InputError(f"stop_rule must be an EscapeRule, got {type(stop_rule).__name__}")
+        if stop_rule.mode >= data.dim:
+            raise InputError(f"stop_rule.mode must be < dim ({data.dim}), got {stop_rule.mode}")
+        escaped = stop_rule.hit(obs0["mode_sv"])
+        stopped = bool(n_epochs > 0 and np.all(escaped | bad))
 
     bar = None
     if progress:
@@ -436,7 +447,7 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
         bar = tqdm(total=n_epochs, unit="epoch", leave=False, dynamic_ncols=True)
     epoch = 0
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        while epoch < n_epochs:
+        while epoch < n_epochs and not stopped:
             draws = [draw_epoch(g, N, B, replacement, n_noise) for g in gens]
             idx = np.stack([d[0] for d in draws])  # (M, n_idx)
             slices = draws[0][1]
@@ -461,8 +472,9 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
             if bad.any():
                 for W in ws:
                     W[bad] = 0.0
+            recorded = epoch % every == 0 or epoch == n_epochs
             if converge_tol is not None:
-                obs = rec.record(epoch, ws, bad) if epoch % every == 0 or epoch == n_epochs else rec.observe(ws, bad)
+                obs = rec.record(epoch, ws, bad) if recorded else rec.observe(ws, bad)
                 loss_hist.append(obs["loss"])
                 n = converge_window
                 if len(loss_hist) > 2 * n:
@@ -476,10 +488,16 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
                         if rec.rows["epochs"][-1] != epoch:
                             rec.record(epoch, ws, bad)
                         break
-            elif epoch % every == 0 or epoch == n_epochs:
-                rec.record(epoch, ws, bad)
+            elif recorded:
+                obs = rec.record(epoch, ws, bad)
             if bar is not None:
                 bar.update(1)
+            if escaped is not None and recorded:
+                # only recorded states count, exactly as for the escape epochs found afterwards
+                escaped |= stop_rule.hit(obs["mode_sv"])
+                if epoch < n_epochs and np.all(escaped | bad):
+                    stopped = True
+                    break
     if bar is not None:
         bar.close()
     final = tuple(np.where(bad[:, None, None], np.nan, W) for W in ws)
@@ -492,7 +510,7 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
         eff_rank=arr["eff_rank"], weights=final, diverged=bad, diverged_epoch=diverged_epoch,
         converged=converged, converged_epoch=converged_epoch, data_sv=data.sv.copy(),
         spawn_key=tuple(int(k) for k in ss.spawn_key), rank_tol=rank_tol, converge_tol=converge_tol,
-        converge_window=converge_window if converge_tol is not None else None,
+        converge_window=converge_window if converge_tol is not None else None, stopped_early=stopped,
     )
 
 
@@ -669,19 +687,90 @@ def escape_by_test_mse(result: TrainResult, plateau=None, final=None, final_frac
     return _finish(result, "test_mse", ep, mid, {"min_change": min_change, "final_fraction": final_fraction})
 
 
+@dataclass(frozen=True)
+class EscapeRule:
+    """An escape criterion that can be checked while training (for early stopping) and after it.
+
+    ``values(mode_sv)`` maps the projected singular values ``u_i^T M v_i`` (``(..., p)``) of ``mode`` to
+    the criterion's variable (the singular value itself, or the mode amplitude
+    ``a = sign(lambda)|lambda|^(1/L)``); a replica has escaped once that variable is ``<= threshold``
+    (``below``) or ``>= threshold``. Build one with :func:`singular_value_rule` or
+    :func:`mode_amplitude_rule`; :func:`escape_by_singular_value` and :func:`escape_by_mode_amplitude`
+    apply the same rule to recorded curves, and :func:`train` (``stop_rule``) checks it at every record.
+    """
+
+    criterion: str
+    mode: int
+    threshold: float
+    below: bool
+    amplitude_depth: int | None = None
+    details: dict = field(default_factory=dict)
+
+    def values(self, mode_sv: np.ndarray) -> np.ndarray:
+        lam = np.asarray(mode_sv, dtype=float)[..., self.mode]
+        if self.amplitude_depth is None:
+            return lam
+        return np.sign(lam) * np.abs(lam) ** (1.0 / self.amplitude_depth)
+
+    def hit(self, mode_sv: np.ndarray) -> np.ndarray:
+        """Boolean (...,): the criterion holds (NaN, i.e. diverged, never counts)."""
+        x = self.values(mode_sv)
+        with np.errstate(invalid="ignore"):
+            h = x <= self.threshold if self.below else x >= self.threshold
+        return h & np.isfinite(x)
+
+
+def singular_value_rule(mode: int, threshold: float, direction: str = "up", dim: int | None = None) -> EscapeRule:
+    """Rule of :func:`escape_by_singular_value`: ``u_i^T M v_i`` of ``mode`` rises above (``"up"``) or
+    falls below (``"down"``) ``threshold``."""
+    mode = check_int("mode", mode, minimum=0)
+    if dim is not None and mode >= dim:
+        raise InputError(f"mode must be < dim ({dim}), got {mode}")
+    thr = check_finite("threshold", threshold)
+    direction = check_choice("direction", direction, ("up", "down"))
+    return EscapeRule("singular_value", mode, thr, direction == "down",
+                      details={"mode": mode, "direction": direction})
+
+
+def mode_amplitude_rule(depth: int, sv: float, beta: float, mode: int, direction: str = "forward") -> EscapeRule:
+    """Rule of :func:`escape_by_mode_amplitude` for a mode of singular value ``sv`` at ``beta``.
+
+    ``"forward"``: ``a`` rises above ``(a_sad + a_min)/2``; ``"reverse"``: ``a`` falls below ``a_sad/2``.
+    Raises InputError if the mode is not bistable at ``beta`` (no saddle to cross).
+    """
+    L = check_depth(depth)
+    mode = check_int("mode", mode, minimum=0)
+    direction = check_choice("direction", direction, ("forward", "reverse"))
+    eta = check_finite("sv", sv)
+    ml = mode_landscape(L, eta, beta)
+    if ml.a_saddle is None or ml.a_min is None:
+        raise InputError(f"mode {mode} (sv={eta:g}) has no saddle at beta={beta:g} (phase {ml.phase})")
+    if direction == "forward":
+        thr, below = 0.5 * (ml.a_saddle + ml.a_min), False
+    else:
+        thr, below = 0.5 * ml.a_saddle, True
+    return EscapeRule("mode_amplitude", mode, float(thr), below, amplitude_depth=L,
+                      details={"mode": mode, "direction": direction, "sv": eta, "a_saddle": ml.a_saddle,
+                               "a_min": ml.a_min})
+
+
+def escape_by_rule(result: TrainResult, rule: EscapeRule) -> EscapeResult:
+    """Per-replica first recorded epoch at which ``rule`` holds (None: censored or diverged)."""
+    if rule.mode >= result.dim:
+        raise InputError(f"mode must be < dim ({result.dim}), got {rule.mode}")
+    hit = rule.hit(result.mode_sv)  # (R, M)
+    ep = []
+    for i in range(hit.shape[1]):
+        k = np.flatnonzero(hit[:, i])
+        ep.append(float(result.epochs[k[0]]) if k.size else None)
+    return _finish(result, rule.criterion, ep, rule.threshold, dict(rule.details))
+
+
 def escape_by_singular_value(result: TrainResult, mode: int, threshold: float,
                              direction: str = "up") -> EscapeResult:
     """First recorded epoch at which the projected singular value ``u_i^T M v_i`` of ``mode`` rises
     above (``"up"``) or falls below (``"down"``) ``threshold`` (the paper uses sigma_2 > 1e-3)."""
-    mode = check_int("mode", mode, minimum=0)
-    if mode >= result.dim:
-        raise InputError(f"mode must be < dim ({result.dim}), got {mode}")
-    thr = check_finite("threshold", threshold)
-    direction = check_choice("direction", direction, ("up", "down"))
-    curve = result.mode_sv[:, :, mode]
-    below = np.full(curve.shape[1], direction == "down")
-    ep = _first_crossing(curve, result.epochs, thr, below)
-    return _finish(result, "singular_value", ep, thr, {"mode": mode, "direction": direction})
+    return escape_by_rule(result, singular_value_rule(mode, threshold, direction, dim=result.dim))
 
 
 def escape_by_mode_amplitude(result: TrainResult, mode: int, direction: str = "forward",
@@ -697,17 +786,5 @@ def escape_by_mode_amplitude(result: TrainResult, mode: int, direction: str = "f
     mode = check_int("mode", mode, minimum=0)
     if mode >= result.dim:
         raise InputError(f"mode must be < dim ({result.dim}), got {mode}")
-    direction = check_choice("direction", direction, ("forward", "reverse"))
     eta = float(result.data_sv[mode] if sv is None else sv)
-    ml = mode_landscape(result.depth, eta, result.beta)
-    if ml.a_saddle is None or ml.a_min is None:
-        raise InputError(f"mode {mode} (sv={eta:g}) has no saddle at beta={result.beta:g} (phase {ml.phase})")
-    lam = result.mode_sv[:, :, mode]
-    a = np.sign(lam) * np.abs(lam) ** (1.0 / result.depth)
-    if direction == "forward":
-        thr, below = 0.5 * (ml.a_saddle + ml.a_min), False
-    else:
-        thr, below = 0.5 * ml.a_saddle, True
-    ep = _first_crossing(a, result.epochs, thr, np.full(a.shape[1], below))
-    return _finish(result, "mode_amplitude", ep, thr,
-                   {"mode": mode, "direction": direction, "sv": eta, "a_saddle": ml.a_saddle, "a_min": ml.a_min})
+    return escape_by_rule(result, mode_amplitude_rule(result.depth, eta, result.beta, mode, direction))
