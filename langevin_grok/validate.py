@@ -153,9 +153,12 @@ class SGDReverseSettings:
     Data: ``n_train`` samples with ``sv``, training inputs whitened (``X^T X / N = I`` exactly, so the
     full-batch loss is exactly the per-mode landscape with the empirical singular values).
     ``beta``: the midpoint between beta* and beta_c of the empirical mode-1 singular value.
-    Batch ``batch`` fixed; one learning rate per target ``dE/T_eff`` in ``barrier_over_t``
-    (T_eff = lr c_e (N-B)/(N-1) / (2B), c_e the measured noise along the escape direction at the
-    start); each point runs ``replicas`` replicas for ``max_time`` SDE time (epochs rounded up).
+    One learning rate ``lr`` and a ladder of batch sizes ``batches`` (the Arrhenius sweep in B/lr);
+    T_eff = lr c_e (N-B)/(N-1) / (2B) with c_e the measured noise along the escape direction at the
+    start. Each point runs ``replicas`` replicas for ``max_time`` SDE time (epochs rounded up).
+    ``lr`` and ``batches`` were chosen from a pilot run so that escapes happen within the run length
+    (plain-SGD escapes are far slower than T_eff and the landscape barrier suggest), not from the
+    prediction and not to make the row agree.
     """
 
     depth: int = 3
@@ -163,10 +166,10 @@ class SGDReverseSettings:
     sv: tuple = (0.9, 0.8)
     n_train: int = 512
     n_test: int = 512
-    batch: int = 16
-    barrier_over_t: tuple = (2.5, 3.0, 3.5, 4.0, 4.5)
+    lr: float = 0.3
+    batches: tuple = (12, 14, 16, 18)
     replicas: int = 64
-    max_time: float = 2000.0
+    max_time: float = 3000.0
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,7 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             arc=ArcSettings(barrier_over_t=(3.0, 4.0, 5.0), max_paths=200, min_paths=100, step_budget=4e7),
             chain=ChainSettings(barrier_over_t=(5.0,), max_paths=200, min_paths=100, step_budget=4e7),
             network=NetworkSettings(barrier_over_t=(4.0,), n_paths=24, max_time=500.0),
-            sgd_reverse=SGDReverseSettings(barrier_over_t=(2.5, 3.25, 4.0), replicas=32, max_time=600.0),
+            sgd_reverse=SGDReverseSettings(batches=(12, 14, 16), replicas=32, max_time=800.0),
             sgd_trap=SGDTrapSettings(replicas=16, epochs=300),
         )
     if mode == "test":
@@ -236,7 +239,7 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             arc=ArcSettings(barrier_over_t=(3.0, 4.0), max_paths=200, min_paths=200, step_budget=1e12),
             chain=ChainSettings(barrier_over_t=(5.0,), max_paths=200, min_paths=200, step_budget=1e12),
             network=NetworkSettings(barrier_over_t=(4.0,), n_paths=8, max_time=100.0),
-            sgd_reverse=SGDReverseSettings(barrier_over_t=(1.5, 2.0, 2.5), replicas=16, max_time=300.0),
+            sgd_reverse=SGDReverseSettings(batches=(10, 12, 14), replicas=16, max_time=300.0),
             sgd_trap=SGDTrapSettings(replicas=4, epochs=20),
         )
     return ValidationConfig(
@@ -246,8 +249,8 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
         chain=ChainSettings(barrier_over_t=(5.0, 6.0, 7.0, 8.0), dt=0.01, max_paths=1000, min_paths=200,
                             step_budget=1e9),
         network=NetworkSettings(barrier_over_t=(4.0, 6.0, 8.0, 10.0), n_paths=200, dt=0.01, max_time=5000.0),
-        sgd_reverse=SGDReverseSettings(barrier_over_t=(2.5, 3.0, 3.5, 4.0, 4.5, 5.0), replicas=128,
-                                       max_time=6000.0),
+        sgd_reverse=SGDReverseSettings(batches=(12, 13, 14, 15, 16, 17, 18, 19, 20), replicas=128,
+                                       max_time=10000.0),
         sgd_trap=SGDTrapSettings(replicas=64, epochs=20000),
     )
 
@@ -645,6 +648,31 @@ def _sgd_problem(s: SGDReverseSettings, seed: int) -> dict:
             "beta_c": b_c, "net": net, "mode": mode}
 
 
+def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_start, n_points: int = 33) -> dict:
+    """Barrier seen by state-dependent noise: ``c_start * int_{a_sad}^{a_min} (-u'(a)) / c_e(a) da``.
+
+    The balanced path of the escaping mode is the straight segment from ``start`` to ``saddle`` in
+    weight space (both built in the same canonical frame, and every weight of the mode is proportional
+    to its amplitude a), so ``theta(a)`` is exact linear interpolation. ``c_e(a) = e^T C(theta(a)) e``
+    from :func:`langevin_grok.noise.gradient_noise`. For a 1-D diffusion with temperature T(r) the
+    Arrhenius exponent is ``int dU / T(r)``; in units of ``1 / T_eff(start)`` that is this barrier.
+    """
+    from .landscape import u_prime
+    from .noise import gradient_noise
+
+    a_min = float(start.amplitudes[1])
+    a_sad = float(saddle.amplitudes[1])
+    a = np.linspace(a_sad, a_min, n_points)
+    frac = (a - a_min) / (a_sad - a_min)  # 0 at the start, 1 at the saddle
+    d = saddle.theta - start.theta
+    c = np.array([gradient_noise(start.theta + f * d, X, Y, depth, width, direction=e, n_top=0).direction_variance
+                  for f in frac])
+    integrand = -u_prime(a, depth, eta, beta) / c
+    integral = float(np.sum(0.5 * (integrand[1:] + integrand[:-1]) * np.diff(a)))  # trapezoid
+    return {"a": a.tolist(), "c": c.tolist(), "barrier_noise_weighted": c_start * integral,
+            "tangent_overlap": float(abs(e @ d) / np.linalg.norm(d))}
+
+
 def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress) -> RowResult:
     from . import sgd
     from .kramers import kramers_1d
@@ -672,27 +700,27 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress) -> RowResult:
     c_e = gn_start.direction_variance
     ml = mode_landscape(s.depth, eta, beta)
     barrier = ml.barrier_reverse
-    per_lr = sgd_temperature(1.0, s.batch, c_e, n_train=s.n_train)  # T_eff per unit learning rate
+    path = _path_noise_barrier(net, start, saddle, e, X, Y, s.depth, s.width, eta, beta, c_e)
+    barrier_c = path["barrier_noise_weighted"]
     curv_max = float(start.eigenvalues[-1])
-    theta0 = np.tile(start.theta, (1, 1))
-    steps_per_epoch = -(-s.n_train // s.batch)
+    theta0 = start.theta[None, :]
     points, seeds, data_out = [], [], {"times": [], "escaped": [], "inv_temperature": []}
     n_total = steps = 0
-    for k, x in enumerate(s.barrier_over_t):
-        T = barrier / float(x)
-        lr = T / per_lr
-        T_eff = sgd_temperature(lr, s.batch, c_e, n_train=s.n_train)
+    lr = s.lr
+    for k, B in enumerate(sorted(s.batches)):
+        T_eff = sgd_temperature(lr, B, c_e, n_train=s.n_train)
+        steps_per_epoch = -(-s.n_train // B)
         epochs = int(math.ceil(s.max_time / (lr * steps_per_epoch)))
         sd = _seed_for(seed, 4, 1 + k)
         ws = sgd.unpack(np.repeat(theta0, s.replicas, axis=0), s.depth, s.width, data.dim)
-        res = sgd.train(ws, data, beta=beta, lr=lr, batch=s.batch, epochs=epochs, seed=sd, record_every=1,
+        res = sgd.train(ws, data, beta=beta, lr=lr, batch=B, epochs=epochs, seed=sd, record_every=1,
                         progress=bool(progress))
         esc = sgd.escape_by_mode_amplitude(res, mode, "reverse", sv=eta)
         ep, obs = esc.times()
-        t_sde = epochs_to_sde_time(ep, lr, s.batch, s.n_train)
+        t_sde = epochs_to_sde_time(ep, lr, B, s.n_train)
         est = exponential_mle(t_sde, obs, confidence=CONFIDENCE)
         kr = kramers_1d(s.depth, eta, beta, T_eff, "reverse")
-        pt = {"barrier_over_t_target": float(x), "lr": lr, "batch": s.batch, "batch_over_lr": s.batch / lr,
+        pt = {"barrier_over_T_eff": barrier / T_eff, "lr": lr, "batch": B, "batch_over_lr": B / lr,
               "T_eff": T_eff, "inv_T_eff": 1.0 / T_eff, "epochs": epochs, "lr_times_max_curvature": lr * curv_max,
               "mean": est.mean, "ci_low": est.ci_low, "ci_high": est.ci_high, "n_replicas": s.replicas,
               "n_escaped": est.n_events, "n_censored": est.n_censored, "n_diverged": esc.n_diverged,
@@ -713,6 +741,12 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress) -> RowResult:
     kr_ref = kramers_1d(s.depth, eta, beta, 1.0, "reverse")
     dyn = (f"plain mini-batch SGD (sgd.train, data noise only, no injected noise; batches without replacement), "
            f"{net.n_params} weights")
+    corr = None
+    if fit is not None:
+        lo_c, hi_c = fit.slope_ci
+        half_c = 0.5 * (hi_c - lo_c)
+        corr = {"value": barrier_c, "ratio": fit.slope / barrier_c, "within": bool(lo_c <= barrier_c <= hi_c),
+                "half_widths": abs(barrier_c - fit.slope) / half_c if half_c > 0 else None}
     if fit is None:
         verdict, ratio = "no data", None
         vt = f"only {len(ok)} of {len(points)} settings had escapes; an Arrhenius fit needs 3"
@@ -727,12 +761,15 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress) -> RowResult:
         verdict = "agrees" if inside else "disagrees"
         vt = (f"fitted/predicted barrier = {_fmt(ratio, 3)}; predicted barrier "
               + ("inside" if inside else "outside") + f" the 95% CI ({_fmt(k_hw, 3)} half-widths); R^2 = "
-              f"{_fmt(fit.r_squared, 3)}, {fit.n} points")
+              f"{_fmt(fit.r_squared, 3)}, {fit.n} points; against the noise-weighted barrier "
+              f"{_fmt(barrier_c)}: ratio {_fmt(corr['ratio'], 3)}, "
+              + ("inside" if corr["within"] else "outside") + f" ({_fmt(corr['half_widths'], 3)} half-widths)")
         meas = {"label": "fitted barrier (Arrhenius slope of ln tau vs 1/T_eff)", "value": fit.slope,
                 "ci_low": lo, "ci_high": hi, "unit": "loss", "fit": fit.to_dict(), "half_widths": k_hw}
     c_sad = gn_saddle.direction_variance
     pts_text = "; ".join(
-        f"lr = {_fmt(p['lr'], 3)} (B/lr = {_fmt(p['batch_over_lr'], 4)}, T_eff = {_fmt(p['T_eff'], 3)}): "
+        f"B = {p['batch']} (B/lr = {_fmt(p['batch_over_lr'], 4)}, T_eff = {_fmt(p['T_eff'], 3)}, landscape "
+        f"dE/T_eff = {_fmt(p['barrier_over_T_eff'], 3)}): "
         f"{p['n_escaped']}/{p['n_replicas']} escaped in {p['epochs']} epochs, tau = {_fmt(p['mean'])} "
         f"[{_fmt(p['ci_low'])}, {_fmt(p['ci_high'])}] SDE time" for p in points)
     paragraph = (
@@ -744,10 +781,15 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress) -> RowResult:
         f"mode-2 amplitude falls below a_sad/2 (sgd.escape_by_mode_amplitude, checked every epoch). Escape "
         f"direction: unstable eigenvector of the saddle {saddle_modes}. Measured gradient noise along it: c_e = "
         f"{_fmt(c_e)} at the start (used for T_eff = lr c_e (N-B)/(N-1)/(2B)), {_fmt(c_sad)} at the saddle "
-        f"(diagnostic only; the noise is state dependent). Batch B = {s.batch}; one learning rate per target "
-        f"dE/T_eff in {tuple(s.barrier_over_t)} (settings chosen so escapes fit the run length of "
-        f"{_fmt(s.max_time)} SDE time, not to match the result). {pts_text}. Predicted barrier: landscape "
-        f"barrier_reverse = {_fmt(barrier)}. "
+        f"(diagnostic only; the noise is state dependent). lr = {s.lr:g}, batch sizes {tuple(sorted(s.batches))} "
+        f"(chosen from a pilot run so that escapes happen within the run length of {_fmt(s.max_time)} SDE time, "
+        f"not from the prediction); lr x largest Hessian eigenvalue at the start = {_fmt(s.lr * curv_max, 3)}. "
+        f"{pts_text}. Predicted barrier: landscape "
+        f"barrier_reverse = {_fmt(barrier)}. Second, labelled theory line (state-dependent noise): in 1-D with "
+        f"noise temperature T(r) the escape exponent is the integral of dU / T(r) along the path, so measuring "
+        f"c_e at {len(path['a'])} points of the balanced path from the learned minimum to the saddle gives the "
+        f"barrier in units of 1/T_eff(start): c_e(start) * integral du / c_e = {_fmt(barrier_c)} (c_e falls from "
+        f"{_fmt(path['c'][-1])} to {_fmt(path['c'][0])} along the path). "
         + ("" if fit is None else f"Fit: dE_eff = {_fmt(fit.slope)} [{_fmt(fit.slope_ci[0])}, "
            f"{_fmt(fit.slope_ci[1])}], ln tau0 = {_fmt(fit.intercept, 4)} (1-D Kramers prefactor: "
            f"{_fmt(math.log(kr_ref.prefactor), 4)}). ")
@@ -758,12 +800,13 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress) -> RowResult:
         parameters={"depth": s.depth, "width": s.width, "sv_population": list(s.sv),
                     "sv_empirical": P["sv_emp"].tolist(), "n_train": s.n_train, "data_seed": P["data_seed"],
                     "whitened": True, "beta": beta, "beta_star": P["beta_star"], "beta_c": P["beta_c"],
-                    "batch": s.batch, "start_modes": list(start_modes), "saddle_modes": list(saddle_modes),
+                    "lr": s.lr, "batches": sorted(s.batches), "start_modes": list(start_modes), "saddle_modes": list(saddle_modes),
                     "c_e_start": c_e, "c_e_saddle": c_sad, "trace_start": gn_start.trace,
-                    "max_time": s.max_time, "barrier_over_t_targets": list(s.barrier_over_t),
-                    "max_hessian_eigenvalue": curv_max, "kramers_1d_log_prefactor": math.log(kr_ref.prefactor)},
+                    "max_time": s.max_time,
+                    "max_hessian_eigenvalue": curv_max, "kramers_1d_log_prefactor": math.log(kr_ref.prefactor),
+                    "path_noise": path},
         prediction={"label": "landscape barrier_reverse (mode 2, empirical eta)", "value": barrier, "unit": "loss",
-                    "available": True},
+                    "available": True, "noise_weighted": corr if corr is not None else {"value": barrier_c}},
         measurement=meas, ratio=ratio, verdict=verdict, verdict_text=vt, points=points, seeds=seeds,
         n_seeds=n_total, steps=int(steps), wall_seconds=time.perf_counter() - t0, paragraph=paragraph,
         data=data_out,
@@ -1020,7 +1063,7 @@ def table_rows(report: ValidationReport) -> list[list]:
                             r.verdict.upper()])
         elif r.row == 4:
             m = r.measurement
-            out.append(["4", _SHORT_DYN[4], f"{len(r.points)} lr, B={r.parameters['batch']}",
+            out.append(["4", _SHORT_DYN[4], f"lr={r.parameters['lr']:g}, {len(r.points)} B",
                         f"dE={_fmt(r.prediction['value'])}",
                         f"{_fmt(m['value'])} [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]",
                         _fmt(r.ratio, 3), str(r.n_seeds), str(r.steps), r.verdict.upper()])
@@ -1096,9 +1139,9 @@ def make_figures(report: ValidationReport, out) -> list[str]:
                 bar = r.parameters["barrier"]
                 pref = [math.log(p["kramers"]) - bar / p["temperature"] for p in pts][0]
                 plotting.plot_arrhenius(x, y, err, predicted=(bar, pref), predicted_label="1-D Kramers",
-                                        xlabel=r"$1/T$", title="row 1: 1-D arc, Langevin", ax=ax)
-                ax.plot(x, np.log([p["prediction"] for p in pts]), "x", color="k", label="exact MFPT")
-                ax.legend(fontsize=8, frameon=False)
+                                        theory_curves={"exact MFPT": (x, np.log([p["prediction"] for p in pts]))},
+                                        slope_name=r"$\Delta E$", xlabel=r"$1/T$",
+                                        title="row 1: 1-D arc, Langevin", ax=ax)
             else:
                 pts = [p for p in r.points if p["n_escaped"] > 0]
                 fitd = r.measurement.get("fit")
@@ -1108,8 +1151,13 @@ def make_figures(report: ValidationReport, out) -> list[str]:
                                 [math.log(p["ci_high"] / p["mean"]) if p["n_escaped"] and
                                  p["ci_high"] is not None and math.isfinite(p["ci_high"]) else 0
                                  for p in r.points]])
+                bc = r.prediction["noise_weighted"]["value"]
+                lnp = r.parameters["kramers_1d_log_prefactor"]
+                lb = np.array([math.log(p["ci_low"]) if not p["n_escaped"] else np.nan for p in r.points])
                 plotting.plot_arrhenius(
                     x, y, err, fit=None if fitd is None else (fitd["slope"], fitd["intercept"]),
+                    theory_curves={"noise-weighted barrier": (x, lnp + bc * x)},
+                    lower_bounds=lb if np.isfinite(lb).any() else None, slope_name=r"$\Delta E_{eff}$",
                     r2=None if fitd is None else fitd["r_squared"],
                     slope_err=None if fitd is None else fitd["slope_se"],
                     predicted=(r.prediction["value"], r.parameters["kramers_1d_log_prefactor"]),

@@ -1,0 +1,154 @@
+"""Tests of the main job (langevin_grok.validate and ``langevin-grok validate``).
+
+The end-to-end test runs the smallest preset (``validation_config("test", seed=0)``, ~20-30 s on 2 cores)
+once per module. Rows 1 and 2 are real statistical checks: with seed 0 and the test settings (200 paths
+per temperature), the exact MFPT (row 1, dE/T = 3 and 4) and Eyring-Kramers (row 2, dE/T = 5) must agree
+with the simulated mean escape times by the row's own criterion, combined chi-square p >= 0.05, and every
+point's ratio measured/predicted must lie in [0.75, 1.33] (about 4 standard errors of a 200-path mean).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from langevin_grok.cli import main
+from langevin_grok.stats import exponential_mle
+from langevin_grok.validate import (
+    ROW_ALPHA,
+    combine_points,
+    compare_time,
+    run_validation,
+    validation_config,
+)
+
+TOP_KEYS = {"command", "mode", "seed", "started", "wall_seconds", "out_dir", "environment", "config",
+            "reused_rows", "figures", "table", "rows"}
+ROW_KEYS = {"row", "title", "dynamics", "parameters", "prediction", "measurement", "ratio", "verdict",
+            "verdict_text", "points", "seeds", "n_seeds", "steps", "wall_seconds", "paragraph"}
+
+
+@pytest.fixture(scope="module")
+def test_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("validate") / "run"
+    report = run_validation(validation_config("test", 0), out, progress=False, command="pytest")
+    return out, report
+
+
+def test_outputs_and_documented_keys(test_run):
+    out, report = test_run
+    assert (out / "report.md").is_file()
+    res = json.loads((out / "results.json").read_text())
+    assert TOP_KEYS <= set(res)
+    assert res["mode"] == "test" and res["seed"] == 0 and res["command"] == "pytest"
+    assert {"numpy", "scipy", "numba", "langevin_grok"} <= set(res["environment"])
+    assert [r["row"] for r in res["rows"]] == [1, 2, 3, 4, 5]
+    for r in res["rows"]:
+        assert ROW_KEYS <= set(r), r["row"]
+        assert r["dynamics"] and r["verdict"] in ("agrees", "disagrees", "no prediction", "no data")
+        assert r["seeds"] and all(isinstance(s, int) and s >= 0 for s in r["seeds"])
+        assert r["steps"] > 0 and r["n_seeds"] > 0
+    for name in ("arrhenius.png", "escape_distribution.png", "survival.png"):
+        assert (out / name).stat().st_size > 1000, name
+        assert name in res["figures"]
+    md = (out / "report.md").read_text()
+    for k in range(1, 6):
+        assert f"## Row {k}:" in md
+    # every row's finished result was written on its own
+    assert sorted(p.name for p in (out / "rows").iterdir()) == [f"row{k}.json" for k in range(1, 6)]
+    # the printed table has one line per point of rows 1-3 plus the row summaries
+    table = res["table"]
+    assert {line[0] for line in table} == {"1", "2", "3", "4", "5"}
+
+
+def test_rows_1_and_2_agree(test_run):
+    _, report = test_run
+    for r in report.rows[:2]:
+        comb = r.measurement["combined"]
+        assert r.verdict == "agrees", r.verdict_text
+        assert comb["pvalue"] >= ROW_ALPHA
+        for p in r.points:
+            assert 0.75 <= p["ratio"] <= 1.33, p
+            assert p["n_escaped"] == p["n_paths"]  # cap of 20 x prediction: nothing censored here
+    # row 2's prediction includes the saddle count n_sad = 2^(L-1) = 4 of the scalar chain at L = 3
+    assert report.rows[1].points[0]["n_saddles"] == 4
+    assert report.rows[1].points[0]["prediction"] == pytest.approx(report.rows[1].points[0]["kramers_1d"] / 2)
+
+
+def test_row3_states_missing_prediction_and_row5_absorbing(test_run):
+    _, report = test_run
+    r3, r5 = report.rows[2], report.rows[4]
+    assert r3.verdict == "no prediction" and r3.prediction["available"] is False
+    assert "zero modes" in r3.prediction["note"]
+    assert "reference" in r3.prediction["reference"]["label"]
+    p = r5.points[0]
+    assert p["escape_noise_zero"] is True and p["c_e"] < 1e-20 * p["trace"]
+    assert r5.verdict == ("agrees" if p["n_escaped"] == 0 else "disagrees")
+
+
+def test_rerun_reuses_finished_rows(test_run, tmp_path):
+    out, first = test_run
+    again = run_validation(validation_config("test", 0), out, progress=False, figures=False)
+    assert again.reused_rows == (1, 2, 3, 4, 5)
+    assert [r.to_dict() for r in again.rows] == [r.to_dict() for r in first.rows]
+    # a different seed does not reuse (the settings hash differs): run only the cheap row 5 to check
+    other = run_validation(validation_config("test", 1), out, rows=(5,), progress=False, figures=False)
+    assert other.reused_rows == ()
+
+
+def test_compare_time_and_combination():
+    est = exponential_mle([100.0] * 50)  # tau_hat = 100, no censoring
+    inside = compare_time(100.0, est)
+    assert inside["within"] and inside["ratio"] == pytest.approx(1.0) and inside["z"] == pytest.approx(0.0)
+    far = compare_time(200.0, est)
+    assert not far["within"]
+    assert far["half_widths"] == pytest.approx(math.log(2.0) / math.log(est.ci_high / est.mean))
+    assert far["ratio"] == pytest.approx(0.5) and far["z"] < -3
+    comb = combine_points([inside, far])
+    assert comb["dof"] == 2 and comb["agrees"] is False and comb["chi2"] == pytest.approx(far["z"] ** 2)
+    # no escapes: only a lower bound 2 S / chi2_1(0.95) = 20 / 3.84; a prediction above it is consistent
+    bound = exponential_mle([5.0, 5.0], [False, False])
+    assert compare_time(100.0, bound) == {"ratio": None, "within": True, "half_widths": None, "z": None}
+    assert compare_time(1.0, bound)["within"] is False
+
+
+@pytest.mark.parametrize("argv", [
+    ["validate", "--out", "FILE"],
+    ["validate", "--seed", "-3"],
+    ["validate", "--quick", "--full"],
+    ["validate", "--workers", "0"],
+])
+def test_cli_bad_input_exit_2(argv, tmp_path, capsys):
+    f = tmp_path / "a_file"
+    f.write_text("x")
+    argv = [str(f) if a == "FILE" else a for a in argv]
+    with pytest.raises(SystemExit) if "--full" in argv else _no_exit():
+        code = main(argv)
+    if "--full" not in argv:
+        assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "error" in err
+    assert not (tmp_path / "runs").exists()
+
+
+class _no_exit:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_cli_json_row5_quick(tmp_path, capsys):
+    out = tmp_path / "q"
+    code = main(["validate", "--quick", "--rows", "5", "--out", str(out), "--json", "--no-figures"])
+    assert code == 0
+    captured = capsys.readouterr()
+    res = json.loads(captured.out)
+    assert res["mode"] == "quick" and [r["row"] for r in res["rows"]] == [5]
+    assert "validate --quick --out" in res["command"]
+    assert "verdict" in captured.err  # the table goes to stderr with --json
+    assert Path(res["out_dir"]) == out
