@@ -263,10 +263,12 @@ def _run_path_1d(code, q, x, dt, temperature, n_max, ev_codes, ev_dirs, ev_specs
     n_ev = ev_codes.shape[0]
     n_rec = rec.shape[0]
     xi = x[0]
+    # 1-D events have a constant |grad g|, so the bridge exponent d0 d1 / (T dt) is g0 g * scale
+    # and the cut-off test needs no division.
     for j in range(n_ev):
         g, gn = event_value_1d(ev_codes[j], ev_specs, j, xi)
         gprev[j] = g
-        nprev[j] = gn
+        nprev[j] = inv_tdt / (gn * gn) if gn > 0.0 else 0.0
     if n_rec > 0:
         rec[0, 0] = xi
     for n in range(n_max):
@@ -277,25 +279,22 @@ def _run_path_1d(code, q, x, dt, temperature, n_max, ev_codes, ev_dirs, ev_specs
         for j in range(n_ev):
             g, gn = event_value_1d(ev_codes[j], ev_specs, j, xi)
             g0 = gprev[j]
+            gprev[j] = g
             dj = ev_dirs[j]
             if (dj >= 0 and g0 < 0.0 and g >= 0.0) or (dj <= 0 and g0 > 0.0 and g <= 0.0):
                 tc = (n + g0 / (g0 - g)) * dt
                 if tc < best_t:
                     best_t = tc
                     best_j = j
-            elif bridge and g * g0 > 0.0 and (dj == 0 or (dj > 0 and g0 < 0.0) or (dj < 0 and g0 > 0.0)):
-                n0 = nprev[j]
-                if n0 > 0.0 and gn > 0.0:
-                    expo = (g0 / n0) * (g / gn) * inv_tdt
-                    if expo < _BRIDGE_CUTOFF:
-                        su += _GAMMA
-                        if _uniform(_mix64(su)) < math.exp(-expo):
-                            tc = (n + 0.5) * dt
-                            if tc < best_t:
-                                best_t = tc
-                                best_j = j
-            gprev[j] = g
-            nprev[j] = gn
+            elif bridge:
+                expo = g0 * g * nprev[j]
+                if 0.0 < expo < _BRIDGE_CUTOFF and (dj == 0 or (dj > 0 and g0 < 0.0) or (dj < 0 and g0 > 0.0)):
+                    su += _GAMMA
+                    if _uniform(_mix64(su)) < math.exp(-expo):
+                        tc = (n + 0.5) * dt
+                        if tc < best_t:
+                            best_t = tc
+                            best_j = j
         if best_j >= 0:
             x[0] = xi
             k0 = n // rec_every + 1 if rec_every > 0 else 0
@@ -333,12 +332,12 @@ def _run_ensemble(code, p, X, dt, temperature, n_max, ev_codes, ev_dirs, ev_spec
         steps[i] = k
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _run_replay(code, p, X0, dt, temperature, dW, out, wsize):
     n_paths, n_steps, d = dW.shape
     amp = math.sqrt(2.0 * temperature)
     q = model_constants(code, p)
-    for i in numba.prange(n_paths):
+    for i in range(n_paths):
         work = np.empty(wsize)
         grad = np.empty(d)
         x = X0[i].copy()
@@ -733,7 +732,8 @@ def simulate_reference(
         reproduces the path.
     method : {"itoEuler", "itoSRI2"}
     block : int
-        Steps per sdeint call; the integration restarts from the last point of each block.
+        Largest number of steps per sdeint call (blocks grow from 256 to this); the integration
+        restarts from the last point of each block. With ``itoEuler`` the path does not depend on it.
     """
     import sdeint
 
@@ -769,8 +769,10 @@ def simulate_reference(
     ts, xs = [np.array([0.0])], [x[None, :]]
     done = 0
     hit = (None, -1)
+    size = min(256, block)  # grow the blocks: early stops do not pay for a long block
     while done < n_steps:
-        m = min(block, n_steps - done)
+        m = min(size, n_steps - done)
+        size = min(2 * size, block)
         tspan = (done + np.arange(m + 1)) * dt
         dW = gen.normal(0.0, math.sqrt(dt), (m, d))
         if method == "itoEuler":

@@ -246,17 +246,17 @@ def work_size(code: int, p: np.ndarray) -> int:
     return 1
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _layer_rows(l, L, w, d):
     return d if l == L - 1 else w
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _layer_cols(l, w, d):
     return d if l == 0 else w
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _layer_off(l, w, d):
     return 0 if l == 0 else w * d + (l - 1) * w * w
 

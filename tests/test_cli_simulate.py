@@ -1,0 +1,68 @@
+"""``langevin-grok simulate``: JSON contract, SGD temperature, one-line errors with exit status 2."""
+
+import json
+
+import pytest
+
+from langevin_grok.cli import main
+from langevin_grok.temperature import sgd_temperature
+
+KEYS = {"mean_escape_time", "ci_low", "ci_high", "n_paths", "n_escaped", "path_steps", "wall_seconds"}
+# dE/T = 2.4 keeps the run short (mean escape ~ 100 SDE time units)
+BASE = ["simulate", "--depth", "3", "--sv", "0.8", "--beta", "0.32", "--paths", "200", "--dt", "0.02",
+        "--seed", "1", "--json"]
+
+
+def _run(capsys, argv):
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out
+
+
+@pytest.mark.parametrize("model", ["arc", "chain"])
+def test_json_contract(capsys, model):
+    code, out = _run(capsys, BASE + ["--model", model, "--temperature", "0.012"])
+    assert code == 0
+    d = json.loads(out.out)
+    assert KEYS <= set(d)
+    assert d["n_paths"] == 200 and d["seed"] == 1 and d["model"] == model
+    assert 0 < d["n_escaped"] <= 200
+    assert d["ci_low"] < d["mean_escape_time"] < d["ci_high"]
+    assert d["path_steps"] > 0 and d["wall_seconds"] > 0
+    # same seed -> same numbers
+    code, out2 = _run(capsys, BASE + ["--model", model, "--temperature", "0.012"])
+    assert json.loads(out2.out)["mean_escape_time"] == d["mean_escape_time"]
+
+
+def test_reverse_and_sgd_temperature(capsys):
+    code, out = _run(capsys, BASE + ["--direction", "reverse", "--beta", "0.335", "--lr", "0.05", "--batch", "8",
+                                     "--noise", "2.0", "--max-time", "400"])
+    assert code == 0
+    d = json.loads(out.out)
+    assert d["temperature"] == pytest.approx(sgd_temperature(0.05, 8, 2.0))
+    assert d["direction"] == "reverse"
+    assert d["mean_escape_steps"] == pytest.approx(d["mean_escape_time"] / 0.05)
+
+
+def test_table_output(capsys):
+    code, out = _run(capsys, [a for a in BASE if a != "--json"] + ["--temperature", "0.012"])
+    assert code == 0 and "mean_escape_time" in out.out
+
+
+@pytest.mark.parametrize("extra,word", [
+    (["--temperature", "0"], "temperature"),
+    (["--temperature", "-0.01"], "temperature"),
+    (["--temperature", "0.01", "--dt", "0"], "dt"),
+    (["--temperature", "0.01", "--paths", "0"], "n_paths"),
+    (["--temperature", "0.01", "--paths", "2.5"], "paths"),
+    (["--temperature", "0.01", "--beta", "0.5"], "beta"),
+    (["--temperature", "0.01", "--model", "network"], "model"),
+    (["--temperature", "0.01", "--direction", "up"], "direction"),
+    ([], "temperature"),
+    (["--temperature", "0.01", "--lr", "0.1", "--batch", "4", "--noise", "1"], "either"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, extra, word):
+    code, out = _run(capsys, BASE + extra)
+    assert code == 2
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and word in lines[0] and "Traceback" not in out.err
