@@ -275,7 +275,8 @@ class RowResult:
     ratio : float or None
         measurement / prediction (or / reference, for rows without a prediction).
     verdict : str
-        ``"agrees"``, ``"disagrees"``, ``"no prediction"`` or ``"no data"``.
+        ``"agrees"``, ``"disagrees"``, ``"inconclusive"`` (row 4: the interval also holds a zero
+        barrier), ``"no prediction"`` or ``"no data"``.
     verdict_text : str
         One sentence: by how much.
     points : list of dict
@@ -535,7 +536,7 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
     from .kramers import ZeroModeError, escape_target, exact_mfpt_1d, eyring_kramers
     from .models import network_model
     from .network import DeepLinearNetwork, stationary_point
-    from .stats import exponential_mle
+    from .stats import arrhenius_fit, exponential_mle, log_sigma_from_ci
 
     t0 = time.perf_counter()
     net = DeepLinearNetwork.from_singular_values(s.depth, s.width, s.dim, list(s.sv), s.beta)
@@ -582,6 +583,15 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
         data["reference"].append(ref)
     head = points[-1]
     available = head["prediction"] is not None
+    # apparent Arrhenius barrier of the measured times (information only: there is no prediction to test)
+    apparent = None
+    ok = [p for p in points if p["n_escaped"] > 0 and p["ci_high"] is not None and math.isfinite(p["ci_high"])]
+    if len(ok) >= 3:
+        sig = log_sigma_from_ci([p["ci_low"] for p in ok], [p["ci_high"] for p in ok], CONFIDENCE)
+        fit = arrhenius_fit([1.0 / p["temperature"] for p in ok], [p["mean"] for p in ok], sig,
+                            confidence=CONFIDENCE)
+        apparent = {"slope": fit.slope, "ci_low": fit.slope_ci[0], "ci_high": fit.slope_ci[1],
+                    "intercept": fit.intercept, "r_squared": fit.r_squared, "n": fit.n}
     dyn = (f"Langevin (engine) in the full {net.n_params}-dimensional weight space, population loss, isotropic "
            "injected noise of temperature T (no mini-batch noise)")
     if available:  # not expected for width > 1; kept so a future isolated case is judged, not hidden
@@ -610,7 +620,12 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
         f"{pts_text}. The thermal energy D T / 2 of the {net.n_params} weights "
         f"({_fmt(head['thermal_energy_DT_over_2'], 3)} at the coldest point) exceeds the 1-D barrier, and the "
         "saddle carries more zero modes than the trap (a larger rotation orbit), an entropic gain the 1-D "
-        f"reference ignores. Verdict: {verdict} ({vt})."
+        f"reference ignores. "
+        + ("" if apparent is None else
+           f"Apparent Arrhenius barrier of the measured times (slope of ln tau against 1/T, information only): "
+           f"{_fmt(apparent['slope'])} [{_fmt(apparent['ci_low'])}, {_fmt(apparent['ci_high'])}], against the "
+           f"1-D barrier {_fmt(tgt.barrier)}. ")
+        + f"Verdict: {verdict} ({vt})."
     )
     return RowResult(
         row=3, title=ROW_TITLES[3], dynamics=dyn,
@@ -624,7 +639,8 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
                     "reference": {"label": "1-D exact MFPT (reference, not a prediction)",
                                   "value": head["reference_exact_1d"]}},
         measurement={"label": "mean escape time (censored exponential MLE)", "value": head["mean"],
-                     "ci_low": head["ci_low"], "ci_high": head["ci_high"], "unit": "SDE time"},
+                     "ci_low": head["ci_low"], "ci_high": head["ci_high"], "unit": "SDE time",
+                     "apparent_barrier": apparent},
         ratio=head["ratio_to_reference"], verdict=verdict, verdict_text=vt, points=points, seeds=seeds,
         n_seeds=n_total, steps=int(steps), wall_seconds=time.perf_counter() - t0, paragraph=paragraph, data=data,
     )
@@ -758,8 +774,10 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress) -> RowResult:
         inside = lo <= barrier <= hi
         half = 0.5 * (hi - lo)
         k_hw = abs(barrier - fit.slope) / half if half > 0 else None
-        verdict = "agrees" if inside else "disagrees"
-        vt = (f"fitted/predicted barrier = {_fmt(ratio, 3)}; predicted barrier "
+        # an interval that also holds a zero barrier cannot confirm one: say so instead of "agrees"
+        verdict = ("inconclusive" if lo <= 0 else "agrees") if inside else "disagrees"
+        vt = (("95% CI of the fitted barrier includes 0; " if lo <= 0 else "")
+              + f"fitted/predicted barrier = {_fmt(ratio, 3)}; predicted barrier "
               + ("inside" if inside else "outside") + f" the 95% CI ({_fmt(k_hw, 3)} half-widths); R^2 = "
               f"{_fmt(fit.r_squared, 3)}, {fit.n} points; against the noise-weighted barrier "
               f"{_fmt(barrier_c)}: ratio {_fmt(corr['ratio'], 3)}, "

@@ -48,7 +48,7 @@ def test_outputs_and_documented_keys(test_run):
     assert [r["row"] for r in res["rows"]] == [1, 2, 3, 4, 5]
     for r in res["rows"]:
         assert ROW_KEYS <= set(r), r["row"]
-        assert r["dynamics"] and r["verdict"] in ("agrees", "disagrees", "no prediction", "no data")
+        assert r["dynamics"] and r["verdict"] in ("agrees", "disagrees", "inconclusive", "no prediction", "no data")
         assert r["seeds"] and all(isinstance(s, int) and s >= 0 for s in r["seeds"])
         assert r["steps"] > 0 and r["n_seeds"] > 0
     for name in ("arrhenius.png", "escape_distribution.png", "survival.png"):
