@@ -36,6 +36,11 @@ __all__ = [
     "gradient_noise",
     "escape_direction",
     "relevant_saddle",
+    "rotate_hidden",
+    "Alignment",
+    "align_hidden",
+    "AlignedEscapeNoise",
+    "aligned_escape_noise",
 ]
 
 
@@ -219,3 +224,235 @@ def relevant_saddle(depth: int, sv, beta: float, state_modes) -> tuple[tuple[str
     saddle = list(modes)
     saddle[i] = "saddle"
     return tuple(saddle), i, ("forward" if m == "trivial" else "reverse")
+
+
+# --------------------------------------------------------------------------- frame alignment
+def _polar(m: np.ndarray) -> np.ndarray:
+    """The orthogonal Q maximising ``<Q, m>`` (orthogonal Procrustes): ``U V^T`` of ``m = U S V^T``."""
+    u, _, vt = np.linalg.svd(m)
+    return u @ vt
+
+
+def rotate_hidden(theta, rotations, depth: int, width: int, dim: int) -> np.ndarray:
+    """Apply hidden-layer rotations ``Q_1 .. Q_{L-1}`` (each ``(w, w)`` orthogonal) to ``theta``.
+
+    ``W_1 -> Q_1 W_1``, ``W_l -> Q_l W_l Q_{l-1}^T`` (1 < l < L), ``W_L -> W_L Q_{L-1}^T``. This map is
+    linear and orthogonal on weight space and leaves the loss (data part and L2 term) unchanged, so it
+    maps a stationary point to a stationary point, a Hessian eigenvector to the eigenvector of the image
+    point, and a unit vector to a unit vector. Returns a new ``(D,)`` array.
+    """
+    L = check_depth(depth)
+    Ws = unpack(np.asarray(theta, dtype=float), L, width, dim)
+    Qs = list(rotations)
+    if len(Qs) != L - 1 or any(np.shape(Q) != (width, width) for Q in Qs):
+        raise InputError(f"rotations must be {L - 1} arrays of shape ({width}, {width})")
+    out = []
+    for l, W in enumerate(Ws):
+        W = Qs[l] @ W if l < L - 1 else W
+        out.append(W @ Qs[l - 1].T if l > 0 else W)
+    return np.concatenate([W.ravel() for W in out])
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Hidden-layer rotations that bring a reference point closest to a target point.
+
+    Attributes
+    ----------
+    rotations : tuple of L-1 arrays (w, w), orthogonal: ``Q_1 .. Q_{L-1}``.
+    residual : ``|theta_target - rotate_hidden(theta_ref, Q)|`` (weight units), the distance from the
+        target to the reference's rotation orbit (as found; see :func:`align_hidden`).
+    relative_residual : ``residual / |theta_ref|`` (None when theta_ref = 0).
+    target_distance : ``|theta_target - theta_ref|`` before alignment (for comparison).
+    n_sweeps : block-coordinate sweeps used; converged : the objective stopped decreasing before the cap.
+    """
+
+    rotations: tuple
+    residual: float
+    relative_residual: float | None
+    target_distance: float
+    n_sweeps: int
+    converged: bool
+
+    def to_dict(self) -> dict:
+        return {"residual": self.residual, "relative_residual": self.relative_residual,
+                "target_distance": self.target_distance, "n_sweeps": self.n_sweeps, "converged": self.converged}
+
+
+def align_hidden(theta_ref, theta_target, depth: int, width: int, dim: int, *, base=None, fixed_units: int = 0,
+                 max_sweeps: int = 200, rtol: float = 1e-13) -> Alignment:
+    """Orthogonal hidden-layer rotations minimising ``sum_l |Q_l R_l Q_{l-1}^T - T_l|_F^2``.
+
+    ``R_l`` and ``T_l`` are the layers of ``theta_ref`` and ``theta_target`` (``Q_0 = Q_L = I``: inputs
+    and outputs have no symmetry). This is the squared weight-space distance from the target to the
+    orbit of the reference under the loss-preserving symmetries.
+
+    Method: block-coordinate descent. With the other rotations fixed, the objective is linear in
+    ``Q_l`` through ``<Q_l, M_l>``, ``M_l = T_l Q_{l-1} R_l^T + T_{l+1}^T Q_{l+1} R_{l+1}``, and the exact
+    block minimiser is the orthogonal Procrustes solution ``Q_l = polar(M_l)``. Start: a forward pass
+    that fits each layer given the previous one (layer-by-layer Procrustes on the hidden frames); then
+    sweeps over l = 1..L-1 until the objective decreases by less than ``rtol`` times its scale. Each
+    block step cannot increase the objective, so the result is at least as close as the layer-by-layer
+    fit; it is exact (residual ~1e-15) when the target is a rotated copy of the reference.
+
+    Parameters
+    ----------
+    base : sequence of (w, w), optional
+        Restrict to ``Q_l = base_l diag(I_k, S_l)`` with ``k = fixed_units`` and S_l orthogonal on the
+        other ``w - k`` units: keeps units ``0..k-1`` where ``base`` put them (used to fix the part of the
+        frame that a first alignment left undetermined). Default: no restriction (``base = I, k = 0``).
+    fixed_units : int
+        k above (0 <= k <= w).
+    """
+    L = check_depth(depth)
+    w = check_int("width", width, minimum=1)
+    k = check_int("fixed_units", fixed_units, minimum=0)
+    if k > w:
+        raise InputError(f"fixed_units must be <= width = {w}, got {k}")
+    R = unpack(np.asarray(theta_ref, dtype=float), L, w, dim)
+    T = unpack(np.asarray(theta_target, dtype=float), L, w, dim)
+    if not (np.all(np.isfinite(np.concatenate([x.ravel() for x in R])))
+            and np.all(np.isfinite(np.concatenate([x.ravel() for x in T])))):
+        raise InputError("theta_ref and theta_target must be finite")
+    Bs = [np.eye(w)] * (L - 1) if base is None else [np.asarray(b, dtype=float) for b in base]
+    if len(Bs) != L - 1 or any(b.shape != (w, w) for b in Bs):
+        raise InputError(f"base must be {L - 1} arrays of shape ({w}, {w})")
+    eye_p = np.eye(dim)
+
+    def solve(l, M):
+        # maximise <B diag(I_k, S), M> = const + <S, (B^T M)[k:, k:]>
+        if k == 0:
+            return Bs[l] @ _polar(Bs[l].T @ M)
+        S = np.eye(w)
+        if k < w:
+            S[k:, k:] = _polar((Bs[l].T @ M)[k:, k:])
+        return Bs[l] @ S
+
+    def objective(Q):
+        Qf = [eye_p] + list(Q) + [eye_p]
+        return sum(float(np.sum((Qf[l + 1] @ R[l] @ Qf[l].T - T[l]) ** 2)) for l in range(L))
+
+    Q = list(Bs)
+    for l in range(L - 1):  # forward pass: layer l+1 (0-based l) given Q_{l-1}
+        prev = eye_p if l == 0 else Q[l - 1]
+        Q[l] = solve(l, T[l] @ prev @ R[l].T)
+    scale = sum(float(np.sum(x * x)) for x in R) + sum(float(np.sum(x * x)) for x in T)
+    f = objective(Q)
+    sweeps, converged = 0, False
+    while sweeps < max_sweeps:
+        sweeps += 1
+        for l in range(L - 1):
+            prev = eye_p if l == 0 else Q[l - 1]
+            nxt = eye_p if l == L - 2 else Q[l + 1]
+            Q[l] = solve(l, T[l] @ prev @ R[l].T + T[l + 1].T @ nxt @ R[l + 1])
+        f_new = objective(Q)
+        if f - f_new <= rtol * max(scale, 1e-300):
+            f, converged = min(f, f_new), True
+            break
+        f = f_new
+    res = float(np.sqrt(max(f, 0.0)))
+    nref = float(np.sqrt(sum(float(np.sum(x * x)) for x in R)))
+    dist = float(np.linalg.norm(np.asarray(theta_target, float) - np.asarray(theta_ref, float)))
+    return Alignment(tuple(Q), res, None if nref == 0 else res / nref, dist, sweeps, converged)
+
+
+@dataclass(frozen=True)
+class AlignedEscapeNoise:
+    """Gradient noise along the escape direction at trained weights, in the trained weights' frame.
+
+    Attributes
+    ----------
+    state_modes, saddle_modes : tuple of str
+        The ideal state the replica sits at and the saddle it escapes through.
+    alignment : Alignment
+        Rotations taking the ideal state (:func:`langevin_grok.network.stationary_point`, canonical frame)
+        closest to the trained weights; ``alignment.residual`` says how far the trained weights are from
+        that state's orbit (finite-N data, unfinished training, or a different state all show up here).
+    direction : (D,) unit escape direction (unstable Hessian eigenvector of the saddle) rotated into the
+        trained frame.
+    noise : GradientNoise at the trained weights with that direction (``noise.direction_variance`` is
+        c_e = e^T C e).
+    """
+
+    state_modes: tuple
+    saddle_modes: tuple
+    alignment: Alignment
+    direction: np.ndarray = field(repr=False)
+    noise: GradientNoise = field(repr=False)
+
+    def to_dict(self) -> dict:
+        return {"state_modes": list(self.state_modes), "saddle_modes": list(self.saddle_modes),
+                "alignment": self.alignment.to_dict(), "noise": self.noise.to_dict()}
+
+
+def _active_units(modes) -> list[int]:
+    return [i for i, m in enumerate(modes) if m != "trivial"]
+
+
+def aligned_escape_noise(theta, X, Y, net: DeepLinearNetwork, state_modes, saddle_modes, *, lr: float | None = None,
+                         batch: int | None = None, replacement: bool = False, n_top: int = 5,
+                         zero_rtol: float = 1e-12, max_sweeps: int = 200,
+                         state_net: DeepLinearNetwork | None = None) -> AlignedEscapeNoise:
+    """c_e = e^T C e at trained weights ``theta``, with the escape direction e carried into their frame.
+
+    Hidden-layer rotations leave the loss unchanged, so trained weights sit at an arbitrarily rotated
+    copy of the ideal stationary point, and the ideal escape direction (built in the canonical frame)
+    must be rotated the same way before it is compared with the trained state's gradient noise.
+
+    Steps: (1) the ideal state ``S = stationary_point(net, state_modes)`` and saddle
+    ``P = stationary_point(net, saddle_modes)`` with its unstable eigenvector e; P's hidden units are
+    permuted (a symmetry) so that the modes active in S sit on the same units in both. (2)
+    :func:`align_hidden` of S onto ``theta``: rotations Q (the reported residual). (3) When P uses hidden
+    units that S leaves empty (a forward escape from a rank-deficient state), S's stabiliser leaves
+    those units' frame undetermined; it is fixed by a second alignment of P onto ``theta`` restricted to
+    rotations of the units S does not use (``base=Q``, ``fixed_units = k_S``), which matches the escaping
+    mode's units to whatever the trained weights carry there. This does not change S's residual. (4)
+    ``e' = rotate_hidden(e, Q)`` and :func:`gradient_noise` at ``theta`` on ``X, Y`` along e'.
+
+    ``net`` gives the ideal points (typically the population network of the data model); ``X, Y`` are
+    the training samples (N, p). ``state_net`` (default ``net``) builds S instead, e.g. the network at
+    the weight decay the weights were trained at (a checkpoint) when the saddle is that of another beta;
+    S and P share the canonical frame, so the rotations carry over. Raises InputError if either point
+    does not exist or P has no unstable direction.
+    """
+    if not isinstance(net, DeepLinearNetwork):
+        raise InputError(f"net must be a DeepLinearNetwork, got {type(net).__name__}")
+    L, w, p = net.depth, net.width, net.dim
+    theta = np.asarray(theta, dtype=float).ravel()
+    if theta.shape != (net.n_params,) or not np.all(np.isfinite(theta)):
+        raise InputError(f"theta must be a finite vector of length D = {net.n_params}, got shape {theta.shape}")
+    if state_net is None:
+        state_net = net
+    elif not isinstance(state_net, DeepLinearNetwork) or state_net.n_params != net.n_params:
+        raise InputError("state_net must be a DeepLinearNetwork of the same depth, width and dim as net")
+    S = stationary_point(state_net, state_modes)
+    P = stationary_point(net, saddle_modes)
+    e = P.unstable_direction
+    if e is None:
+        raise InputError(f"stationary point {P.kind} has no unstable direction (index 0)")
+    aS, aP = _active_units(S.modes), _active_units(P.modes)
+    kS = len(aS)
+    # permutation of P's hidden units: unit of mode m in P (its rank in aP) -> its unit in S, others after
+    dest, free = {}, iter(range(kS, w))
+    for rank, m in enumerate(aP):
+        dest[rank] = aS.index(m) if m in aS else next(free, None)
+        if dest[rank] is None:
+            raise InputError(f"width = {w} too small to hold the modes of {S.kind} and {P.kind} together")
+    rest = [u for u in range(w) if u not in dest.values()]
+    src_rest = [u for u in range(w) if u not in dest]
+    perm = np.zeros((w, w))
+    for s_unit, d_unit in list(dest.items()) + list(zip(src_rest, rest)):
+        perm[d_unit, s_unit] = 1.0
+    Pi = [perm] * (L - 1)
+    p_theta = rotate_hidden(P.theta, Pi, L, w, p)
+    e = rotate_hidden(e, Pi, L, w, p)
+    al = align_hidden(S.theta, theta, L, w, p, max_sweeps=max_sweeps)
+    rot = al.rotations
+    if any(m not in aS for m in aP) and kS < w:
+        rot = align_hidden(p_theta, theta, L, w, p, base=al.rotations, fixed_units=kS,
+                           max_sweeps=max_sweeps).rotations
+        al = Alignment(rot, al.residual, al.relative_residual, al.target_distance, al.n_sweeps, al.converged)
+    e_rot = rotate_hidden(e, rot, L, w, p)
+    gn = gradient_noise(theta, X, Y, L, w, direction=e_rot, lr=lr, batch=batch, replacement=replacement,
+                        n_top=n_top, zero_rtol=zero_rtol)
+    return AlignedEscapeNoise(tuple(S.modes), tuple(P.modes), al, e_rot, gn)
