@@ -21,6 +21,10 @@ and then, if T > 0, its noise for all steps of the epoch, shape ``(steps, D)`` i
 Units: time is counted in epochs (one epoch = ceil(N/B) steps); SDE time is ``t = lr * steps``.
 ``mse`` (train and test) is torch's ``MSELoss()``: the mean over samples and outputs of the squared
 residual. The data part of the loss is ``(p/2) mse``; these agree only for p = 2.
+
+The whole escape protocol (data, random or checkpoint start, the run, escape detection with optional
+early stopping, gradient noise at the trained weights) is :func:`run_protocol`; the ``sgd``
+subcommand and the ``sgd`` sweep kind (``sweep_task``, ``SWEEP_SCHEMA``) are thin wrappers of it.
 """
 
 from __future__ import annotations
