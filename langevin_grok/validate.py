@@ -457,8 +457,10 @@ def _row_langevin_small(row: int, s, seed: int, workers, progress) -> RowResult:
                      "log_det_ratio": ek.log_det_ratio, "mu_1": ek.mu_1}
         n = _sized_paths(s, pred)
         sd = _seed_for(seed, row, k)
-        res = simulate_ensemble(model, T, n, s.dt, direction=s.direction, max_time=s.cap_factor * pred,
-                                seed=sd, n_threads=workers, progress=progress)
+        cap = s.cap_factor * pred
+        res = simulate_ensemble(model, T, n, s.dt, direction=s.direction, max_time=cap,
+                                max_steps=int(math.ceil(cap / s.dt)) + 1, seed=sd, n_threads=workers,
+                                progress=progress)
         est = exponential_mle(res.times, res.escaped, confidence=CONFIDENCE)
         ks = ks_exponential(res.times, res.escaped, tau=pred) if res.n_escaped else None
         cmp = compare_time(pred, est)
@@ -536,7 +538,7 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
     from .kramers import ZeroModeError, escape_target, exact_mfpt_1d, eyring_kramers
     from .models import network_model
     from .network import DeepLinearNetwork, stationary_point
-    from .stats import arrhenius_fit, exponential_mle, log_sigma_from_ci
+    from .stats import arrhenius_fit, exponential_mle, ks_exponential, log_sigma_from_ci
 
     t0 = time.perf_counter()
     net = DeepLinearNetwork.from_singular_values(s.depth, s.width, s.dim, list(s.sv), s.beta)
@@ -562,8 +564,10 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
         ref = exact_mfpt_1d(s.depth, s.sv[mode], s.beta, T, "forward").tau
         sd = _seed_for(seed, 3, k)
         res = simulate_ensemble(model, T, s.n_paths, s.dt, x0=start.theta, events=[event], max_time=s.max_time,
-                                seed=sd, n_threads=workers, progress=progress)
+                                max_steps=int(math.ceil(s.max_time / s.dt)) + 1, seed=sd, n_threads=workers,
+                                progress=progress)
         est = exponential_mle(res.times, res.escaped, confidence=CONFIDENCE)
+        ks = ks_exponential(res.times, res.escaped) if res.n_escaped >= 2 else None
         rc = compare_time(ref, est)
         # what the escaped state looks like: median singular values of W at the stop (rank 2 = mode learned)
         svals = np.array([np.linalg.svd(net.end_to_end(th), compute_uv=False) for th in res.final_x])
@@ -572,7 +576,8 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
               "mean": est.mean, "ci_low": est.ci_low, "ci_high": est.ci_high, "n_paths": s.n_paths,
               "n_escaped": est.n_events, "n_censored": est.n_censored, "cap_time": res.cap_time,
               "path_steps": res.path_steps, "seed": sd, "ratio_to_reference": rc["ratio"],
-              "reference_within_ci": rc["within"], "thermal_energy_DT_over_2": 0.5 * net.n_params * T}
+              "reference_within_ci": rc["within"], "thermal_energy_DT_over_2": 0.5 * net.n_params * T,
+              "ks_pvalue_exponential": None if ks is None else ks.pvalue}
         points.append(pt)
         seeds.append(sd)
         n_total += s.n_paths
@@ -608,7 +613,8 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
         f"[{_fmt(p['ci_low'])}, {_fmt(p['ci_high'])}] ({p['n_escaped']}/{p['n_paths']} escaped by "
         f"{_fmt(p['cap_time'])}), 1-D reference {_fmt(p['reference_exact_1d'])}, ratio "
         f"{_fmt(p['ratio_to_reference'], 3)}, median singular values of W at the stop "
-        f"{tuple(round(v, 3) for v in p['final_singular_values_median'])}" for p in points)
+        f"{tuple(round(v, 3) for v in p['final_singular_values_median'])}, KS test of the exponential law "
+        f"(tau estimated, conservative) p = {_fmt(p['ks_pvalue_exponential'], 2)}" for p in points)
     paragraph = (
         f"{dyn}. Network L = {s.depth}, w = {s.width}, p = {s.dim}, eta = {tuple(s.sv)}, beta = {s.beta:g}, "
         f"D = {net.n_params}. Start: the rank-1 trap (mode eta = {s.sv[0]:g} learned, mode eta = {s.sv[mode]:g} "
@@ -620,7 +626,8 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
         f"{pts_text}. The thermal energy D T / 2 of the {net.n_params} weights "
         f"({_fmt(head['thermal_energy_DT_over_2'], 3)} at the coldest point) exceeds the 1-D barrier, and the "
         "saddle carries more zero modes than the trap (a larger rotation orbit), an entropic gain the 1-D "
-        f"reference ignores. "
+        f"reference ignores. A small KS p-value means the times are not exponential (a delay, then a fast "
+        f"roll-off): a drift-dominated escape rather than a rare activated one. "
         + ("" if apparent is None else
            f"Apparent Arrhenius barrier of the measured times (slope of ln tau against 1/T, information only): "
            f"{_fmt(apparent['slope'])} [{_fmt(apparent['ci_low'])}, {_fmt(apparent['ci_high'])}], against the "
@@ -1008,12 +1015,12 @@ def run_validation(config: ValidationConfig | None = None, out_dir=None, *, rows
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     t0 = time.perf_counter()
     results, reused = [], []
+    show = bool(progress) if progress is not None else sys.stderr.isatty()
     bar = None
-    if progress is not False:
+    if show:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(rows), unit="row", desc="validate", disable=None if progress is None else not progress,
-                   file=sys.stderr)
+        bar = tqdm(total=len(rows), unit="row", desc="validate", file=sys.stderr)
     try:
         for r in rows:
             h = _row_hash(config, r)
@@ -1024,15 +1031,14 @@ def run_validation(config: ValidationConfig | None = None, out_dir=None, *, rows
             else:
                 if bar is not None:
                     bar.set_postfix_str(f"row {r}: {ROW_TITLES[r][:40]}")
-                inner = bool(progress) if progress is not None else None
                 if r in (1, 2):
-                    res = _row_langevin_small(r, config.arc if r == 1 else config.chain, config.seed, workers, inner)
+                    res = _row_langevin_small(r, config.arc if r == 1 else config.chain, config.seed, workers, show)
                 elif r == 3:
-                    res = _row_network(config.network, config.seed, workers, inner)
+                    res = _row_network(config.network, config.seed, workers, show)
                 elif r == 4:
-                    res = _row_sgd_reverse(config.sgd_reverse, config.seed, progress)
+                    res = _row_sgd_reverse(config.sgd_reverse, config.seed, show)
                 else:
-                    res = _row_sgd_trap(config.sgd_reverse, config.sgd_trap, config.seed, progress)
+                    res = _row_sgd_trap(config.sgd_reverse, config.sgd_trap, config.seed, show)
                 if path is not None:
                     _atomic_write(path, json.dumps({"hash": h, "result": res.to_dict()}, allow_nan=False))
             results.append(res)
@@ -1142,12 +1148,37 @@ def make_figures(report: ValidationReport, out) -> list[str]:
     by = {r.row: r for r in report.rows}
     names = []
     # Arrhenius: row 1 (ln tau vs 1/T, Kramers line) and row 4 (ln tau vs 1/T_eff, fit and predicted slope)
-    panels = [k for k in (1, 4) if k in by]
+    panels = [k for k in (1, 2, 3, 4) if k in by]
     if panels:
-        fig, axes = plotting.new_figure(1, len(panels))
-        axes = np.atleast_1d(axes)
+        ncols = min(2, len(panels))
+        nrows = -(-len(panels) // ncols)
+        fig, axes = plotting.new_figure(nrows, ncols)
+        axes = np.atleast_1d(axes).ravel()
+        for ax in axes[len(panels):]:
+            ax.set_visible(False)
         for ax, k in zip(axes, panels):
             r = by[k]
+            if k in (2, 3):
+                pts = [p for p in r.points if p["n_escaped"] > 0]
+                x = np.array([1.0 / p["temperature"] for p in pts])
+                y = np.log([p["mean"] for p in pts])
+                err = np.array([[math.log(p["mean"] / p["ci_low"]) for p in pts],
+                                [math.log(p["ci_high"] / p["mean"]) if p["ci_high"] else 0.0 for p in pts]])
+                if k == 2:
+                    bar = r.parameters["barrier"]
+                    pref = math.log(pts[0]["prediction"]) - bar * x[0] if pts else 0.0
+                    plotting.plot_arrhenius(x, y, err, predicted=(bar, pref), predicted_label="Eyring-Kramers",
+                                            theory_curves={"1-D exact MFPT": (x, np.log([p["exact_1d"] for p in pts]))},
+                                            xlabel=r"$1/T$", title="row 2: scalar chain, Langevin", ax=ax)
+                else:
+                    app = r.measurement.get("apparent_barrier")
+                    plotting.plot_arrhenius(
+                        x, y, err, fit=None if app is None else (app["slope"], app["intercept"]),
+                        slope_name="apparent slope",
+                        theory_curves={"1-D exact MFPT (reference only)":
+                                       (x, np.log([p["reference_exact_1d"] for p in pts]))},
+                        xlabel=r"$1/T$", title="row 3: network + injected T (no prediction)", ax=ax)
+                continue
             if k == 1:
                 pts = r.points
                 x = np.array([1.0 / p["temperature"] for p in pts])
