@@ -61,7 +61,6 @@ _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _TWO_M53 = 2.0 ** -53
-_TWO_PI = 2.0 * math.pi
 # A bridge crossing probability below exp(-40) ~ 4e-18 is skipped without drawing a uniform.
 _BRIDGE_CUTOFF = 40.0
 # Largest recorded-path array (floats) we allocate without complaint (~800 MB).

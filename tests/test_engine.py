@@ -110,6 +110,28 @@ def test_replay_matches_sdeint_itoEuler_exactly():
     np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-14)
 
 
+def _all_models():
+    net = DeepLinearNetwork.from_singular_values(3, 3, 2, [0.9, 0.8], 0.3)
+    return [arc_model(3, 0.8, 0.32), arc_model(4, 0.7, 0.1), chain_model(4, 0.8, 0.1), network_model(net),
+            quadratic_model(1.5, 2)]
+
+
+@pytest.mark.parametrize("model", _all_models(), ids=lambda m: m.kind)
+def test_one_kernel_step_is_euler_maruyama_of_the_numpy_model(model):
+    """One step of the ensemble kernel equals x0 - grad U(x0) dt + sqrt(2 T dt) z with the numpy
+    gradient and the path's documented stream z = standard_normals(keys[0, 0], dim). Also guards
+    against a stale numba cache of the kernel after an edit of models.py."""
+    T, dt = 0.03, 0.01
+    x0 = np.random.default_rng(8).normal(size=model.dim) * 0.5
+    r = simulate_ensemble(model, T, 1, dt, x0, (), max_steps=1, seed=99)
+    _, keys = path_keys(99, 1)
+    z = standard_normals(int(keys[0, 0]), model.dim)
+    want = x0 - np.ravel(model.grad(0.0, x0)) * dt + math.sqrt(2 * T * dt) * z
+    np.testing.assert_allclose(r.final_x[0], want, rtol=1e-12, atol=1e-14)
+    dW = (z * math.sqrt(dt))[None, None, :]
+    np.testing.assert_allclose(euler_maruyama_replay(model, T, dt, x0, dW)[0, 1], want, rtol=1e-12, atol=1e-14)
+
+
 # --------------------------------------------------------------------------- reproducibility
 @pytest.mark.parametrize("make", [lambda: arc_model(3, 0.8, 0.32), lambda: chain_model(3, 0.8, 0.3)])
 def test_same_seed_same_result_whatever_threads_and_chunks(make):
