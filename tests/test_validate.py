@@ -121,7 +121,8 @@ def test_compare_time_and_combination():
     ["validate", "--quick", "--full"],
     ["validate", "--workers", "0"],
 ])
-def test_cli_bad_input_exit_2(argv, tmp_path, capsys):
+def test_cli_bad_input_exit_2(argv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default output folder would be created here
     f = tmp_path / "a_file"
     f.write_text("x")
     argv = [str(f) if a == "FILE" else a for a in argv]
