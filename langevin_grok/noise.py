@@ -41,6 +41,7 @@ __all__ = [
     "align_hidden",
     "AlignedEscapeNoise",
     "aligned_escape_noise",
+    "aligned_escape_noise_ensemble",
 ]
 
 
@@ -415,12 +416,26 @@ def aligned_escape_noise(theta, X, Y, net: DeepLinearNetwork, state_modes, saddl
     S and P share the canonical frame, so the rotations carry over. Raises InputError if either point
     does not exist or P has no unstable direction.
     """
+    thetas = np.asarray(theta, dtype=float)
+    if thetas.ndim != 1:
+        raise InputError(f"theta must be a vector of length D, got shape {thetas.shape} "
+                         "(use aligned_escape_noise_ensemble for several states)")
+    return aligned_escape_noise_ensemble(thetas[None, :], X, Y, net, state_modes, saddle_modes, lr=lr, batch=batch,
+                                         replacement=replacement, n_top=n_top, zero_rtol=zero_rtol,
+                                         max_sweeps=max_sweeps, state_net=state_net)[0]
+
+
+def aligned_escape_noise_ensemble(thetas, X, Y, net: DeepLinearNetwork, state_modes, saddle_modes, *,
+                                  lr: float | None = None, batch: int | None = None, replacement: bool = False,
+                                  n_top: int = 5, zero_rtol: float = 1e-12, max_sweeps: int = 200,
+                                  state_net: DeepLinearNetwork | None = None) -> tuple[AlignedEscapeNoise, ...]:
+    """:func:`aligned_escape_noise` for each row of ``thetas`` (M, D), building the ideal points once."""
     if not isinstance(net, DeepLinearNetwork):
         raise InputError(f"net must be a DeepLinearNetwork, got {type(net).__name__}")
     L, w, p = net.depth, net.width, net.dim
-    theta = np.asarray(theta, dtype=float).ravel()
-    if theta.shape != (net.n_params,) or not np.all(np.isfinite(theta)):
-        raise InputError(f"theta must be a finite vector of length D = {net.n_params}, got shape {theta.shape}")
+    thetas = np.asarray(thetas, dtype=float)
+    if thetas.ndim != 2 or thetas.shape[1] != net.n_params or not np.all(np.isfinite(thetas)):
+        raise InputError(f"thetas must be finite, of shape (M, D = {net.n_params}), got shape {thetas.shape}")
     if state_net is None:
         state_net = net
     elif not isinstance(state_net, DeepLinearNetwork) or state_net.n_params != net.n_params:
@@ -446,13 +461,16 @@ def aligned_escape_noise(theta, X, Y, net: DeepLinearNetwork, state_modes, saddl
     Pi = [perm] * (L - 1)
     p_theta = rotate_hidden(P.theta, Pi, L, w, p)
     e = rotate_hidden(e, Pi, L, w, p)
-    al = align_hidden(S.theta, theta, L, w, p, max_sweeps=max_sweeps)
-    rot = al.rotations
-    if any(m not in aS for m in aP) and kS < w:
-        rot = align_hidden(p_theta, theta, L, w, p, base=al.rotations, fixed_units=kS,
-                           max_sweeps=max_sweeps).rotations
-        al = Alignment(rot, al.residual, al.relative_residual, al.target_distance, al.n_sweeps, al.converged)
-    e_rot = rotate_hidden(e, rot, L, w, p)
-    gn = gradient_noise(theta, X, Y, L, w, direction=e_rot, lr=lr, batch=batch, replacement=replacement,
-                        n_top=n_top, zero_rtol=zero_rtol)
-    return AlignedEscapeNoise(tuple(S.modes), tuple(P.modes), al, e_rot, gn)
+    second = any(m not in aS for m in aP) and kS < w
+    out = []
+    for theta in thetas:
+        al = align_hidden(S.theta, theta, L, w, p, max_sweeps=max_sweeps)
+        if second:
+            rot = align_hidden(p_theta, theta, L, w, p, base=al.rotations, fixed_units=kS,
+                               max_sweeps=max_sweeps).rotations
+            al = Alignment(rot, al.residual, al.relative_residual, al.target_distance, al.n_sweeps, al.converged)
+        e_rot = rotate_hidden(e, al.rotations, L, w, p)
+        gn = gradient_noise(theta, X, Y, L, w, direction=e_rot, lr=lr, batch=batch, replacement=replacement,
+                            n_top=n_top, zero_rtol=zero_rtol)
+        out.append(AlignedEscapeNoise(tuple(S.modes), tuple(P.modes), al, e_rot, gn))
+    return tuple(out)

@@ -947,7 +947,7 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
     The weights were trained at ``weights_beta``: the ideal state they are aligned to is built there,
     the saddle (escape direction) and the ideal-point comparison at the run's beta."""
     from .network import DeepLinearNetwork, stationary_point
-    from .noise import aligned_escape_noise, gradient_noise, relevant_saddle
+    from .noise import aligned_escape_noise, aligned_escape_noise_ensemble, gradient_noise, relevant_saddle
     from .temperature import sgd_temperature
 
     L, w, eta, beta = s["depth"], s["width"], s["sv"], s["beta"]
@@ -993,7 +993,7 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
     out.update(saddle=list(rel[0]), escape_mode=rel[1], escape_direction_kind=rel[2],
                noise_escape_direction_ideal=at_ideal.noise.direction_variance,
                noise_trace_ideal=at_ideal.noise.trace, escape_noise_zero_ideal=at_ideal.noise.escape_noise_zero)
-    res = [aligned_escape_noise(thetas[r], X, Y, net, modes, rel[0], state_net=wnet, **kw) for r in live]
+    res = aligned_escape_noise_ensemble(thetas[live], X, Y, net, modes, rel[0], state_net=wnet, **kw) if live else ()
     if not res:
         out["noise_note"] = "every replica diverged: no trained weights to measure the noise at"
         return out
