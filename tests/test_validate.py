@@ -86,6 +86,8 @@ def test_row3_states_missing_prediction_and_row5_absorbing(test_run):
     assert "reference" in r3.prediction["reference"]["label"]
     p = r5.points[0]
     assert p["escape_noise_zero"] is True and p["c_e"] < 1e-20 * p["trace"]
+    # the structural zero: per-sample gradients on the weights the escape direction moves are exactly 0.0
+    assert p["support_size"] > 0 and p["max_abs_grad_on_support"] == 0.0
     assert r5.verdict == ("agrees" if p["n_escaped"] == 0 else "disagrees")
 
 
