@@ -18,7 +18,7 @@ def register(sub) -> None:
             "Langevin; (2) scalar chain, Eyring-Kramers vs Langevin; (3) the paper's network (L=3, w=10, p=2) "
             "with injected noise T (no prediction: zero modes; 1-D reference shown); (4) plain SGD, reverse "
             "transition, Arrhenius barrier vs landscape barrier; (5) plain SGD from the exact rank-1 trap. "
-            "Each row gives the dynamics, prediction, measurement with 95%% CI, ratio, seeds, steps and a "
+            "Each row gives the dynamics, prediction, measurement with 95% CI, ratio, seeds, steps and a "
             "verdict. Times are SDE time t = lr x (SGD steps). Default settings take a few minutes on 2 cores. "
             "Every finished row is saved at once under OUT/rows/; rerunning with the same --out reuses finished "
             "rows whose settings match (use --fresh to recompute)."
@@ -34,8 +34,8 @@ def register(sub) -> None:
     p.add_argument("--seed", default="0",
                    help="root seed (integer >= 0; default 0); every ensemble's seed derives from it and is recorded")
     p.add_argument("--workers", default=None,
-                   help="threads for the Langevin kernel (integer >= 1; default: all cores); results do not "
-                        "depend on it")
+                   help="numba threads for the Langevin kernel of rows 1-3 (integer >= 1; default: all cores); "
+                        "results do not depend on it (the SGD rows use numpy)")
     p.add_argument("--rows", default=None,
                    help="comma-separated subset of rows to run, e.g. 1,2 (default: all five)")
     p.add_argument("--fresh", action="store_true",
