@@ -258,6 +258,7 @@ def run_figures(names: Sequence[str] | None = None, *, out_dir, quick: bool = Tr
     env = environment()
     run_info = {"command": command, "date": date, "quick": bool(quick), "root_seed": root_seed, "env": env}
     results, failures = [], {}
+    figures_sim.PROGRESS = bool(progress)  # inner progress bars of the simulation figures
     iterator = specs
     if progress:
         from tqdm.auto import tqdm
@@ -564,3 +565,9 @@ def depth_figure(*, quick: bool, out_dir: Path, seed: int) -> FigureResult:
     )
     return finish("depth", fig, out_dir, params={"depths": list(depths), "etas": list(etas), "fraction": frac},
                   numbers=tab, caption=caption)
+
+
+# --------------------------------------------------------------------------- simulation figures
+# Imported last: figures_sim registers Figs. 1(a), 1(b), 2(b), 3 and the escape-time law with the
+# decorator above (it imports register_figure and finish from this module).
+from . import figures_sim  # noqa: E402,F401
