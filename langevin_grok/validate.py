@@ -217,7 +217,8 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
     """Preset settings.
 
     ``"default"``: a few minutes on 2 cores; ``"quick"``: under a minute; ``"full"``: more
-    temperatures, paths and a smaller time step (publication grade, tens of minutes);
+    temperatures, paths and a smaller time step (publication grade; about an hour on 2 cores, an
+    estimate from the per-step costs of the default run, not measured);
     ``"test"``: the smallest configuration the test suite runs (seconds).
     """
     mode = check_choice("mode", mode, MODES)
@@ -245,7 +246,7 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
     return ValidationConfig(
         mode, seed,
         arc=ArcSettings(barrier_over_t=(3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0), dt=0.01, max_paths=1000,
-                        min_paths=200, step_budget=2e9),
+                        min_paths=100, step_budget=1e9),
         chain=ChainSettings(barrier_over_t=(5.0, 6.0, 7.0, 8.0), dt=0.01, max_paths=1000, min_paths=200,
                             step_budget=1e9),
         network=NetworkSettings(barrier_over_t=(4.0, 6.0, 8.0, 10.0), n_paths=200, dt=0.01, max_time=5000.0),
