@@ -338,7 +338,8 @@ def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", p
              f"{'overlaps' if _tau_status(m, *_FIG1A_PAPER['random init']) == REPRODUCED else 'misses'} it."),
         details=("Random-init 'escapes' are a deterministic descent from the initial plateau, not a thermally "
                  "activated escape, so the exponential MLE is used only as a mean with a nominal interval; the "
-                 f"observed 10-90 % range is {m['q10_q90_observed']} epochs."),
+                 f"observed 10-90 % range is {m['q10_q90_observed']} epochs. Records are taken every epoch for the "
+                 "first 100 epochs, so an escape at epoch 1 happened within the first epoch (8 steps)."),
     ))
     m = mles["rank-1 trap"]
     ms = trap_sigma["rank-1 trap: sigma_2"]
@@ -476,18 +477,21 @@ def fig1b_figure(cfg: Fig1bConfig, *, out_dir, seed: int, name: str = "fig1b", p
         references={k: med_ref[k] for k in ("rank-1 fit, train", "rank-1 fit, test", "rank-2 fit, test",
                                              "Bayes error")},
         escape_epoch=m["median_observed"] if m["n_events"] else None,
-        title=(rf"(a) $N={cfg.n_train}$ of {cfg.n_pool}, $\beta={cfg.beta:g}$, lr $={cfg.lr:g}$, full batch "
-               rf"$B=N$; {cfg.n_seeds} training sets, {cfg.epochs:g} epochs"))
+        title="(a) train and test MSE")
     ax1.legend(fontsize=7.5, frameon=False, loc="center left")
+    fig.suptitle(rf"Sparse sub-sampling: $N={cfg.n_train}$ of {cfg.n_pool}, $\beta={cfg.beta:g}$, lr $={cfg.lr:g}$, "
+                 rf"$B={cfg.batch} > N$ so full batch $B=N$ (gradient descent); {cfg.n_seeds} training sets, "
+                 f"{cfg.epochs:g} epochs, started in the rank-1 state", fontsize=10)
     floor = 1e-16  # below this sigma_k is SVD rounding of an exactly rank-1 map
     plotting.plot_mse_curves(
         t, {r"$\sigma_1$": np.maximum(s1, floor), r"$\sigma_2$ (floored at $10^{-16}$: rounding)": np.maximum(s2, floor)},
         ylabel=r"singular values $\sigma_k$ of $W_L\cdots W_1$",
         ax=ax2, title=r"(b) escape criterion $\sigma_2 > 10^{-3}$ (paper: at ~1500 epochs)")
+    ax2.legend(fontsize=8, frameon=False, loc="center right", bbox_to_anchor=(1.0, 0.62))
     ax2.axhline(cfg.sigma_threshold, color="k", ls=":", lw=1.0)
     ax2.text(t[-1], cfg.sigma_threshold * 1.6, r"threshold $10^{-3}$", ha="right", fontsize=8)
     if m["n_events"] == 0:
-        ax2.text(0.5, 0.45, f"no escape in {cfg.epochs:g} epochs:\nthe start has exactly dead hidden units,\n"
+        ax2.text(0.5, 0.3, f"no escape in {cfg.epochs:g} epochs:\nthe start has exactly dead hidden units,\n"
                  "full-batch GD has no noise", transform=ax2.transAxes, ha="center", fontsize=8,
                  bbox=dict(fc="lightyellow", ec="0.5"))
 
@@ -716,9 +720,9 @@ def fig2b_figure(cfg: Fig2bConfig, *, out_dir, seed: int, name: str = "fig2b", p
     note_a = None
     if fit_a is None:
         ce = paper[0]["c_e"]
-        note_a = (f"{n_esc_a} escapes in {cfg.epochs:g} epochs x {cfg.n_seeds} seeds per lr: no fit.\n"
-                  f"Escape-direction noise at the rank-1 state c_e = {ce:.1g} (tr C = {paper[0]['trace']:.2f}):\n"
-                  r"$T_e = 0$, so $1/T_e = \infty$ at every lr")
+        note_a = (f"{n_esc_a} escapes in {cfg.epochs:g} epochs\nx {cfg.n_seeds} seeds per lr: no fit.\n"
+                  f"Escape-direction noise at the\nrank-1 state: c_e = {ce:.1g}\n(tr C = {paper[0]['trace']:.2f}), so "
+                  r"$T_e = 0$")
     plotting.plot_arrhenius(
         xa, ya, lower_bounds=lba, ax=axes[0], note=note_a,
         fit=None if fit_a is None else (fit_a.slope, fit_a.intercept), r2=None if fit_a is None else fit_a.r_squared,
@@ -726,6 +730,10 @@ def fig2b_figure(cfg: Fig2bConfig, *, out_dir, seed: int, name: str = "fig2b", p
         ylabel=r"$\ln\tau$  ($\tau$ in SDE time lr$\cdot$steps)",
         title=(rf"(a) paper: rank-1 trap, $\beta={cfg.beta:g}$, lr {cfg.lrs[0]:g}..{cfg.lrs[-1]:g}, "
                f"{cfg.n_seeds} seeds"))
+    if note_a is not None:  # keep the note off the lower bounds, which fall from top left to bottom right
+        axes[0].texts[-1].set_position((0.68, 0.72))
+        if axes[0].get_legend() is not None:
+            axes[0].legend(fontsize=8, frameon=False, loc="lower left")
     xb, tb, sb, lbb = _arrhenius_points(rev, "T_trace")
     fit_b = _fit(xb, tb, sb)
     with np.errstate(divide="ignore", invalid="ignore"):
