@@ -323,7 +323,8 @@ class MFPTResult:
         Estimated relative quadrature error (largest change between the last two orders, summed
         over pieces, relative to the total).
     n_pieces, n_evals : int
-        Number of integration pieces and potential evaluations.
+        Number of integration pieces evaluated (after skipping negligible ones and bisecting steep
+        ones) and of potential evaluations.
     direction, barrier, barrier_over_t : only set by :func:`exact_mfpt_1d` (else ``None``).
     """
 
@@ -349,6 +350,7 @@ class MFPTResult:
 # Gauss-Legendre orders tried per piece (doubling), and the fixed order on gaps between nodes.
 _GL_ORDERS = (12, 24, 48, 96, 192, 384)
 _GAP_ORDER = 10
+_STEEP = 60.0  # split a piece before quadrature when U/T changes by more than this over it
 _GL_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
@@ -406,14 +408,21 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     Notes
     -----
     The range ``[a, b]`` is cut into pieces on each of which ``U/T`` changes by at most 40 (and at
-    ``x0``, the breakpoints and the grid's local extrema of U). On a piece, the outer integral uses
+    ``x0``, the breakpoints and the grid's local extrema of U); pieces whose contributions are
+    provably below ``exp(-(tail + 30))`` of the largest are skipped, and a piece over which ``U/T``
+    still changes by more than 60 (steeper than the 4001-point grid resolves) is bisected before
+    any quadrature: where the target lies far down a steep slope (``(U_saddle - U_target) / T`` of
+    1e5 and more, tiny barriers) the deterministic descent must be resolved on the scale
+    ``T / |U'|`` and the cost grows like ``(U_saddle - U_target) / (60 T)`` pieces. On a piece, the outer integral uses
     Gauss-Legendre of order n (doubled until converged); the inner integral ``F(y)`` at the outer
     nodes is accumulated over the gaps between consecutive nodes with a 10-point rule, so the
     double integral costs O(n) evaluations rather than O(n^2). Each piece is evaluated in float64
     relative to its own largest exponent and the pieces are combined in mpmath ``mpf``, whose
     exponent range is unbounded: nothing overflows or underflows at any dE/T (tested to 500).
     U itself is evaluated in float64, so the integrand carries a relative error ~ eps |U| / T
-    (5e-14 at |U| = 0.03, T = 6e-5).
+    (5e-14 at |U| = 0.03, T = 6e-5); the order doubling stops at that floor when it exceeds ``rtol``
+    (only for T below ~1e-5 |U|, e.g. near the spinodal where barriers are tiny); where it would
+    exceed 1e-6 (T < ~2e-10 |U|) an InputError is raised instead of returning noise.
     """
     import mpmath
 
@@ -455,6 +464,12 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     else:
         grid = np.linspace(A, B, 4001)
         vg = V(grid)
+    # U is evaluated in float64: its absolute resolution eps |U| must stay far below T
+    resolution = np.finfo(float).eps * float(np.max(np.abs(vg))) / T
+    if resolution > 1e-6:
+        raise InputError(
+            f"temperature {T!r} is too small for the potential's float64 resolution: eps |U| / T = "
+            f"{resolution:.1e} > 1e-6 on [{min(s * A, s * B):.6g}, {max(s * A, s * B):.6g}]")
     # knots: ends, x0, breakpoints, local extrema of U on the grid
     knots = {A, X0, B}
     for bp in breakpoints:
@@ -475,48 +490,101 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     knots = np.array(sorted(k for k in knots if A <= k <= B))
     knots = knots[np.concatenate(([True], np.diff(knots) > 1e-15 * max(1.0, abs(B - A))))]
 
+    # Cheap log-bounds of every piece's contributions (U at the ends and 12 interior points), to skip
+    # pieces whose every (inner piece i <= outer piece j) pair is below exp(-(tail + 30)) of the
+    # largest pair: each bound overestimates its pair by at most the piece-width factors, far less
+    # than the margin, so what is skipped is < 1e-30 of the total. Within one piece (i = j) only
+    # z <= y counts, so its bound is max_{z <= y} U(y) - U(z) (0 where U falls), not max U - min U.
+    lo_k, hi_k = knots[:-1], knots[1:]
+    wk = hi_k - lo_k
+    x12, _ = _gl(12)
+    pts = lo_k[:, None] + wk[:, None] * np.concatenate(([0.0], x12, [1.0]))[None, :]
+    vp = V(pts.ravel()).reshape(pts.shape) / T
+    logw = np.log(wk)
+    is_out = lo_k >= X0
+    inner_b = -vp.min(axis=1) + logw
+    outer_b = np.where(is_out, vp.max(axis=1) + logw, -np.inf)
+    diag = np.where(is_out, np.max(vp - np.minimum.accumulate(vp, axis=1), axis=1) + 2 * logw, -np.inf)
+    before = np.concatenate(([-np.inf], np.maximum.accumulate(inner_b)[:-1]))  # max over i < j
+    after = np.concatenate((np.maximum.accumulate(outer_b[::-1])[::-1][1:], [-np.inf]))  # max over j > i
+    pair = np.maximum(outer_b + before, diag)
+    cut = pair.max() - (tail + 30.0)
+    need_out = pair > cut
+    need_in = np.maximum(inner_b + after, diag) > cut
+
     xg, wg = _gl(_GAP_ORDER)
+
+    eps = np.finfo(float).eps
+
+    def piece(lo, hi, F, outer, depth=0):
+        """Inner increment, outer contribution and their error estimates on [lo, hi] given F(lo).
+
+        Gauss-Legendre order doubling until the change is below ``rtol`` or below the noise floor
+        of the float64 potential, ~eps |U| / T; if U/T changes by more than 60 over the piece, or the
+        highest order has not converged, bisect (at most 24 levels deep)."""
+        width = hi - lo
+        prev = None
+        d_inc = d_out = mpmath.mpf(0)
+        s1 = mpmath.mpf(0)
+        converged = False
+        # a piece over which U/T changes by more than 60 is split before any quadrature (cheaper
+        # than failing at every order): happens where one grid step is much wider than T / |U'|
+        v3 = V(np.array([lo, 0.5 * (lo + hi), hi])) / T
+        orders = () if (np.ptp(v3) > _STEEP and depth < 24) else _GL_ORDERS
+        for n in orders:
+            xn, wn = _gl(n)
+            y = lo + width * xn
+            if outer:
+                # gaps lo=y_0 < y_1 < ... < y_n < hi; inner integral over each with a 10-point rule
+                edges = np.concatenate(([lo], y, [hi]))
+                gl = np.diff(edges)
+                z = edges[:-1, None] + gl[:, None] * xg[None, :]
+                vz = V(z.ravel()).reshape(z.shape)
+                vy = V(y)
+                cin = vz.min()
+                gaps = (np.exp(-(vz - cin) / T) @ wg) * gl  # shape (n+1,), times exp(-cin/T)
+                G = np.cumsum(gaps)
+                cout = vy.max()
+                ft = wn * width * np.exp((vy - cout) / T)
+                e_in, e_out = mpmath.exp(-cin / T), mpmath.exp(cout / T)
+                inc = e_in * mpmath.mpf(float(G[-1]))
+                s1 = e_out * mpmath.mpf(float(ft.sum()))  # d(outer piece) / dF
+                out = F * s1 + e_out * e_in * mpmath.mpf(float(ft @ G[:-1]))
+            else:
+                vy = V(y)
+                cin = vy.min()
+                inc = mpmath.exp(-cin / T) * mpmath.mpf(float(wn @ np.exp(-(vy - cin) / T) * width))
+                out = mpmath.mpf(0)
+            # U in float64 has an absolute error ~eps |U|, i.e. a relative error ~eps |U| / T in the
+            # integrand: no order can do better than that
+            tol = max(rtol, 64.0 * eps * float(np.max(np.abs(vy))) / T)
+            if prev is not None:
+                d_inc, d_out = abs(inc - prev[0]), abs(out - prev[1])
+                if d_inc <= tol * inc and d_out <= tol * out:
+                    converged = True
+                    break
+            prev = (inc, out)
+        if converged or depth >= 24:
+            return inc, out, d_inc, d_out, s1, 1
+        mid = 0.5 * (lo + hi)
+        a = piece(lo, mid, F, outer, depth + 1)
+        b = piece(mid, hi, F + a[0], outer, depth + 1)
+        # the left increment's error also enters the right outer part through F
+        return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3] + a[2] * b[4], a[4] + b[4], a[5] + b[5])
+
+    n_used = 0
     with mpmath.workdps(dps):
         F = mpmath.mpf(0)  # inner integral from A to the current knot
         F_err = mpmath.mpf(0)  # its estimated absolute error
         total = mpmath.mpf(0)
         err = mpmath.mpf(0)
-        for lo, hi in zip(knots[:-1], knots[1:]):
-            width = hi - lo
-            outer = lo >= X0
-            prev = None
-            d_inc = d_out = mpmath.mpf(0)
-            for n in _GL_ORDERS:
-                xn, wn = _gl(n)
-                y = lo + width * xn
-                if outer:
-                    # gaps lo=y_0 < y_1 < ... < y_n < hi; inner integral over each with a 10-point rule
-                    edges = np.concatenate(([lo], y, [hi]))
-                    gl = np.diff(edges)
-                    z = edges[:-1, None] + gl[:, None] * xg[None, :]
-                    vz = V(z.ravel()).reshape(z.shape)
-                    vy = V(y)
-                    cin = vz.min()
-                    gaps = (np.exp(-(vz - cin) / T) @ wg) * gl  # shape (n+1,), times exp(-cin/T)
-                    G = np.cumsum(gaps)
-                    cout = vy.max()
-                    ft = wn * width * np.exp((vy - cout) / T)
-                    e_in, e_out = mpmath.exp(-cin / T), mpmath.exp(cout / T)
-                    inc = e_in * mpmath.mpf(float(G[-1]))
-                    s1 = e_out * mpmath.mpf(float(ft.sum()))  # d(outer piece) / dF
-                    out = F * s1 + e_out * e_in * mpmath.mpf(float(ft @ G[:-1]))
-                else:
-                    vy = V(y)
-                    cin = vy.min()
-                    inc = mpmath.exp(-cin / T) * mpmath.mpf(float(wn @ np.exp(-(vy - cin) / T) * width))
-                    out = s1 = mpmath.mpf(0)
-                if prev is not None:
-                    d_inc, d_out = abs(inc - prev[0]), abs(out - prev[1])
-                    if d_inc <= rtol * inc and d_out <= rtol * out:
-                        break
-                prev = (inc, out)
-            # error estimate: change between the last two orders (kept even when the highest order did
-            # not converge), plus the inner integral's error carried into this outer piece
+        for k, (lo, hi) in enumerate(zip(lo_k, hi_k)):
+            if not (need_out[k] or need_in[k]):
+                continue
+            inc, out, d_inc, d_out, s1, m = piece(lo, hi, F, bool(need_out[k]))
+            n_used += m
+            # error estimate: change between the last two orders, plus the inner integral's error
+            # carried into this outer piece
             err += d_out + F_err * s1
             F_err += d_inc
             total += out
@@ -534,7 +602,7 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
         reflect=reflect,
         reflect_used=s * A,
         rel_error=rel_error,
-        n_pieces=int(knots.size - 1),
+        n_pieces=int(n_used),
         n_evals=int(n_evals),
     )
 
