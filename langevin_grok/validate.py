@@ -36,6 +36,9 @@ Persistence
 -----------
 Each finished row is written at once to ``OUT/rows/rowN.json`` (atomic rename), with a hash of its
 settings; a rerun with the same ``OUT`` reuses rows whose hash matches (``resume=False`` recomputes).
+While a row runs, each finished ensemble (one temperature or batch size) goes to ``OUT/rows/rowN.parts/``,
+so an interrupted row resumes at its first unfinished ensemble; the parts are removed once the row is
+written.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -417,6 +421,37 @@ def _seed_for(root: int, *path: int) -> int:
     return int(np.random.SeedSequence([root, *path]).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
+class _PartStore:
+    """Finished ensembles of a row that is still running: ``OUT/rows/rowN.parts/pK.json`` (atomic writes),
+    keyed by the row's settings hash, so an interrupted long row resumes at its first unfinished point."""
+
+    def __init__(self, folder: Path | None, row_hash: str):
+        self.folder, self.hash = folder, row_hash
+
+    def cached(self, key: int, compute) -> dict:
+        path = None if self.folder is None else self.folder / f"p{key}.json"
+        if path is not None and path.exists():
+            try:
+                blob = json.loads(path.read_text())
+                if blob.get("hash") == self.hash:
+                    return blob["value"]
+            except (OSError, ValueError):
+                pass
+        value = _jsonable(compute())
+        if path is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _atomic_write(path, json.dumps({"hash": self.hash, "value": value}, allow_nan=False))
+        return value
+
+
+def _ensemble_summary(res, extra=None) -> dict:
+    """The parts of an engine :class:`~langevin_grok.engine.EscapeResult` a row needs (JSON-ready)."""
+    out = {"times": res.times.tolist(), "escaped": res.escaped.tolist(), "path_steps": res.path_steps,
+           "cap_time": res.cap_time}
+    out.update(extra or {})
+    return out
+
+
 def _point_verdict(cmp: dict) -> str:
     if cmp["within"] is None:
         return "-"
@@ -433,7 +468,7 @@ def _sized_paths(s, tau: float) -> int:
     return int(min(s.max_paths, max(s.min_paths, n)))
 
 
-def _row_langevin_small(row: int, s, seed: int, workers, progress) -> RowResult:
+def _row_langevin_small(row: int, s, seed: int, workers, progress, parts: _PartStore | None = None) -> RowResult:
     from .engine import simulate_ensemble
     from .kramers import escape_target, exact_mfpt_1d, eyring_kramers_chain, kramers_1d
     from .models import arc_model, chain_model
@@ -459,16 +494,17 @@ def _row_langevin_small(row: int, s, seed: int, workers, progress) -> RowResult:
         n = _sized_paths(s, pred)
         sd = _seed_for(seed, row, k)
         cap = s.cap_factor * pred
-        res = simulate_ensemble(model, T, n, s.dt, direction=s.direction, max_time=cap,
-                                max_steps=int(math.ceil(cap / s.dt)) + 1, seed=sd, n_threads=workers,
-                                progress=progress)
-        est = exponential_mle(res.times, res.escaped, confidence=CONFIDENCE)
-        ks = ks_exponential(res.times, res.escaped, tau=pred) if res.n_escaped else None
+        sim = (parts or _PartStore(None, "")).cached(k, lambda: _ensemble_summary(simulate_ensemble(
+            model, T, n, s.dt, direction=s.direction, max_time=cap, max_steps=int(math.ceil(cap / s.dt)) + 1,
+            seed=sd, n_threads=workers, progress=progress)))
+        times, escaped = np.array(sim["times"], dtype=float), np.array(sim["escaped"], dtype=bool)
+        est = exponential_mle(times, escaped, confidence=CONFIDENCE)
+        ks = ks_exponential(times, escaped, tau=pred) if escaped.any() else None
         cmp = compare_time(pred, est)
         pt = {"barrier_over_t": float(x), "temperature": T, "prediction": pred, "prediction_name": pred_name,
               **extra, "mean": est.mean, "ci_low": est.ci_low, "ci_high": est.ci_high,
               "n_paths": n, "n_escaped": est.n_events, "n_censored": est.n_censored,
-              "cap_time": res.cap_time, "dt": s.dt, "path_steps": res.path_steps, "seed": sd,
+              "cap_time": sim["cap_time"], "dt": s.dt, "path_steps": sim["path_steps"], "seed": sd,
               "ks_pvalue": None if ks is None else ks.pvalue, **cmp, "verdict": _point_verdict(cmp)}
         if row == 1:
             kc = compare_time(kr.tau, est)
@@ -479,9 +515,9 @@ def _row_langevin_small(row: int, s, seed: int, workers, progress) -> RowResult:
         points.append(pt)
         seeds.append(sd)
         n_total += n
-        steps += res.path_steps
-        data["times"].append(res.times.tolist())
-        data["escaped"].append(res.escaped.tolist())
+        steps += sim["path_steps"]
+        data["times"].append(sim["times"])
+        data["escaped"].append(sim["escaped"])
         data["barrier_over_t"].append(float(x))
         data["prediction"].append(pred)
     comb = combine_points(points)
@@ -533,7 +569,7 @@ def _row_langevin_small(row: int, s, seed: int, workers, progress) -> RowResult:
 
 
 # --------------------------------------------------------------------------- row 3: network, injected noise
-def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
+def _row_network(s: NetworkSettings, seed: int, workers, progress, parts: _PartStore | None = None) -> RowResult:
     from .engine import simulate_ensemble
     from .events import network_mode_event
     from .kramers import ZeroModeError, escape_target, exact_mfpt_1d, eyring_kramers
@@ -564,27 +600,33 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress) -> RowResult:
             refusal, pred = str(exc), None
         ref = exact_mfpt_1d(s.depth, s.sv[mode], s.beta, T, "forward").tau
         sd = _seed_for(seed, 3, k)
-        res = simulate_ensemble(model, T, s.n_paths, s.dt, x0=start.theta, events=[event], max_time=s.max_time,
-                                max_steps=int(math.ceil(s.max_time / s.dt)) + 1, seed=sd, n_threads=workers,
-                                progress=progress)
-        est = exponential_mle(res.times, res.escaped, confidence=CONFIDENCE)
-        ks = ks_exponential(res.times, res.escaped) if res.n_escaped >= 2 else None
+        def run():
+            res = simulate_ensemble(model, T, s.n_paths, s.dt, x0=start.theta, events=[event],
+                                    max_time=s.max_time, max_steps=int(math.ceil(s.max_time / s.dt)) + 1, seed=sd,
+                                    n_threads=workers, progress=progress)
+            # what the escaped state looks like: singular values of W at the stop (rank 2 = mode learned)
+            sv = [np.linalg.svd(net.end_to_end(th), compute_uv=False) for th in res.final_x]
+            return _ensemble_summary(res, {"final_svals": sv})
+
+        sim = (parts or _PartStore(None, "")).cached(k, run)
+        times, escaped = np.array(sim["times"], dtype=float), np.array(sim["escaped"], dtype=bool)
+        est = exponential_mle(times, escaped, confidence=CONFIDENCE)
+        ks = ks_exponential(times, escaped) if escaped.sum() >= 2 else None
         rc = compare_time(ref, est)
-        # what the escaped state looks like: median singular values of W at the stop (rank 2 = mode learned)
-        svals = np.array([np.linalg.svd(net.end_to_end(th), compute_uv=False) for th in res.final_x])
+        svals = np.array(sim["final_svals"], dtype=float)
         pt = {"barrier_over_t": float(x), "temperature": T, "prediction": pred, "reference_exact_1d": ref,
               "final_singular_values_median": np.median(svals, axis=0).tolist(),
               "mean": est.mean, "ci_low": est.ci_low, "ci_high": est.ci_high, "n_paths": s.n_paths,
-              "n_escaped": est.n_events, "n_censored": est.n_censored, "cap_time": res.cap_time,
-              "path_steps": res.path_steps, "seed": sd, "ratio_to_reference": rc["ratio"],
+              "n_escaped": est.n_events, "n_censored": est.n_censored, "cap_time": sim["cap_time"],
+              "path_steps": sim["path_steps"], "seed": sd, "ratio_to_reference": rc["ratio"],
               "reference_within_ci": rc["within"], "thermal_energy_DT_over_2": 0.5 * net.n_params * T,
               "ks_pvalue_exponential": None if ks is None else ks.pvalue}
         points.append(pt)
         seeds.append(sd)
         n_total += s.n_paths
-        steps += res.path_steps
-        data["times"].append(res.times.tolist())
-        data["escaped"].append(res.escaped.tolist())
+        steps += sim["path_steps"]
+        data["times"].append(sim["times"])
+        data["escaped"].append(sim["escaped"])
         data["barrier_over_t"].append(float(x))
         data["reference"].append(ref)
     head = points[-1]
@@ -697,7 +739,7 @@ def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_
             "tangent_overlap": float(abs(e @ d) / np.linalg.norm(d))}
 
 
-def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress) -> RowResult:
+def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartStore | None = None) -> RowResult:
     from . import sgd
     from .kramers import kramers_1d
     from .landscape import mode_landscape
@@ -736,19 +778,24 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress) -> RowResult:
         steps_per_epoch = -(-s.n_train // B)
         epochs = int(math.ceil(s.max_time / (lr * steps_per_epoch)))
         sd = _seed_for(seed, 4, 1 + k)
-        ws = sgd.unpack(np.repeat(theta0, s.replicas, axis=0), s.depth, s.width, data.dim)
-        res = sgd.train(ws, data, beta=beta, lr=lr, batch=B, epochs=epochs, seed=sd, record_every=1,
-                        progress=bool(progress))
-        esc = sgd.escape_by_mode_amplitude(res, mode, "reverse", sv=eta)
-        ep, obs = esc.times()
-        t_sde = epochs_to_sde_time(ep, lr, B, s.n_train)
+        def run():
+            ws = sgd.unpack(np.repeat(theta0, s.replicas, axis=0), s.depth, s.width, data.dim)
+            res = sgd.train(ws, data, beta=beta, lr=lr, batch=B, epochs=epochs, seed=sd, record_every=1,
+                            progress=bool(progress))
+            esc = sgd.escape_by_mode_amplitude(res, mode, "reverse", sv=eta)
+            ep, obs = esc.times()
+            return {"t_sde": epochs_to_sde_time(ep, lr, B, s.n_train), "observed": obs,
+                    "epochs_run": res.epochs_run, "n_diverged": esc.n_diverged}
+
+        sim = (parts or _PartStore(None, "")).cached(k, run)
+        t_sde, obs = np.array(sim["t_sde"], dtype=float), np.array(sim["observed"], dtype=bool)
         est = exponential_mle(t_sde, obs, confidence=CONFIDENCE)
         kr = kramers_1d(s.depth, eta, beta, T_eff, "reverse")
         pt = {"barrier_over_T_eff": barrier / T_eff, "lr": lr, "batch": B, "batch_over_lr": B / lr,
               "T_eff": T_eff, "inv_T_eff": 1.0 / T_eff, "epochs": epochs, "lr_times_max_curvature": lr * curv_max,
               "mean": est.mean, "ci_low": est.ci_low, "ci_high": est.ci_high, "n_replicas": s.replicas,
-              "n_escaped": est.n_events, "n_censored": est.n_censored, "n_diverged": esc.n_diverged,
-              "seed": sd, "sgd_steps": int(res.epochs_run * steps_per_epoch * s.replicas),
+              "n_escaped": est.n_events, "n_censored": est.n_censored, "n_diverged": sim["n_diverged"],
+              "seed": sd, "sgd_steps": int(sim["epochs_run"] * steps_per_epoch * s.replicas),
               "kramers_1d_at_T_eff": kr.tau, "ratio_to_kramers_1d": (est.mean / kr.tau) if est.n_events else None}
         points.append(pt)
         seeds.append(sd)
@@ -1051,16 +1098,21 @@ def run_validation(config: ValidationConfig | None = None, out_dir=None, *, rows
             else:
                 if bar is not None:
                     bar.set_postfix_str(f"row {r}: {ROW_TITLES[r][:40]}")
+                parts_dir = None if out is None else out / "rows" / f"row{r}.parts"
+                parts = _PartStore(parts_dir if resume else None, h)
                 if r in (1, 2):
-                    res = _row_langevin_small(r, config.arc if r == 1 else config.chain, config.seed, workers, show)
+                    res = _row_langevin_small(r, config.arc if r == 1 else config.chain, config.seed, workers, show,
+                                              parts)
                 elif r == 3:
-                    res = _row_network(config.network, config.seed, workers, show)
+                    res = _row_network(config.network, config.seed, workers, show, parts)
                 elif r == 4:
-                    res = _row_sgd_reverse(config.sgd_reverse, config.seed, show)
+                    res = _row_sgd_reverse(config.sgd_reverse, config.seed, show, parts)
                 else:
                     res = _row_sgd_trap(config.sgd_reverse, config.sgd_trap, config.seed, show)
                 if path is not None:
                     _atomic_write(path, json.dumps({"hash": h, "result": res.to_dict()}, allow_nan=False))
+                    if parts_dir is not None and parts_dir.is_dir():
+                        shutil.rmtree(parts_dir, ignore_errors=True)  # the row file now holds everything
             results.append(res)
             if bar is not None:
                 bar.update(1)

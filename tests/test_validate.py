@@ -155,3 +155,31 @@ def test_cli_json_row5_quick(tmp_path, capsys):
     assert "validate --quick --out" in res["command"]
     assert "verdict" in captured.err  # the table goes to stderr with --json
     assert Path(res["out_dir"]) == out
+
+
+def test_interrupted_row_resumes_at_first_unfinished_point(test_run, tmp_path, monkeypatch):
+    """Kill row 1 during its second temperature: the first ensemble is on disk, the rerun reuses it and
+    gives exactly the uninterrupted result."""
+    import langevin_grok.engine as engine
+
+    _, first = test_run
+    real = engine.simulate_ensemble
+    calls = []
+
+    def dying(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    out = tmp_path / "interrupted"
+    monkeypatch.setattr(engine, "simulate_ensemble", dying)
+    with pytest.raises(KeyboardInterrupt):
+        run_validation(validation_config("test", 0), out, rows=(1,), progress=False, figures=False)
+    assert (out / "rows" / "row1.parts" / "p0.json").is_file() and not (out / "rows" / "row1.json").exists()
+    calls.clear()
+    monkeypatch.setattr(engine, "simulate_ensemble", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = run_validation(validation_config("test", 0), out, rows=(1,), progress=False, figures=False)
+    assert len(calls) == 1  # only the second temperature was simulated again
+    assert again.rows[0].points == first.rows[0].points
+    assert not (out / "rows" / "row1.parts").exists()
