@@ -306,3 +306,39 @@ def test_eyring_kramers_refuses_zero_modes_and_bad_points():
         eyring_kramers(chain, ["trivial"], ["saddle"], -1.0)
     with pytest.raises(InputError):
         eyring_kramers_chain(3, 0.8, 0.4, 0.004)  # beta > beta_c: no barrier
+
+
+# --------------------------------------------------------------------------- quadrature edge cases
+def test_mfpt_steep_linear_slope_closed_form():
+    """U = -k x, wall at a, target b: tau = (b - x0)/k - (T/k^2)(exp(-k(x0-a)/T) - exp(-k(b-a)/T)).
+    Here U/T falls by 2e4 over the range: the descent must be resolved on the scale T/k."""
+    lin = lambda t, x, p: -p[0] * x
+    T, k = 5e-5, 1.0
+    r = mfpt_1d(lin, 0.0, 1.0, T, (k,), reflect=-0.5)
+    exact = 1.0 / k - T / k**2 * (math.exp(-0.5 * k / T) - math.exp(-1.5 * k / T))
+    assert r.tau == pytest.approx(exact, rel=1e-12)
+    T = 0.2  # and a diffusive case where the correction matters
+    r = mfpt_1d(lin, 0.0, 1.0, T, (k,), reflect=-0.5)
+    assert r.tau == pytest.approx(1.0 / k - T / k**2 * (math.exp(-0.5 * k / T) - math.exp(-1.5 * k / T)), rel=1e-12)
+
+
+def test_mfpt_near_spinodal_reverse_large_barrier():
+    """Regression: near beta_c the target lies far below start and saddle in units of T (U/T drops by
+    ~1e7); the well-saddle pair must not be skipped. Kramers/exact -> 1 - O(T/dE) as elsewhere."""
+    t = escape_target(3, 0.8, 0.3508, "reverse")
+    T = t.barrier / 300
+    e = exact_mfpt_1d(3, 0.8, 0.3508, T, "reverse")
+    assert kramers_1d(3, 0.8, 0.3508, T, "reverse").tau / e.tau == pytest.approx(1.0, abs=0.003)
+    # strong Markov property: first passage to the target goes through every intermediate level
+    # (tolerance: the float64 potential limits the integrand to ~eps |U| / T ~ 2e-9 relative here)
+    y = 0.5 * (t.r_start + t.r_saddle)
+    p = (3.0, 0.8, 0.3508)
+    a = mfpt_1d(arc_potential, t.r_start, y, T, p)
+    b = mfpt_1d(arc_potential, y, t.r_target, T, p)
+    assert a.tau + b.tau == pytest.approx(e.tau, rel=1e-7)
+
+
+def test_mfpt_refuses_temperature_below_float_resolution():
+    t = escape_target(3, 0.8, 1e-4)  # barrier 8e-13 while |U| ~ 0.2 along the way
+    with pytest.raises(InputError, match="float64 resolution"):
+        exact_mfpt_1d(3, 0.8, 1e-4, t.barrier / 3)
