@@ -15,7 +15,9 @@ kramers_1d      ``2 pi / sqrt(U''(well) |U''(saddle)|) exp(dE/T)`` along the arc
                 number of arc routes: 2 for the forward escape of even L, else 1).
 mfpt_1d         exact mean first-passage time of a general 1-D potential by quadrature (mpmath).
 exact_mfpt_1d   :func:`mfpt_1d` on the arc potential with the default event.
-eyring_kramers  weight-space Eyring-Kramers from two stationary points of a network.
+eyring_kramers  weight-space Eyring-Kramers from two stationary points of a network; refuses
+                (:class:`ZeroModeError`) when a Hessian has zero modes (width > 1).
+count_equivalent_saddles  symmetry count of the saddles adjacent to a minimum (width 1).
 eyring_kramers_chain  the same for the scalar chain (w = p = 1) of depth L.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 
+import mpmath
 import numpy as np
 
 from ._checks import (
@@ -409,12 +412,13 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     -----
     The range ``[a, b]`` is cut into pieces on each of which ``U/T`` changes by at most 40 (and at
     ``x0``, the breakpoints and the grid's local extrema of U); pieces whose contributions are
-    provably below ``exp(-(tail + 30))`` of the largest are skipped, and a piece over which ``U/T``
+    bounded (from U at 14 points of each piece) below ``exp(-(tail + 30))`` of the largest bound
+    are skipped, and a piece over which ``U/T``
     still changes by more than 60 (steeper than the 4001-point grid resolves) is bisected before
     any quadrature: where the target lies far down a steep slope (``(U_saddle - U_target) / T`` of
     1e5 and more, tiny barriers) the deterministic descent must be resolved on the scale
-    ``T / |U'|`` and the cost grows like ``(U_saddle - U_target) / (60 T)`` pieces. On a piece, the outer integral uses
-    Gauss-Legendre of order n (doubled until converged); the inner integral ``F(y)`` at the outer
+    ``T / |U'|`` and the cost grows like ``(U_saddle - U_target) / (60 T)`` pieces. On a piece,
+    the outer integral uses Gauss-Legendre of order n (doubled until converged); the inner integral ``F(y)`` at the outer
     nodes is accumulated over the gaps between consecutive nodes with a 10-point rule, so the
     double integral costs O(n) evaluations rather than O(n^2). Each piece is evaluated in float64
     relative to its own largest exponent and the pieces are combined in mpmath ``mpf``, whose
@@ -424,8 +428,6 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     (only for T below ~1e-5 |U|, e.g. near the spinodal where barriers are tiny); where it would
     exceed 1e-6 (T < ~2e-10 |U|) an InputError is raised instead of returning noise.
     """
-    import mpmath
-
     T = check_positive("temperature", temperature)
     x0 = check_finite("x0", x0)
     b = check_finite("target", target)
@@ -455,8 +457,9 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
             vg = V(grid)
             if not np.all(np.isfinite(vg)):
                 raise InputError("potential is not finite on the reflecting side of x0")
-            # far enough: the integrand exp(-(U - U_min)/T) is below exp(-tail) and U rises outward
-            if (vg[0] - vg.min()) / T >= tail and vg[0] > vg[1]:
+            # far enough: the integrand exp(-(U - U_min)/T) is below exp(-tail) and U rises outward,
+            # with U_min the lowest U between the end and x0 (the well the path starts in)
+            if (vg[0] - vg[grid <= X0].min()) / T >= tail and vg[0] > vg[1]:
                 break
             h *= 2.0
         else:

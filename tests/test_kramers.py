@@ -342,3 +342,17 @@ def test_mfpt_refuses_temperature_below_float_resolution():
     t = escape_target(3, 0.8, 1e-4)  # barrier 8e-13 while |U| ~ 0.2 along the way
     with pytest.raises(InputError, match="float64 resolution"):
         exact_mfpt_1d(3, 0.8, 1e-4, t.barrier / 3)
+
+
+def test_mfpt_truncation_measured_from_the_starting_well():
+    """U = c x^2 (x < 0, a wide shallow well) and -k x (x > 0, a deep drop to the target): the
+    infinite end must be truncated relative to the well's bottom, not the (much lower) target."""
+    def U(t, x, p):
+        c, k = p
+        return np.where(x < 0, c * x * x, -k * x)
+
+    T, c, k, b = 0.01, 0.01, 1.0, 1.0
+    r = mfpt_1d(U, 0.0, b, T, (c, k))
+    exact = (0.5 * math.sqrt(math.pi * T / c) - T / k) * (1 - math.exp(-k * b / T)) / k + b / k
+    assert r.tau == pytest.approx(exact, rel=1e-10)
+    assert r.reflect_used < -math.sqrt(60 * T / c)  # the wall sits where c x^2 > 60 T
