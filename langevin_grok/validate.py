@@ -600,7 +600,8 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress, parts: _PartS
             refusal, pred = str(exc), None
         ref = exact_mfpt_1d(s.depth, s.sv[mode], s.beta, T, "forward").tau
         sd = _seed_for(seed, 3, k)
-        def run():
+
+        def run():  # called at once (below), so the loop variables are current
             res = simulate_ensemble(model, T, s.n_paths, s.dt, x0=start.theta, events=[event],
                                     max_time=s.max_time, max_steps=int(math.ceil(s.max_time / s.dt)) + 1, seed=sd,
                                     n_threads=workers, progress=progress)
@@ -778,6 +779,7 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
         steps_per_epoch = -(-s.n_train // B)
         epochs = int(math.ceil(s.max_time / (lr * steps_per_epoch)))
         sd = _seed_for(seed, 4, 1 + k)
+
         def run():
             ws = sgd.unpack(np.repeat(theta0, s.replicas, axis=0), s.depth, s.width, data.dim)
             res = sgd.train(ws, data, beta=beta, lr=lr, batch=B, epochs=epochs, seed=sd, record_every=1,
@@ -875,7 +877,8 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
         parameters={"depth": s.depth, "width": s.width, "sv_population": list(s.sv),
                     "sv_empirical": P["sv_emp"].tolist(), "n_train": s.n_train, "data_seed": P["data_seed"],
                     "whitened": True, "beta": beta, "beta_star": P["beta_star"], "beta_c": P["beta_c"],
-                    "lr": s.lr, "batches": sorted(s.batches), "start_modes": list(start_modes), "saddle_modes": list(saddle_modes),
+                    "lr": s.lr, "batches": sorted(s.batches), "start_modes": list(start_modes),
+                    "saddle_modes": list(saddle_modes),
                     "c_e_start": c_e, "c_e_saddle": c_sad, "trace_start": gn_start.trace,
                     "max_time": s.max_time,
                     "max_hessian_eigenvalue": curv_max, "kramers_1d_log_prefactor": math.log(kr_ref.prefactor),

@@ -27,8 +27,8 @@ def register(sub) -> None:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small settings: under a minute on 2 cores")
     size.add_argument("--full", action="store_true",
-                      help="publication-grade settings: more temperatures and paths, dt halved (about an hour on 2 cores, "
-                           "estimated)")
+                      help="publication-grade settings: more temperatures and paths, dt halved (about an hour "
+                           "on 2 cores, estimated)")
     p.add_argument("--out", default=None,
                    help="output directory (default: a new runs/validate-YYYYmmdd-HHMMSS under the current "
                         "directory, UTC); must not be an existing file")
