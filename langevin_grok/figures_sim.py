@@ -34,7 +34,7 @@ from .data import (Dataset, bayes_mse, best_rank_k, empirical_cross_svd, make_da
                    mse_from_moments)
 from .figures import FigureResult, finish, register_figure
 from .kramers import exact_mfpt_1d, kramers_1d
-from .landscape import beta_c, beta_star, lambda_c, mode_landscape
+from .landscape import beta_c, beta_star, mode_landscape
 from .network import DeepLinearNetwork, stationary_point
 from .noise import escape_direction, gradient_noise, relevant_saddle
 from .reproduction import CONTRADICTED, NOT_REPRODUCED, PAPER_CLAIMS, REPRODUCED, Claim, finite_sample_spread, judge
@@ -346,7 +346,8 @@ def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", p
     nz = noise["rank-1 trap"]
     ck = ckinfo["rank-1 trap"]
     claims.append(_claim(
-        "fig1a_tau_rank1", toolkit=_fmt_tau(m) + " (test-MSE criterion)", status=_tau_status(m, *_FIG1A_PAPER["rank-1 trap"]),
+        "fig1a_tau_rank1", toolkit=_fmt_tau(m) + " (test-MSE criterion)",
+        status=_tau_status(m, *_FIG1A_PAPER["rank-1 trap"]),
         seeds=seeds_txt, value=m["mean"], uncertainty=None if m["n_events"] == 0 else (m["ci_high"] - m["ci_low"]) / 2,
         why=(f"Plain SGD: the escape-direction gradient noise at the rank-1 state is c_e = {nz['c_e']:.2g} "
              f"(zero to rounding) against tr C = {nz['trace']:.3g}, so the 0.8 mode, decayed to sigma_2 ~ "
@@ -370,7 +371,8 @@ def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", p
                                           f"(sigma_1 median {ck['sigma_1_median']:.3f})"),
             status=NOT_REPRODUCED, seeds=seeds_txt, value=None, uncertainty=None,
             why=(f"The training set's empirical beta_c of the first mode ({numbers['empirical_beta_c'][0]:.3f}, "
-                 f"from its singular values) lies above {ck['init_beta']}, so the protocol's checkpoint is not trivial."),
+                 f"from its singular values) lies above {ck['init_beta']}, so the protocol's checkpoint is not "
+                 "trivial."),
             details="Run as stated; a different training set (seed) can give a trivial checkpoint.",
         ))
     else:
@@ -484,7 +486,8 @@ def fig1b_figure(cfg: Fig1bConfig, *, out_dir, seed: int, name: str = "fig1b", p
                  f"{cfg.epochs:g} epochs, started in the rank-1 state", fontsize=10)
     floor = 1e-16  # below this sigma_k is SVD rounding of an exactly rank-1 map
     plotting.plot_mse_curves(
-        t, {r"$\sigma_1$": np.maximum(s1, floor), r"$\sigma_2$ (floored at $10^{-16}$: rounding)": np.maximum(s2, floor)},
+        t, {r"$\sigma_1$": np.maximum(s1, floor),
+            r"$\sigma_2$ (floored at $10^{-16}$: rounding)": np.maximum(s2, floor)},
         ylabel=r"singular values $\sigma_k$ of $W_L\cdots W_1$",
         ax=ax2, title=r"(b) escape criterion $\sigma_2 > 10^{-3}$ (paper: at ~1500 epochs)")
     ax2.legend(fontsize=8, frameon=False, loc="center right", bbox_to_anchor=(1.0, 0.62))
@@ -807,7 +810,8 @@ def fig2b_figure(cfg: Fig2bConfig, *, out_dir, seed: int, name: str = "fig2b", p
             _claim("fig2b_R2", toolkit=f"R^2 = {fit_a.r_squared:.3f}", seeds=seeds_a, value=fit_a.r_squared,
                    status=REPRODUCED if fit_a.r_squared >= 0.98 else CONTRADICTED,
                    why="Weighted Arrhenius fit against 1/T_trace; the paper's 0.991 is read as >= 0.98."),
-            _claim("fig2b_dE_eff", toolkit=f"{fit_a.slope:.3g} (95 % CI {fit_a.slope_ci[0]:.3g}..{fit_a.slope_ci[1]:.3g})",
+            _claim("fig2b_dE_eff",
+                   toolkit=f"{fit_a.slope:.3g} (95 % CI {fit_a.slope_ci[0]:.3g}..{fit_a.slope_ci[1]:.3g})",
                    seeds=seeds_a, value=fit_a.slope, uncertainty=fit_a.slope_se,
                    status=judge(0.10, 0.20, *fit_a.slope_ci),
                    why="Slope of ln tau against 1/T_trace compared with 0.15 +- 0.05."),
@@ -825,7 +829,8 @@ def fig2b_figure(cfg: Fig2bConfig, *, out_dir, seed: int, name: str = "fig2b", p
             status=st, seeds=f"{cfg.escape_seeds} per lr (spawn keys (20 + j, stage, replica))",
             value=fit_c.slope, uncertainty=fit_c.slope_se,
             why=(f"The noise on the escape direction is c_e = {setup['c_e']:.3g}, "
-                 f"{numbers['escape_protocol']['c_e_over_trC_per_D']:.0f} times tr C / D, so only T_e gives the barrier "
+                 f"{numbers['escape_protocol']['c_e_over_trC_per_D']:.0f} times tr C / D, so only T_e gives the "
+                 "barrier "
                  "its energy scale; the fitted slope " + ("agrees with" if st == REPRODUCED else "differs from")
                  + " the exact barrier within its 95 % interval."),
         ))
@@ -1074,7 +1079,8 @@ def escape_dist_figure(cfg: EscapeDistConfig, *, out_dir, seed: int, name: str =
                      f"{lo:.4g}..{hi:.4g}) vs exact 1-D MFPT {mf.tau:.4g} and Kramers {kr.tau:.4g} (SDE time)"),
             status=judge(mf.tau, mf.tau, lo, hi), seeds=f"{cfg.n_seeds} (spawn keys (30, stage, replica))",
             value=m["mean"], uncertainty=(hi - lo) / 2 if math.isfinite(hi) else None,
-            why=("The measured mean " + ("agrees with" if judge(mf.tau, mf.tau, lo, hi) == REPRODUCED else "differs from")
+            why=("The measured mean "
+                 + ("agrees with" if judge(mf.tau, mf.tau, lo, hi) == REPRODUCED else "differs from")
                  + f" the exact 1-D MFPT at T_e within its 95 % interval; the KS test "
                  + ("does not reject" if ks.pvalue >= 0.05 else "rejects") + " the exponential law at the 5 % level."),
         ))
