@@ -746,7 +746,34 @@ def count_equivalent_saddles(net, start, saddle) -> int:
     return n_sad // n_start
 
 
-def eyring_kramers(net, start, saddle, temperature: float, n_saddles: int | None = None) -> EyringKramersResult:
+def _descends_to(net, saddle, start) -> bool:
+    """True when one branch of the saddle's unstable manifold descends (gradient flow) to ``start``.
+
+    Starts at ``saddle.theta +- 1e-4 |theta| e`` with e the unstable eigenvector, integrates
+    ``dtheta/dt = -grad Loss`` (LSODA) until the gradient is below 1e-10 or t = 200 / min(mu_start),
+    and compares with ``start.theta``.
+    """
+    from scipy.integrate import solve_ivp
+
+    e = saddle.eigenvectors[:, 0]
+    scale = max(1.0, float(np.linalg.norm(saddle.theta)), float(np.linalg.norm(start.theta)))
+    t_max = 200.0 / float(start.eigenvalues[0])
+
+    def stop(t, x):
+        return float(np.linalg.norm(net.grad(x))) - 1e-10
+
+    stop.terminal = True
+    for sign in (1.0, -1.0):
+        x0 = saddle.theta + sign * 1e-4 * scale * e
+        sol = solve_ivp(lambda t, x: -net.grad(x), (0.0, t_max), x0, method="LSODA", events=stop,
+                        rtol=1e-9, atol=1e-12 * scale)
+        if np.linalg.norm(sol.y[:, -1] - start.theta) <= 1e-4 * scale:
+            return True
+    return False
+
+
+def eyring_kramers(net, start, saddle, temperature: float, n_saddles: int | None = None,
+                   check_connection: bool = True) -> EyringKramersResult:
     """Eyring-Kramers mean escape time from the minimum ``start`` over the index-1 ``saddle``.
 
     Parameters
@@ -759,6 +786,9 @@ def eyring_kramers(net, start, saddle, temperature: float, n_saddles: int | None
         T > 0.
     n_saddles : int, optional
         Number of equivalent saddles; default :func:`count_equivalent_saddles` (width 1 only).
+    check_connection : bool
+        Verify by gradient flow that the saddle's unstable manifold descends to ``start`` on one
+        side (the saddle is adjacent to this minimum); InputError otherwise.
 
     Returns
     -------
@@ -798,6 +828,9 @@ def eyring_kramers(net, start, saddle, temperature: float, n_saddles: int | None
     barrier = saddle.energy - start.energy
     if not barrier > 0:
         raise InputError(f"saddle must lie above start, got barrier {barrier!r}")
+    if check_connection and not _descends_to(net, saddle, start):
+        raise InputError(f"saddle {saddle.kind!r} is not adjacent to start {start.kind!r}: neither branch of its "
+                         "unstable manifold descends there")
     if n_saddles is None:
         if net.width != 1:
             raise InputError(f"n_saddles must be given for width = {net.width} (counted only for width 1)")

@@ -356,3 +356,21 @@ def test_mfpt_truncation_measured_from_the_starting_well():
     exact = (0.5 * math.sqrt(math.pi * T / c) - T / k) * (1 - math.exp(-k * b / T)) / k + b / k
     assert r.tau == pytest.approx(exact, rel=1e-10)
     assert r.reflect_used < -math.sqrt(60 * T / c)  # the wall sits where c x^2 > 60 T
+
+
+def test_eyring_kramers_checks_the_saddle_is_adjacent():
+    """From a learned minimum of the chain only the saddle of the same sign pattern is adjacent; the
+    sign-flipped images lie across w_l = 0 (behind lambda = 0). From 0 every image is adjacent."""
+    from langevin_grok.network import equivalent_saddles
+
+    net = DeepLinearNetwork.from_singular_values(3, 1, 1, [0.8], 0.3)
+    zero, sad, mn = (stationary_point(net, [m]) for m in ("trivial", "saddle", "learned"))
+    images = equivalent_saddles(net, sad)
+    assert eyring_kramers(net, mn, images[0], 0.01).n_saddles == 1
+    for img in images[1:]:
+        with pytest.raises(InputError, match="not adjacent"):
+            eyring_kramers(net, mn, img, 0.01)
+        assert eyring_kramers(net, zero, img, 0.01).n_saddles == 4
+    # p = 2, w = 1: from 0 over the first mode's saddle, and back from its learned state
+    net2 = DeepLinearNetwork.from_singular_values(3, 1, 2, [0.9, 0.8], 0.3)
+    assert eyring_kramers(net2, ["learned", "trivial"], ["saddle", "trivial"], 0.01).n_saddles == 1
