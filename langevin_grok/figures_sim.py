@@ -85,12 +85,17 @@ def _concat(results: list[sgd.TrainResult]) -> sgd.TrainResult:
 
 
 def _train_schedule(w0, data: Dataset, *, schedule, seed, first_stage: int = 1, stop=None, bar=None,
-                    **kw) -> sgd.TrainResult:
+                    max_piece: int = 1000, **kw) -> sgd.TrainResult:
     """Train in consecutive pieces ``schedule = [(epochs, record_every), ...]`` (fine records early,
-    coarse later), stopping after a piece if ``stop(result_so_far)`` is true. Stage k of the replica
-    streams is ``first_stage + k``."""
+    coarse later), stopping after a piece if ``stop(result_so_far)`` is true. Pieces longer than
+    ``max_piece`` epochs are split (at multiples of their record interval) so that the progress bar
+    moves; piece k draws from stage ``first_stage + k`` of the replica streams."""
+    pieces = []
+    for n, every in schedule:
+        step = max(every, every * (max_piece // every))
+        pieces += [(min(step, n - j), every) for j in range(0, n, step)]
     parts, ws = [], w0
-    for k, (n, every) in enumerate(schedule):
+    for k, (n, every) in enumerate(pieces):
         if n <= 0:
             continue
         r = sgd.train(ws, data, epochs=int(n), record_every=int(every), seed=seed, stage=first_stage + k, **kw)
@@ -683,8 +688,9 @@ def fig2b_figure(cfg: Fig2bConfig, *, out_dir, seed: int, name: str = "fig2b", p
         bar.update(cfg.checkpoint_max_epochs)
     paper = []
     for j, lr in enumerate(cfg.lrs):
-        r = _train_schedule(ck.weights, data, schedule=[(cfg.epochs, max(1, cfg.epochs // 500))], seed=ss,
-                            first_stage=2 + j, bar=bar, beta=cfg.beta, lr=lr, batch=cfg.batch)
+        # each lr continues the same checkpoint with its own streams (spawn key (40 + j, stage, replica))
+        r = _train_schedule(ck.weights, data, schedule=[(cfg.epochs, max(1, cfg.epochs // 500))],
+                            seed=_ss(seed, 40 + j), bar=bar, beta=cfg.beta, lr=lr, batch=cfg.batch)
         inside = r.svals[0, :, 1] < 1e-3
         ep = [e for e, ok in zip(sigma_crossing(r, 1, 1e-3), inside) if ok]
         nz = state_noise(data, cfg.beta, ("learned", "trivial"), lr=lr, batch=cfg.batch)
@@ -791,7 +797,7 @@ def fig2b_figure(cfg: Fig2bConfig, *, out_dir, seed: int, name: str = "fig2b", p
                                                                  r["T_e"], "reverse").log_tau for r in rev]},
         "dynamics": "plain SGD (shuffled epochs, no injected noise) in both protocols",
     }
-    seeds_a = f"{cfg.n_seeds} per lr (figure seed {seed}; spawn key (1, stage, replica))"
+    seeds_a = f"{cfg.n_seeds} per lr (figure seed {seed}; spawn keys (1, ...) checkpoint, (40 + j, ...) lr j)"
     if fit_a is None:
         why = (f"{n_esc_a} escapes in {cfg.n_seeds} seeds x {cfg.epochs:g} epochs at each of {len(cfg.lrs)} learning "
                f"rates: at the rank-1 trap the gradient noise along the escape direction is zero (c_e = "
