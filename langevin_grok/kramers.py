@@ -413,16 +413,16 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     The range ``[a, b]`` is cut into pieces on each of which ``U/T`` changes by at most 40 (and at
     ``x0``, the breakpoints and the grid's local extrema of U); pieces whose contributions are
     bounded (from U at 14 points of each piece) below ``exp(-(tail + 30))`` of the largest bound
-    are skipped, and a piece over which ``U/T``
-    still changes by more than 60 (steeper than the 4001-point grid resolves) is bisected before
-    any quadrature: where the target lies far down a steep slope (``(U_saddle - U_target) / T`` of
+    are skipped, and a piece over which ``U/T`` still changes by more than 60 (steeper than the
+    4001-point grid resolves) is bisected before any quadrature: where the target lies far down a steep slope (``(U_saddle - U_target) / T`` of
     1e5 and more, tiny barriers) the deterministic descent must be resolved on the scale
     ``T / |U'|`` and the cost grows like ``(U_saddle - U_target) / (60 T)`` pieces. On a piece,
-    the outer integral uses Gauss-Legendre of order n (doubled until converged); the inner integral ``F(y)`` at the outer
-    nodes is accumulated over the gaps between consecutive nodes with a 10-point rule, so the
-    double integral costs O(n) evaluations rather than O(n^2). Each piece is evaluated in float64
-    relative to its own largest exponent and the pieces are combined in mpmath ``mpf``, whose
-    exponent range is unbounded: nothing overflows or underflows at any dE/T (tested to 500).
+    the outer integral uses Gauss-Legendre of order n (doubled until converged); the inner
+    integral ``F(y)`` at the outer nodes is accumulated over the gaps between consecutive nodes
+    with a 10-point rule, so the double integral costs O(n) evaluations rather than O(n^2). Each
+    piece is evaluated in float64 relative to its own largest exponent and the pieces are combined
+    in mpmath ``mpf``, whose exponent range is unbounded: nothing overflows or underflows at any
+    dE/T (tested to 800).
     U itself is evaluated in float64, so the integrand carries a relative error ~ eps |U| / T
     (5e-14 at |U| = 0.03, T = 6e-5); the order doubling stops at that floor when it exceeds ``rtol``
     (only for T below ~1e-5 |U|, e.g. near the spinodal where barriers are tiny); where it would
@@ -839,7 +839,8 @@ def eyring_kramers(net, start, saddle, temperature: float, n_saddles: int | None
     sign_m, logdet_m = np.linalg.slogdet(net.hessian(start.theta))
     sign_s, logdet_s = np.linalg.slogdet(net.hessian(saddle.theta))
     if sign_m <= 0 or sign_s >= 0:  # consistent with index 0 / 1 from the eigenvalues
-        raise InputError(f"Hessian determinant signs ({sign_m:+g}, {sign_s:+g}) do not match a minimum and an index-1 saddle")
+        raise InputError(f"Hessian determinant signs ({sign_m:+g}, {sign_s:+g}) do not match a minimum "
+                         "and an index-1 saddle")
     mu1 = float(saddle.eigenvalues[0])
     log_pref = (math.log(2 * math.pi / n_saddles) - math.log(abs(mu1)) + 0.5 * (logdet_s - logdet_m))
     log_tau = log_pref + barrier / T
