@@ -16,7 +16,7 @@ from .. import __version__
 from .._checks import InputError
 
 # One entry per subcommand module, in the order --help lists them.
-SUBCOMMANDS = ("landscape", "sweep", "stationary", "figures", "sgd", "kramers", "simulate", "validate")
+SUBCOMMANDS = ("landscape", "stationary", "kramers", "simulate", "sgd", "validate", "sweep", "figures")
 
 
 class _Parser(argparse.ArgumentParser):

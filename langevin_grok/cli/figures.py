@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from .._checks import InputError, check_int
-from ..figures import REPORT_NAME, get_figure, registered_figures, run_figures
+# matplotlib is loaded only when the subcommand runs, so `langevin-grok --help` stays fast.
+REPORT_NAME = "REPRODUCTION.md"  # equals langevin_grok.figures.REPORT_NAME (tests/test_package.py)
 
 
 def _paper_figs_dir() -> Path:
@@ -49,6 +50,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..figures import get_figure, registered_figures, run_figures
+
     if args.list:
         for spec in registered_figures():
             print(f"{spec.name:<12} {spec.kind:<10} {spec.title}")
