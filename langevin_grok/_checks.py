@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 
 __all__ = [
+    "check_rng",
     "InputError",
     "check_depth",
     "check_beta",
@@ -117,3 +118,20 @@ def check_choice(name: str, value, choices: Iterable[str]) -> str:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(choices)}, got {_fmt(value)}")
     return value
+
+
+def check_rng(rng, name: str = "rng") -> tuple[np.random.Generator, int | None]:
+    """``Generator | int | None`` -> ``(generator, recorded seed or None)``; global state is never touched.
+
+    An integer seed (>= 0) is returned so results can record it; a Generator or ``None`` (fresh OS
+    entropy) records ``None``.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng, None
+    if rng is None:
+        return np.random.default_rng(), None
+    if isinstance(rng, (numbers.Integral, np.integer)) and not isinstance(rng, bool):
+        if int(rng) < 0:
+            raise InputError(f"{name} must be >= 0 as an integer seed, got {_fmt(rng)}")
+        return np.random.default_rng(int(rng)), int(rng)
+    raise InputError(f"{name} must be a numpy Generator, an integer seed or None, got {_fmt(rng)}")

@@ -29,13 +29,12 @@ For the package-wide convention ``f(t, x, p)`` (``t`` unused) the module functio
 from __future__ import annotations
 
 import itertools
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import InputError, check_beta, check_depth, check_int, check_sv
+from ._checks import InputError, check_beta, check_depth, check_int, check_rng, check_sv
 from .landscape import stationary_amplitudes, u
 
 __all__ = [
@@ -105,17 +104,6 @@ def _as_theta(theta, d: int, name: str = "theta") -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{name} must be finite, got {_fmt(arr)}")
     return arr
-
-
-def _rng(rng) -> tuple[np.random.Generator, int | None]:
-    """``Generator | int | None`` -> (generator, recorded seed or None)."""
-    if isinstance(rng, np.random.Generator):
-        return rng, None
-    if rng is None:
-        return np.random.default_rng(), None
-    if isinstance(rng, (numbers.Integral, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng)), int(rng)
-    raise InputError(f"rng must be a numpy Generator, an integer seed or None, got {_fmt(rng)}")
 
 
 def _haar_orthogonal(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
@@ -315,7 +303,7 @@ class DeepLinearNetwork:
                 if np.max(np.abs(Q.T @ Q - np.eye(p))) > 1e-10:
                     raise InputError(f"{name} must be orthogonal, got {_fmt(Q)}")
         elif rng is not None:
-            gen, _ = _rng(rng)
+            gen, _ = check_rng(rng)
             U = _haar_orthogonal(gen, p, p)
             V = _haar_orthogonal(gen, p, p)
         else:
@@ -769,7 +757,7 @@ def stationary_point(
     k = len(active)
     if k > w:
         raise InputError(f"width = {w} is smaller than the number of non-trivial modes {k} in {_fmt(list(modes))}")
-    gen, seed = (None, None) if rng is None else _rng(rng)
+    gen, seed = (None, None) if rng is None else check_rng(rng)
     U, eta, Vt = np.linalg.svd(net.sigma_yx)
     zero_sv = 1e-12 * max(1.0, float(eta[0]))
     sxx = net.sigma_xx

@@ -19,13 +19,12 @@ arrhenius_fit      weighted least squares of ln tau against x (1/T, or B/lr): sl
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import special, stats
 
-from ._checks import InputError, check_choice, check_int, check_positive
+from ._checks import InputError, check_choice, check_int, check_positive, check_rng
 
 __all__ = [
     "EscapeTimeEstimate",
@@ -76,14 +75,6 @@ def _times_events(times, escaped) -> tuple[np.ndarray, np.ndarray]:
     return t, e
 
 
-def _rng(rng) -> tuple[np.random.Generator, int | None]:
-    if isinstance(rng, np.random.Generator):
-        return rng, None
-    if rng is None:
-        return np.random.default_rng(), None
-    if isinstance(rng, (numbers.Integral, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng)), int(rng)
-    raise InputError(f"rng must be a numpy Generator, an integer seed or None, got {rng!r}")
 
 
 # --------------------------------------------------------------------------- censored exponential MLE
@@ -323,7 +314,7 @@ def ks_exponential(times, escaped=None, tau: float | None = None, cap: float | N
     elif n_boot == 0:
         p, method = float(stats.kstwo.sf(D, x.size)), "conservative"
     else:
-        gen, seed = _rng(rng)
+        gen, seed = check_rng(rng)
         count = int(np.sum(_ks_stat_boot(gen, t.size, tau, cap, n_boot) >= D))
         p, method = (count + 1) / (n_boot + 1), "bootstrap"
     return KSResult(statistic=D, pvalue=p, n_used=int(x.size), tau=float(tau), tau_estimated=estimated,

@@ -17,7 +17,6 @@ from langevin_grok.network import (
     hessian_spectrum,
     loss_fn,
     n_params,
-    orbit_dimension,
     orbit_tangents,
     pack,
     stationary_point,
