@@ -87,9 +87,17 @@ class GradientNoise:
     trace : ``tr C``; mean_variance : ``tr C / D`` (the isotropic c).
     eigenvalues : (k,) top eigenvalues of C, descending; eigenvectors : (D, k) columns.
     direction_variance : ``c_e = e^T C e`` along the given unit direction (None if none given).
-    escape_noise_zero : True if ``c_e <= zero_rtol * tr C`` (or both are 0): the direction receives no
-        gradient noise and plain SGD cannot escape along it (absorbing trap). None without a direction.
-    exactly_zero : True if ``c_e`` is exactly 0.0 in floating point.
+    escape_noise_zero : True if ``exactly_zero`` or ``c_e <= zero_rtol * tr C`` (or both are 0): the
+        direction receives no gradient noise and plain SGD cannot escape along it (absorbing trap). None
+        without a direction.
+    exactly_zero : True if ``c_e == 0.0``, or if every per-sample gradient deviation ``g_n - gbar`` is
+        exactly 0.0 (in floating point) on the direction's support, the coordinates with ``|e_i| > support_rtol * max|e|``. A direction computed
+        as a numerical eigenvector of an embedded stationary point (e.g. the unstable direction of a
+        saddle that only moves empty hidden units) leaks ~1e-16 onto other weights, which makes
+        ``c_e ~ 1e-32`` instead of 0.0; the support test decides the structural zero without that leak.
+    direction_support : number of coordinates in the support (None without a direction).
+    direction_leak : norm of the unit direction outside its support (None without a direction).
+    support_rtol : relative size below which a direction component counts as numerical leakage.
     lr, batch, replacement : SGD settings used for the temperatures (None if not given).
     temperature_iso : ``lr (tr C / D) / (2B)`` (with the without-replacement factor unless
         ``replacement``); temperature_direction : the same with ``c_e`` (0 when escape_noise_zero).
@@ -111,6 +119,9 @@ class GradientNoise:
     temperature_iso: float | None = None
     temperature_direction: float | None = None
     zero_rtol: float = 1e-12
+    direction_support: int | None = None
+    direction_leak: float | None = None
+    support_rtol: float = 1e-8
 
     def to_dict(self) -> dict:
         return {
@@ -120,12 +131,14 @@ class GradientNoise:
             "exactly_zero": self.exactly_zero, "lr": self.lr, "batch": self.batch,
             "replacement": self.replacement, "temperature_iso": self.temperature_iso,
             "temperature_direction": self.temperature_direction, "zero_rtol": self.zero_rtol,
+            "direction_support": self.direction_support, "direction_leak": self.direction_leak,
+            "support_rtol": self.support_rtol,
         }
 
 
 def gradient_noise(theta, X, Y, depth: int, width: int, *, direction=None, lr: float | None = None,
                    batch: int | None = None, replacement: bool = False, n_top: int = 5,
-                   zero_rtol: float = 1e-12) -> GradientNoise:
+                   zero_rtol: float = 1e-12, support_rtol: float = 1e-8) -> GradientNoise:
     """Per-sample gradient covariance C at ``theta`` on the samples ``X, Y`` (N, p).
 
     Parameters
@@ -142,7 +155,10 @@ def gradient_noise(theta, X, Y, depth: int, width: int, *, direction=None, lr: f
         Number of top eigenpairs of C to return.
     zero_rtol : float
         ``c_e <= zero_rtol tr C`` counts as zero noise on the direction (exact zeros stay exact; the
-        tolerance absorbs the ~1e-16 leakage of a numerically computed eigenvector).
+        tolerance absorbs the ~1e-16 leakage of a numerically computed eigenvector, c_e ~ 1e-32 tr C).
+    support_rtol : float
+        Components with ``|e_i| <= support_rtol max|e|`` are leakage, not support, for ``exactly_zero``
+        (1e-8 sits far above the ~1e-16 leak of an eigenvector and far below any genuine component).
     """
     X, Y = _as_data(X, Y)
     G = per_sample_grads(theta, X, Y, depth, width)
@@ -155,7 +171,7 @@ def gradient_noise(theta, X, Y, depth: int, width: int, *, direction=None, lr: f
     w, v = np.linalg.eigh(C)
     order = np.argsort(w)[::-1][:k]
     zero_rtol = check_nonnegative("zero_rtol", zero_rtol)
-    c_e = zero = exact = None
+    c_e = zero = exact = n_supp = leak = None
     if direction is not None:
         e = np.asarray(direction, dtype=float).ravel()
         if e.shape != (D,) or not np.all(np.isfinite(e)) or not np.any(e):
@@ -163,8 +179,13 @@ def gradient_noise(theta, X, Y, depth: int, width: int, *, direction=None, lr: f
         e = e / np.linalg.norm(e)
         proj = dev @ e  # c_e without forming C, so an exact zero stays exact
         c_e = float(proj @ proj / N)
-        exact = c_e == 0.0
-        zero = bool(c_e <= zero_rtol * trace)
+        support_rtol = check_nonnegative("support_rtol", support_rtol)
+        supp = np.abs(e) > support_rtol * np.abs(e).max()
+        n_supp = int(supp.sum())
+        leak = float(np.linalg.norm(e[~supp]))
+        # structural zero: no sample's gradient moves the weights the direction really moves
+        exact = bool(c_e == 0.0 or not np.any(G[:, supp] - G[:, supp].mean(axis=0)))
+        zero = bool(exact or c_e <= zero_rtol * trace)
     T_iso = T_dir = None
     if (lr is None) != (batch is None):
         raise InputError("give both lr and batch (or neither) for the temperatures")
@@ -178,7 +199,7 @@ def gradient_noise(theta, X, Y, depth: int, width: int, *, direction=None, lr: f
         n_train=N, n_params=D, trace=trace, mean_variance=trace / D, eigenvalues=w[order],
         eigenvectors=v[:, order], direction_variance=c_e, escape_noise_zero=zero, exactly_zero=exact,
         lr=lr, batch=batch, replacement=bool(replacement), temperature_iso=T_iso, temperature_direction=T_dir,
-        zero_rtol=zero_rtol,
+        zero_rtol=zero_rtol, direction_support=n_supp, direction_leak=leak, support_rtol=float(support_rtol),
     )
 
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from ._checks import (InputError, check_beta, check_choice, check_depth, check_finite, check_int,
                       check_nonnegative, check_positive)
-from .data import Dataset, as_seed_sequence, mse_from_moments
+from .data import Dataset, as_seed_sequence, empirical_cross_svd, mse_from_moments
 from .landscape import mode_landscape
 from .network import layer_shapes, n_params  # re-exported: one definition of the layout
 
@@ -223,6 +223,10 @@ class TrainResult:
     loss : (R, M) full-batch training loss ``(p/2) train_mse + beta/2 |W|^2``.
     grad_norm : (R, M) norm of the full-batch gradient.
     mode_sv : (R, M, p) ``u_i^T M v_i``: end-to-end map projected on the population data modes.
+    mode_sv_empirical : (R, M, p) ``U_i^T M V_i`` with ``U, V`` the singular vectors of the training
+        set's empirical ``Y^T X / N`` (:func:`langevin_grok.data.empirical_cross_svd`): the projection that
+        belongs to the empirical singular values (an exactly rank-deficient state reads exactly 0 here,
+        while the population projection picks up the other modes' leakage).
     svals : (R, M, p) singular values of the end-to-end map, descending.
     eff_rank : (R, M) number of singular values above ``rank_tol``.
     weights : final ensemble, tuple of (M, n_out, n_in); NaN for diverged replicas.
@@ -230,6 +234,7 @@ class TrainResult:
     converged : (M,) bool (all False when no convergence criterion was given);
     converged_epoch : (M,) first epoch at which the criterion held (NaN if never).
     data_sv : (p,) population singular values of the data's Sigma_yx.
+    data_sv_empirical : (p,) singular values of the training set's empirical ``Y^T X / N``.
     spawn_key : spawn key of the seed's SeedSequence (replica streams: ``spawn_key + (stage, replica)``).
     rank_tol, converge_tol, converge_window : criteria used.
     stopped_early : True if ``train(stop_rule=...)`` ended the run before ``epochs`` because every
@@ -268,6 +273,8 @@ class TrainResult:
     converge_tol: float | None = None
     converge_window: int | None = None
     stopped_early: bool = False
+    mode_sv_empirical: np.ndarray = field(repr=False, default=None)
+    data_sv_empirical: np.ndarray = field(repr=False, default=None)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -283,6 +290,8 @@ class TrainResult:
             "n_replicas": self.n_replicas, "epochs_run": self.epochs_run,
             "final_train_mse": self.train_mse[last].tolist(), "final_test_mse": self.test_mse[last].tolist(),
             "final_mode_sv": self.mode_sv[last].tolist(), "final_rank": self.eff_rank[last].tolist(),
+            "final_mode_sv_empirical": (None if self.mode_sv_empirical is None
+                                        else self.mode_sv_empirical[last].tolist()),
             "diverged": self.diverged.tolist(),
             "diverged_epoch": [None if np.isnan(e) else float(e) for e in self.diverged_epoch],
             "converged": self.converged.tolist(),
@@ -293,9 +302,12 @@ class TrainResult:
 
     def curves(self) -> dict[str, np.ndarray]:
         """The recorded arrays by name (for ``numpy.savez``)."""
-        return {k: getattr(self, k) for k in ("epochs", "train_mse", "test_mse", "loss", "grad_norm", "mode_sv",
-                                              "svals", "eff_rank", "diverged", "diverged_epoch", "converged",
-                                              "converged_epoch")}
+        out = {k: getattr(self, k) for k in ("epochs", "train_mse", "test_mse", "loss", "grad_norm", "mode_sv",
+                                             "svals", "eff_rank", "diverged", "diverged_epoch", "converged",
+                                             "converged_epoch")}
+        if self.mode_sv_empirical is not None:
+            out["mode_sv_empirical"] = self.mode_sv_empirical
+        return out
 
 
 class _Recorder:
@@ -305,11 +317,13 @@ class _Recorder:
         self.tr = data.moments("train")
         self.te = data.moments("test")
         self.u, self.v = data.u, data.v
+        self.ue, self.sv_emp, vte = empirical_cross_svd(data, "train")
+        self.ve = vte.T
         self.beta = beta
         self.rank_tol = rank_tol
         self.p = data.dim
         self.rows = {k: [] for k in ("epochs", "train_mse", "test_mse", "loss", "grad_norm", "mode_sv", "svals",
-                                     "eff_rank")}
+                                     "eff_rank", "mode_sv_empirical")}
 
     def observe(self, ws, bad):
         m = end_to_end(ws)
@@ -321,6 +335,7 @@ class _Recorder:
         out = {
             "train_mse": train, "test_mse": mse_from_moments(m, *self.te), "loss": loss, "grad_norm": gn,
             "mode_sv": np.einsum("ji,mjk,ki->mi", self.u, m, self.v),
+            "mode_sv_empirical": np.einsum("ji,mjk,ki->mi", self.ue, m, self.ve),
         }
         sv = np.linalg.svd(m, compute_uv=False)
         out["svals"] = sv
@@ -447,7 +462,7 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
             raise InputError(f"stop_rule must be an EscapeRule, got {type(stop_rule).__name__}")
         if stop_rule.mode >= data.dim:
             raise InputError(f"stop_rule.mode must be < dim ({data.dim}), got {stop_rule.mode}")
-        escaped = stop_rule.hit(obs0["mode_sv"])
+        escaped = stop_rule.hit(obs0[stop_rule.key])
         stopped = bool(n_epochs > 0 and np.all(escaped | bad))
 
     bar = None
@@ -503,7 +518,7 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
                 bar.update(1)
             if escaped is not None and recorded:
                 # only recorded states count, exactly as for the escape epochs found afterwards
-                escaped |= stop_rule.hit(obs["mode_sv"])
+                escaped |= stop_rule.hit(obs[stop_rule.key])
                 if epoch < n_epochs and np.all(escaped | bad):
                     stopped = True
                     break
@@ -520,6 +535,7 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
         converged=converged, converged_epoch=converged_epoch, data_sv=data.sv.copy(),
         spawn_key=tuple(int(k) for k in ss.spawn_key), rank_tol=rank_tol, converge_tol=converge_tol,
         converge_window=converge_window if converge_tol is not None else None, stopped_early=stopped,
+        mode_sv_empirical=arr["mode_sv_empirical"], data_sv_empirical=rec.sv_emp.copy(),
     )
 
 
@@ -706,6 +722,10 @@ class EscapeRule:
     (``below``) or ``>= threshold``. Build one with :func:`singular_value_rule` or
     :func:`mode_amplitude_rule`; :func:`escape_by_singular_value` and :func:`escape_by_mode_amplitude`
     apply the same rule to recorded curves, and :func:`train` (``stop_rule``) checks it at every record.
+
+    ``basis`` says which projection the rule reads: ``"population"`` (``TrainResult.mode_sv``, the data
+    model's singular vectors) or ``"empirical"`` (``TrainResult.mode_sv_empirical``, the training set's);
+    ``key`` is the name of that array.
     """
 
     criterion: str
@@ -714,6 +734,11 @@ class EscapeRule:
     below: bool
     amplitude_depth: int | None = None
     details: dict = field(default_factory=dict)
+    basis: str = "population"
+
+    @property
+    def key(self) -> str:
+        return "mode_sv_empirical" if self.basis == "empirical" else "mode_sv"
 
     def values(self, mode_sv: np.ndarray) -> np.ndarray:
         lam = np.asarray(mode_sv, dtype=float)[..., self.mode]
@@ -729,45 +754,62 @@ class EscapeRule:
         return h & np.isfinite(x)
 
 
-def singular_value_rule(mode: int, threshold: float, direction: str = "up", dim: int | None = None) -> EscapeRule:
+_BASES = ("population", "empirical")
+
+
+def singular_value_rule(mode: int, threshold: float, direction: str = "up", dim: int | None = None,
+                        basis: str = "population") -> EscapeRule:
     """Rule of :func:`escape_by_singular_value`: ``u_i^T M v_i`` of ``mode`` rises above (``"up"``) or
-    falls below (``"down"``) ``threshold``."""
+    falls below (``"down"``) ``threshold``; ``basis`` picks the population or empirical ``u_i, v_i``."""
     mode = check_int("mode", mode, minimum=0)
     if dim is not None and mode >= dim:
         raise InputError(f"mode must be < dim ({dim}), got {mode}")
     thr = check_finite("threshold", threshold)
     direction = check_choice("direction", direction, ("up", "down"))
+    basis = check_choice("basis", basis, _BASES)
     return EscapeRule("singular_value", mode, thr, direction == "down",
-                      details={"mode": mode, "direction": direction})
+                      details={"mode": mode, "direction": direction, "basis": basis}, basis=basis)
 
 
-def mode_amplitude_rule(depth: int, sv: float, beta: float, mode: int, direction: str = "forward") -> EscapeRule:
+def mode_amplitude_rule(depth: int, sv: float, beta: float, mode: int, direction: str = "forward",
+                        basis: str = "population") -> EscapeRule:
     """Rule of :func:`escape_by_mode_amplitude` for a mode of singular value ``sv`` at ``beta``.
 
-    ``"forward"``: ``a`` rises above ``(a_sad + a_min)/2``; ``"reverse"``: ``a`` falls below ``a_sad/2``.
-    Raises InputError if the mode is not bistable at ``beta`` (no saddle to cross).
+    The level is the one escape definition of the package, :func:`langevin_grok.kramers.escape_target`
+    (also used by the Langevin engine's events, :func:`langevin_grok.events.escape_setup`):
+    ``"forward"``: lambda rises above ``(lambda_sad + lambda_min)/2``; ``"reverse"``: lambda falls below
+    ``lambda_sad/2``. The rule reads the amplitude ``a = sign(lambda)|lambda|^(1/L)`` against
+    ``threshold = a_target = lambda_target^(1/L)`` (the same event: the map is monotone).
+    ``basis``: which projection lambda is read from (``"empirical"`` when ``sv`` is the training set's
+    singular value). Raises InputError if the mode is not bistable at ``beta`` (no saddle to cross).
     """
+    from .kramers import escape_target  # kramers imports the network layer; keep sgd import light
+
     L = check_depth(depth)
     mode = check_int("mode", mode, minimum=0)
     direction = check_choice("direction", direction, ("forward", "reverse"))
+    basis = check_choice("basis", basis, _BASES)
     eta = check_finite("sv", sv)
     ml = mode_landscape(L, eta, beta)
     if ml.a_saddle is None or ml.a_min is None:
         raise InputError(f"mode {mode} (sv={eta:g}) has no saddle at beta={beta:g} (phase {ml.phase})")
-    if direction == "forward":
-        thr, below = 0.5 * (ml.a_saddle + ml.a_min), False
-    else:
-        thr, below = 0.5 * ml.a_saddle, True
-    return EscapeRule("mode_amplitude", mode, float(thr), below, amplitude_depth=L,
+    tgt = escape_target(L, eta, beta, direction)
+    return EscapeRule("mode_amplitude", mode, float(tgt.a_target), direction == "reverse", amplitude_depth=L,
                       details={"mode": mode, "direction": direction, "sv": eta, "a_saddle": ml.a_saddle,
-                               "a_min": ml.a_min})
+                               "a_min": ml.a_min, "lambda_target": tgt.lambda_target,
+                               "lambda_saddle": tgt.lambda_saddle, "lambda_min": tgt.lambda_min,
+                               "level": "kramers.escape_target", "basis": basis},
+                      basis=basis)
 
 
 def escape_by_rule(result: TrainResult, rule: EscapeRule) -> EscapeResult:
     """Per-replica first recorded epoch at which ``rule`` holds (None: censored or diverged)."""
     if rule.mode >= result.dim:
         raise InputError(f"mode must be < dim ({result.dim}), got {rule.mode}")
-    hit = rule.hit(result.mode_sv)  # (R, M)
+    curve = getattr(result, rule.key)
+    if curve is None:
+        raise InputError(f"the result has no {rule.key} curve (recorded by an older version of train)")
+    hit = rule.hit(curve)  # (R, M)
     ep = []
     for i in range(hit.shape[1]):
         k = np.flatnonzero(hit[:, i])
@@ -776,27 +818,54 @@ def escape_by_rule(result: TrainResult, rule: EscapeRule) -> EscapeResult:
 
 
 def escape_by_singular_value(result: TrainResult, mode: int, threshold: float,
-                             direction: str = "up") -> EscapeResult:
+                             direction: str = "up", basis: str = "population") -> EscapeResult:
     """First recorded epoch at which the projected singular value ``u_i^T M v_i`` of ``mode`` rises
-    above (``"up"``) or falls below (``"down"``) ``threshold`` (the paper uses sigma_2 > 1e-3)."""
-    return escape_by_rule(result, singular_value_rule(mode, threshold, direction, dim=result.dim))
+    above (``"up"``) or falls below (``"down"``) ``threshold`` (the paper uses sigma_2 > 1e-3);
+    ``basis="empirical"`` projects on the training set's singular vectors instead."""
+    return escape_by_rule(result, singular_value_rule(mode, threshold, direction, dim=result.dim, basis=basis))
 
 
 def escape_by_mode_amplitude(result: TrainResult, mode: int, direction: str = "forward",
-                             sv: float | None = None) -> EscapeResult:
-    """Mode amplitude ``a = sign(lambda)|lambda|^(1/L)``, ``lambda = u_i^T M v_i``, crossing the midpoint
-    between the saddle and the minimum being entered (from :func:`langevin_grok.landscape.mode_landscape`).
+                             sv: float | str | None = None, basis: str | None = None) -> EscapeResult:
+    """Mode value ``lambda = u_i^T M v_i`` crossing the level of :func:`langevin_grok.kramers.escape_target`.
 
-    ``"forward"`` (trivial -> learned): ``a`` rises above ``(a_sad + a_min)/2``.
-    ``"reverse"`` (learned -> trivial): ``a`` falls below ``a_sad / 2`` (midway from the saddle to a = 0).
-    ``sv`` is the mode's eta (default: the population value; pass the empirical one for finite N).
-    Raises InputError if the mode is not bistable at the run's beta (no saddle to cross).
+    ``"forward"`` (trivial -> learned): lambda rises above ``(lambda_sad + lambda_min)/2``.
+    ``"reverse"`` (learned -> trivial): lambda falls below ``lambda_sad / 2``.
+    (Checked as the amplitude ``a = sign(lambda)|lambda|^(1/L)`` against ``lambda_target^(1/L)``.)
+
+    ``sv`` is the mode's eta: None = the population value (projection on the population singular
+    vectors); ``"empirical"`` = the training set's value (projection on the empirical singular vectors,
+    ``result.mode_sv_empirical``); a number = that eta. ``basis`` ("population" | "empirical") fixes the
+    projection explicitly; when omitted with a number it is the basis whose singular value equals ``sv``
+    (relative 1e-12), and an ``sv`` matching neither needs an explicit ``basis``. The projection always
+    belongs to the singular values used, so an exactly rank-deficient state reads lambda = 0 on the
+    empirical landscape. Raises InputError if the mode is not bistable at the run's beta.
     """
     mode = check_int("mode", mode, minimum=0)
     if mode >= result.dim:
         raise InputError(f"mode must be < dim ({result.dim}), got {mode}")
-    eta = float(result.data_sv[mode] if sv is None else sv)
-    return escape_by_rule(result, mode_amplitude_rule(result.depth, eta, result.beta, mode, direction))
+    if basis is not None:
+        basis = check_choice("basis", basis, _BASES)
+    emp = None if result.data_sv_empirical is None else float(result.data_sv_empirical[mode])
+    pop = float(result.data_sv[mode])
+    if sv is None or (isinstance(sv, str) and sv == "population"):
+        eta, basis = pop, basis or "population"
+    elif isinstance(sv, str):
+        check_choice("sv", sv, ("empirical", "population"))
+        if emp is None:
+            raise InputError("sv='empirical' needs a result with data_sv_empirical (recorded by train)")
+        eta, basis = emp, basis or "empirical"
+    else:
+        eta = check_finite("sv", sv)
+        if basis is None:
+            if emp is not None and abs(eta - emp) <= 1e-12 * abs(emp):
+                basis = "empirical"
+            elif abs(eta - pop) <= 1e-12 * abs(pop):
+                basis = "population"
+            else:
+                raise InputError(f"sv={eta!r} is neither the empirical ({emp!r}) nor the population ({pop!r}) "
+                                 f"singular value of mode {mode}: pass basis='population' or 'empirical'")
+    return escape_by_rule(result, mode_amplitude_rule(result.depth, eta, result.beta, mode, direction, basis))
 
 
 # --------------------------------------------------------------------------- the full protocol

@@ -100,3 +100,27 @@ def test_bad_input(data):
     with pytest.raises(InputError):
         pop = DeepLinearNetwork.from_singular_values(3, 4, 2, [0.9, 0.8], 0.32)
         noise.escape_direction(pop, ("learned", "learned"))
+
+
+def test_absorbing_flag_uses_direction_support_not_the_eigenvector_leak():
+    # exact rank-1 trap of the empirical network, escape direction = numerically computed unstable
+    # eigenvector of the (learned, saddle) saddle, NOT cleaned: it leaks ~1e-16 onto live weights, so
+    # c_e ~ 1e-32 > 0.0, but every per-sample gradient on its support is exactly 0 -> structural zero.
+    d = make_dataset([0.9, 0.8], n_train=128, n_test=8, seed=6, whiten_train=True)
+    net = DeepLinearNetwork.from_data(d.x_train, d.y_train, 3, 4, 0.32)
+    trap = stationary_point(net, ("learned", "trivial"))
+    e = stationary_point(net, ("learned", "saddle")).unstable_direction
+    res = noise.gradient_noise(trap.theta, d.x_train, d.y_train, 3, 4, direction=e, lr=0.08, batch=64)
+    assert res.exactly_zero is True and res.escape_noise_zero is True
+    assert res.temperature_direction == 0.0
+    assert res.direction_variance <= 1e-20 * res.trace  # only the leak is left
+    assert 0 < res.direction_support < res.n_params and res.direction_leak < 1e-12
+    # the same direction at the rank-full learned state: noise on the support, neither flag set
+    full = stationary_point(net, ("learned", "learned"))
+    res2 = noise.gradient_noise(full.theta, d.x_train, d.y_train, 3, 4, direction=e, lr=0.08, batch=64)
+    assert res2.exactly_zero is False and res2.escape_noise_zero is False
+    assert res2.direction_variance > 1e-4 * res2.trace
+    # a dense random direction has full support and no leak
+    r = noise.gradient_noise(full.theta, d.x_train, d.y_train, 3, 4,
+                             direction=np.random.default_rng(0).standard_normal(res.n_params))
+    assert r.direction_support == r.n_params and r.direction_leak == 0.0 and r.exactly_zero is False

@@ -267,3 +267,68 @@ def test_matches_torch_mse_loss_with_weight_decay(p):
             opt.step()
     for lay, W in zip(layers, res.weights):
         np.testing.assert_allclose(lay.weight.detach().numpy(), W[0], atol=1e-12)
+
+
+def test_mode_amplitude_level_is_the_engine_event_level():
+    # one escape definition: the SGD mode-amplitude rule and the Langevin engine's network event
+    # (events.escape_setup, from kramers.escape_target) change sign at the same lambda, both ways.
+    from langevin_grok.events import escape_setup
+    from langevin_grok.kramers import escape_target
+    from langevin_grok.models import network_model
+
+    L, w = 3, 3
+    ml = mode_landscape(L, 0.8, 0.0)
+    beta = 0.5 * (ml.beta_star + ml.beta_c)
+    net = DeepLinearNetwork.from_singular_values(L, w, 2, [0.9, 0.8], beta)
+    model = network_model(net)
+    sp = stationary_point(net, ("learned", "saddle"))
+    for direction in ("forward", "reverse"):
+        setup = escape_setup(model, direction, mode_index=1)
+        tgt = escape_target(L, 0.8, beta, direction)
+        rule = sgd.mode_amplitude_rule(L, 0.8, beta, 1, direction)
+        assert rule.threshold ** L == pytest.approx(tgt.lambda_target, rel=1e-13)
+        assert setup.target.lambda_target == tgt.lambda_target
+        ev = setup.events[0]
+        lam_sad = ev(0.0, sp.theta, model.params) + tgt.lambda_target
+        assert lam_sad == pytest.approx(tgt.lambda_saddle, rel=1e-9)
+        for f in (0.999, 1.001):
+            # scale the mode-2 hidden unit (unit 1 of the canonical frame) so lambda_2 = f * lambda_target
+            a = (f * tgt.lambda_target / lam_sad) ** (1.0 / L)
+            Ws = [W.copy() for W in sgd.unpack(sp.theta, L, w, 2)]
+            Ws[0][:, 1, :] *= a
+            Ws[1][:, 1, 1] *= a
+            Ws[2][:, :, 1] *= a
+            theta = sgd.pack(Ws)[0]
+            g = ev(0.0, theta, model.params)
+            lam = g + tgt.lambda_target
+            assert lam == pytest.approx(f * tgt.lambda_target, rel=1e-9)
+            fired_engine = np.sign(g) == tgt.crossing
+            fired_rule = bool(rule.hit(np.array([[0.0, lam]]))[0])
+            # and through the recorder's own projection of the same weights
+            fired_rec = bool(rule.hit(np.einsum("ji,mjk,ki->mi", np.eye(2), sgd.end_to_end(Ws), np.eye(2)))[0])
+            assert fired_engine == fired_rule == fired_rec == ((f > 1) == (direction == "forward"))
+
+
+def test_empirical_projection_of_exact_rank1_state_is_zero():
+    # finite N: population and empirical singular vectors differ; the exactly rank-1 embedded state reads
+    # lambda_2 = 0 on the empirical projection (the one that belongs to the empirical singular values),
+    # while the population projection picks up ~1e-2 of mode 1's leakage.
+    data = make_dataset([0.9, 0.8], n_train=512, n_test=64, seed=11, whiten_train=True)
+    net = DeepLinearNetwork.from_data(data.x_train, data.y_train, 3, 10, 0.32)
+    trap = stationary_point(net, ("learned", "trivial"))
+    w0 = sgd.unpack(np.tile(trap.theta, (2, 1)), 3, 10, 2)
+    res = sgd.train(w0, data, beta=0.32, lr=0.01, batch=64, epochs=0, seed=0)
+    assert np.all(np.abs(res.mode_sv_empirical[0, :, 1]) <= 1e-12)
+    assert np.all(np.abs(res.mode_sv[0, :, 1]) > 1e-4)  # the population projection does not vanish
+    np.testing.assert_allclose(res.mode_sv_empirical[0, :, 0], trap.amplitudes[0] ** 3, rtol=1e-10)
+    # sv='empirical' picks the empirical basis, the empirical value alone too, and a mismatch is an error
+    eta = float(res.data_sv_empirical[1])
+    ml = mode_landscape(3, eta, 0.0)
+    b = 0.5 * (ml.beta_star + ml.beta_c)
+    res_b = sgd.train(w0, data, beta=b, lr=0.01, batch=64, epochs=0, seed=0)
+    for sv in ("empirical", eta):
+        esc = sgd.escape_by_mode_amplitude(res_b, 1, "reverse", sv=sv)
+        assert esc.details["basis"] == "empirical" and esc.n_escaped == 2  # lambda_2 = 0 < lambda_sad / 2
+    assert sgd.escape_by_mode_amplitude(res_b, 1, "reverse").details["basis"] == "population"
+    with pytest.raises(InputError, match="basis"):
+        sgd.escape_by_mode_amplitude(res_b, 1, "reverse", sv=0.5)
