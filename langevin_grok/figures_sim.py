@@ -66,6 +66,7 @@ def _concat(results: list[sgd.TrainResult]) -> sgd.TrainResult:
     if len(results) == 1:
         return results[0]
     keys = ("train_mse", "test_mse", "loss", "grad_norm", "mode_sv", "svals", "eff_rank")
+    keys += tuple(k for k in ("mode_sv_empirical",) if getattr(results[0], k, None) is not None)
     epochs, cols, offset = [], {k: [] for k in keys}, 0.0
     for j, r in enumerate(results):
         sl = slice(0, None) if j == 0 else slice(1, None)  # each call re-records its start state

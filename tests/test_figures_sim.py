@@ -145,3 +145,7 @@ def test_concat_chains_records_on_one_epoch_axis():
     r = S._train_schedule(w0, data, schedule=[(4, 1), (6, 3)], seed=3, beta=0.1, lr=0.05, batch=16)
     assert r.epochs.tolist() == [0, 1, 2, 3, 4, 7, 10] and r.epochs_run == 10
     assert r.test_mse.shape == (7, 2) and r.svals.shape == (7, 2, 2)
+    for name in ("mode_sv", "mode_sv_empirical"):
+        arr = getattr(r, name, None)
+        if arr is not None:
+            assert arr.shape[0] == 7
