@@ -91,8 +91,8 @@ class GradientNoise:
         direction receives no gradient noise and plain SGD cannot escape along it (absorbing trap). None
         without a direction.
     exactly_zero : True if ``c_e == 0.0``, or if every per-sample gradient deviation ``g_n - gbar`` is
-        exactly 0.0 (in floating point) on the direction's support, the coordinates with ``|e_i| > support_rtol * max|e|``. A direction computed
-        as a numerical eigenvector of an embedded stationary point (e.g. the unstable direction of a
+        exactly 0.0 (in floating point) on the direction's support, the coordinates with
+        ``|e_i| > support_rtol * max|e|``. A direction computed as a numerical eigenvector of an embedded stationary point (e.g. the unstable direction of a
         saddle that only moves empty hidden units) leaks ~1e-16 onto other weights, which makes
         ``c_e ~ 1e-32`` instead of 0.0; the support test decides the structural zero without that leak.
     direction_support : number of coordinates in the support (None without a direction).

@@ -163,6 +163,11 @@ class SGDReverseSettings:
     ``lr`` and ``batches`` were chosen from a pilot run so that escapes happen within the run length
     (plain-SGD escapes are far slower than T_eff and the landscape barrier suggest), not from the
     prediction and not to make the row agree.
+
+    ``diagnose``: also run the cause-separating diagnostics of :func:`_row4_diagnostics` (on in
+    ``"full"``; about 2-3 extra minutes on 2 cores): (a) full-batch gradient + isotropic injected noise
+    at the same T_eff values, (b) lr halved twice at fixed lr/B, (d) batches with replacement. The
+    noise along the escape path (c) is measured in every mode.
     """
 
     depth: int = 3
@@ -174,6 +179,7 @@ class SGDReverseSettings:
     batches: tuple = (12, 14, 16, 18)
     replicas: int = 64
     max_time: float = 3000.0
+    diagnose: bool = False
 
 
 @dataclass(frozen=True)
@@ -255,7 +261,7 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
                             step_budget=1e9),
         network=NetworkSettings(barrier_over_t=(4.0, 6.0, 8.0, 10.0), n_paths=200, dt=0.01, max_time=5000.0),
         sgd_reverse=SGDReverseSettings(batches=(12, 13, 14, 15, 16, 17, 18, 19, 20), replicas=128,
-                                       max_time=10000.0),
+                                       max_time=10000.0, diagnose=True),
         sgd_trap=SGDTrapSettings(replicas=64, epochs=20000),
     )
 
@@ -740,14 +746,178 @@ def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_
             "tangent_overlap": float(abs(e @ d) / np.linalg.norm(d))}
 
 
+def _sgd_escape_ensemble(data, theta0, *, width, beta, lr, batch, max_time, replicas, seed, rule,
+                         noise_temperature=0.0, replacement=False, progress=False) -> dict:
+    """One SGD ensemble from ``theta0`` (all replicas) until ``max_time`` SDE time or every replica escaped by
+    ``rule`` (early stop: escape epochs identical to the full run). Times in SDE units ``lr * steps``."""
+    from . import sgd
+    from .temperature import epochs_to_sde_time
+
+    steps_per_epoch = -(-data.n_train // batch)
+    epochs = int(math.ceil(max_time / (lr * steps_per_epoch)))
+    ws = sgd.unpack(np.repeat(np.asarray(theta0, float)[None, :], replicas, axis=0), rule.amplitude_depth, width,
+                    data.dim)
+    res = sgd.train(ws, data, beta=beta, lr=lr, batch=batch, epochs=epochs, seed=seed, record_every=1,
+                    noise_temperature=noise_temperature, replacement=replacement, progress=bool(progress),
+                    stop_rule=rule)
+    esc = sgd.escape_by_rule(res, rule)
+    ep, obs = esc.times()
+    ep = np.where(obs, ep, float(epochs))  # censored replicas ran the whole length (early stop needs all escaped)
+    return {"t_sde": epochs_to_sde_time(ep, lr, batch, data.n_train), "observed": obs, "epochs": epochs,
+            "epochs_run": res.epochs_run, "n_diverged": esc.n_diverged,
+            "sgd_steps": int(res.epochs_run * steps_per_epoch * replicas)}
+
+
+def _arrhenius(points: list):
+    """Arrhenius fit of ln tau against ``inv_T_eff`` over the points with escapes (None if fewer than 3)."""
+    from .stats import arrhenius_fit, log_sigma_from_ci
+
+    ok = [p for p in points if p["n_escaped"] > 0 and math.isfinite(p["ci_high"]) and p["ci_low"] > 0]
+    if len(ok) < 3:
+        return None
+    sig = log_sigma_from_ci([p["ci_low"] for p in ok], [p["ci_high"] for p in ok], CONFIDENCE)
+    return arrhenius_fit([p["inv_T_eff"] for p in ok], [p["mean"] for p in ok], sig, confidence=CONFIDENCE)
+
+
+def _estimate_point(sim: dict, **extra) -> dict:
+    from .stats import exponential_mle
+
+    est = exponential_mle(np.asarray(sim["t_sde"], float), np.asarray(sim["observed"], bool), confidence=CONFIDENCE)
+    out = dict(extra)
+    out.update(mean=est.mean, ci_low=est.ci_low, ci_high=est.ci_high, n_escaped=est.n_events,
+               n_censored=est.n_censored, n_diverged=sim["n_diverged"], sgd_steps=sim["sgd_steps"],
+               epochs=sim["epochs"])
+    return out
+
+
+def _fit_summary(fit, barrier: float) -> dict | None:
+    if fit is None:
+        return None
+    lo, hi = fit.slope_ci
+    return {"barrier": fit.slope, "ci_low": lo, "ci_high": hi, "ratio_to_landscape": fit.slope / barrier,
+            "landscape_inside": bool(lo <= barrier <= hi), "log_tau0": fit.intercept, "r_squared": fit.r_squared,
+            "n_points": fit.n}
+
+
+def _row4_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float, barrier: float, main_points: list,
+                      seed: int, parts, progress) -> dict:
+    """Separate the causes of a row-4 disagreement (each part says which dynamics produced its numbers).
+
+    (a) Same network, data, start, event, lr and run length; full-batch gradient (B = N: every step uses the
+        whole training set, no mini-batch noise) plus isotropic injected Gaussian noise of temperature
+        T_eff(B) for each B of the ladder (``sgd.train(noise_temperature=...)``, SGLD). If its Arrhenius
+        barrier matches the landscape barrier, the landscape, the event and the fit are right and the
+        excess comes from the structure of the mini-batch noise.
+    (b) Plain SGD at one B of the ladder with lr and B halved twice (lr/B fixed, so T_eff fixed up to the
+        (N-B)/(N-1) factor, which is recomputed): does the SDE-time escape time converge as lr -> 0?
+    (d) Plain SGD with batches drawn with replacement (independent batches) on the same ladder: the
+        shuffled-epoch sampling of row 4 makes the noise summed over one epoch vanish at fixed weights,
+        which suppresses slow noise that the white-noise T_eff counts.
+    """
+    from .temperature import sgd_temperature
+
+    data, beta = P["data"], P["beta"]
+    N, lr = s.n_train, s.lr
+    cache = parts or _PartStore(None, "")
+    out = {}
+    # (a) SGLD at the same temperatures
+    pts_a = []
+    for k, B in enumerate(sorted(s.batches)):
+        T = sgd_temperature(lr, B, c_e, n_train=N)
+        sd = _seed_for(seed, 4, 100 + k)
+        sim = cache.cached(100 + k, lambda T=T, sd=sd: _sgd_escape_ensemble(
+            data, theta0, width=s.width, beta=beta, lr=lr, batch=N, max_time=s.max_time, replicas=s.replicas,
+            seed=sd, rule=rule, noise_temperature=T, progress=progress))
+        pts_a.append(_estimate_point(sim, batch_of_T=B, T_eff=T, inv_T_eff=1.0 / T, barrier_over_T_eff=barrier / T,
+                                     seed=sd, lr=lr, batch=N))
+    out["a_sgld"] = {"dynamics": "full-batch gradient (B = N) + isotropic injected Gaussian noise at T_eff(B) "
+                                 "(sgd.train noise_temperature), no mini-batch noise",
+                     "points": pts_a, "fit": _fit_summary(_arrhenius(pts_a), barrier)}
+    # (b) lr -> 0 at fixed lr/B (plain SGD, shuffled epochs as in row 4)
+    ladder = sorted(s.batches)
+    B0 = next((b for b in ladder[len(ladder) // 2:] if b % 4 == 0), None) or next((b for b in ladder if b % 4 == 0),
+                                                                             None)
+    pts_b = []
+    if B0 is not None:
+        base = next(p for p in main_points if p["batch"] == B0) if any(p["batch"] == B0 for p in main_points) else None
+        for j in range(3):
+            lr_j, B_j = lr / 2 ** j, B0 // 2 ** j
+            T = sgd_temperature(lr_j, B_j, c_e, n_train=N)
+            if j == 0 and base is not None:
+                pt = {k: base[k] for k in ("mean", "ci_low", "ci_high", "n_escaped", "n_censored", "n_diverged",
+                                           "sgd_steps", "epochs", "seed")}
+                pt["reused_from_row"] = True  # the row's own ensemble at (lr, B0): not run twice
+            else:
+                sd = _seed_for(seed, 4, 200 + j)
+                sim = cache.cached(200 + j, lambda lr_j=lr_j, B_j=B_j, sd=sd: _sgd_escape_ensemble(
+                    data, theta0, width=s.width, beta=beta, lr=lr_j, batch=B_j, max_time=s.max_time,
+                    replicas=s.replicas, seed=sd, rule=rule, progress=progress))
+                pt = _estimate_point(sim, seed=sd)
+            pt.update(lr=lr_j, batch=B_j, T_eff=T, inv_T_eff=1.0 / T, epoch_sde_time=lr_j * -(-N // B_j))
+            pts_b.append(pt)
+    out["b_lr_refinement"] = {"dynamics": "plain mini-batch SGD, shuffled epochs (as row 4), lr and B halved together",
+                              "points": pts_b}
+    # (d) with replacement (independent batches), same ladder
+    pts_d = []
+    for k, B in enumerate(sorted(s.batches)):
+        T = sgd_temperature(lr, B, c_e, n_train=N, replacement=True)
+        sd = _seed_for(seed, 4, 300 + k)
+        sim = cache.cached(300 + k, lambda B=B, sd=sd: _sgd_escape_ensemble(
+            data, theta0, width=s.width, beta=beta, lr=lr, batch=B, max_time=s.max_time, replicas=s.replicas,
+            seed=sd, rule=rule, replacement=True, progress=progress))
+        pts_d.append(_estimate_point(sim, batch=B, T_eff=T, inv_T_eff=1.0 / T, barrier_over_T_eff=barrier / T,
+                                     seed=sd, lr=lr))
+    out["d_with_replacement"] = {"dynamics": "plain mini-batch SGD, batches drawn with replacement (independent), "
+                                             "T_eff = lr c_e / (2B) without the (N-B)/(N-1) factor",
+                                 "points": pts_d, "fit": _fit_summary(_arrhenius(pts_d), barrier)}
+    return out
+
+
+def _row4_diag_text(diag: dict, barrier: float, c_e: float, fit) -> str:
+    """The 'why' paragraph of row 4 from :func:`_row4_diagnostics` (and the path noise, always measured)."""
+    npth = diag["c_noise_along_path"]
+    txt = ["Diagnostics. (c) Measured noise along the escape path (balanced path, learned minimum -> saddle): "
+           + ", ".join(f"lambda_2 = {_fmt(lam, 3)}: c_e = {_fmt(c, 3)} ({_fmt(r, 3)} x start)"
+                       for lam, c, r in zip(npth["lambda"], npth["c_e"], npth["c_e_over_start"]))
+           + "; a noise that falls toward the saddle raises the effective barrier, by the noise-weighted line above."]
+    if "a_sgld" not in diag:
+        txt.append("The run-time-heavy diagnostics (a: full-batch gradient + isotropic injected noise at the same "
+                   "T_eff; b: lr halved twice at fixed lr/B; d: batches with replacement) run with --full "
+                   "(SGDReverseSettings.diagnose).")
+        return " ".join(txt)
+
+    def fit_txt(f):
+        if f is None:
+            return "no fit (fewer than 3 settings with escapes)"
+        return (f"barrier {_fmt(f['barrier'])} [{_fmt(f['ci_low'])}, {_fmt(f['ci_high'])}] = "
+                f"{_fmt(f['ratio_to_landscape'], 3)} x landscape (landscape "
+                f"{'inside' if f['landscape_inside'] else 'outside'} the CI), ln tau0 = {_fmt(f['log_tau0'], 4)}")
+
+    def pts_txt(pts, key="batch"):
+        return "; ".join(f"{key} {q.get(key)}: T = {_fmt(q['T_eff'], 3)}, {q['n_escaped']} escaped, tau = "
+                         f"{_fmt(q['mean'])} [{_fmt(q['ci_low'])}, {_fmt(q['ci_high'])}]" for q in pts)
+
+    a = diag["a_sgld"]
+    txt.append(f"(a) {a['dynamics']}, same start, event, lr and run length: " + pts_txt(a["points"], "batch_of_T")
+               + f"; Arrhenius {fit_txt(a['fit'])}.")
+    b = diag["b_lr_refinement"]
+    if b["points"]:
+        txt.append(f"(b) {b['dynamics']}: " + "; ".join(
+            f"lr = {q['lr']:g}, B = {q['batch']} (T_eff = {_fmt(q['T_eff'], 3)}, one epoch = "
+            f"{_fmt(q['epoch_sde_time'], 3)} SDE time): {q['n_escaped']} escaped, tau = {_fmt(q['mean'])} "
+            f"[{_fmt(q['ci_low'])}, {_fmt(q['ci_high'])}] SDE time" for q in b["points"]) + ".")
+    d = diag["d_with_replacement"]
+    txt.append(f"(d) {d['dynamics']}: " + pts_txt(d["points"]) + f"; Arrhenius {fit_txt(d['fit'])}.")
+    return " ".join(txt)
+
+
 def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartStore | None = None) -> RowResult:
     from . import sgd
     from .kramers import kramers_1d
     from .landscape import mode_landscape
     from .network import stationary_point
     from .noise import gradient_noise, relevant_saddle
-    from .stats import arrhenius_fit, exponential_mle, log_sigma_from_ci
-    from .temperature import epochs_to_sde_time, sgd_temperature
+    from .temperature import sgd_temperature
 
     t0 = time.perf_counter()
     P = _sgd_problem(s, seed)
@@ -770,35 +940,26 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
     path = _path_noise_barrier(net, start, saddle, e, X, Y, s.depth, s.width, eta, beta, c_e)
     barrier_c = path["barrier_noise_weighted"]
     curv_max = float(start.eigenvalues[-1])
-    theta0 = start.theta[None, :]
+    theta0 = start.theta
+    # the one escape event of the package (kramers.escape_target: lambda_2 < lambda_sad / 2), read on the
+    # empirical singular vectors that belong to the empirical eta of the landscape
+    rule = sgd.mode_amplitude_rule(s.depth, eta, beta, mode, "reverse", basis="empirical")
     points, seeds, data_out = [], [], {"times": [], "escaped": [], "inv_temperature": []}
     n_total = steps = 0
     lr = s.lr
+    cache = parts or _PartStore(None, "")
     for k, B in enumerate(sorted(s.batches)):
         T_eff = sgd_temperature(lr, B, c_e, n_train=s.n_train)
-        steps_per_epoch = -(-s.n_train // B)
-        epochs = int(math.ceil(s.max_time / (lr * steps_per_epoch)))
         sd = _seed_for(seed, 4, 1 + k)
-
-        def run():
-            ws = sgd.unpack(np.repeat(theta0, s.replicas, axis=0), s.depth, s.width, data.dim)
-            res = sgd.train(ws, data, beta=beta, lr=lr, batch=B, epochs=epochs, seed=sd, record_every=1,
-                            progress=bool(progress))
-            esc = sgd.escape_by_mode_amplitude(res, mode, "reverse", sv=eta)
-            ep, obs = esc.times()
-            return {"t_sde": epochs_to_sde_time(ep, lr, B, s.n_train), "observed": obs,
-                    "epochs_run": res.epochs_run, "n_diverged": esc.n_diverged}
-
-        sim = (parts or _PartStore(None, "")).cached(k, run)
+        sim = cache.cached(k, lambda B=B, sd=sd: _sgd_escape_ensemble(
+            data, theta0, width=s.width, beta=beta, lr=lr, batch=B, max_time=s.max_time, replicas=s.replicas,
+            seed=sd, rule=rule, progress=progress))
         t_sde, obs = np.array(sim["t_sde"], dtype=float), np.array(sim["observed"], dtype=bool)
-        est = exponential_mle(t_sde, obs, confidence=CONFIDENCE)
         kr = kramers_1d(s.depth, eta, beta, T_eff, "reverse")
-        pt = {"barrier_over_T_eff": barrier / T_eff, "lr": lr, "batch": B, "batch_over_lr": B / lr,
-              "T_eff": T_eff, "inv_T_eff": 1.0 / T_eff, "epochs": epochs, "lr_times_max_curvature": lr * curv_max,
-              "mean": est.mean, "ci_low": est.ci_low, "ci_high": est.ci_high, "n_replicas": s.replicas,
-              "n_escaped": est.n_events, "n_censored": est.n_censored, "n_diverged": sim["n_diverged"],
-              "seed": sd, "sgd_steps": int(sim["epochs_run"] * steps_per_epoch * s.replicas),
-              "kramers_1d_at_T_eff": kr.tau, "ratio_to_kramers_1d": (est.mean / kr.tau) if est.n_events else None}
+        pt = _estimate_point(sim, barrier_over_T_eff=barrier / T_eff, lr=lr, batch=B, batch_over_lr=B / lr,
+                             T_eff=T_eff, inv_T_eff=1.0 / T_eff, lr_times_max_curvature=lr * curv_max,
+                             n_replicas=s.replicas, seed=sd, kramers_1d_at_T_eff=kr.tau)
+        pt["ratio_to_kramers_1d"] = (pt["mean"] / kr.tau) if pt["n_escaped"] else None
         points.append(pt)
         seeds.append(sd)
         n_total += s.replicas
@@ -806,14 +967,29 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
         data_out["times"].append(t_sde.tolist())
         data_out["escaped"].append(obs.tolist())
         data_out["inv_temperature"].append(1.0 / T_eff)
-    ok = [p for p in points if p["n_escaped"] > 0 and math.isfinite(p["ci_high"])]
-    fit = None
-    if len(ok) >= 3:
-        sig = log_sigma_from_ci([p["ci_low"] for p in ok], [p["ci_high"] for p in ok], CONFIDENCE)
-        fit = arrhenius_fit([p["inv_T_eff"] for p in ok], [p["mean"] for p in ok], sig, confidence=CONFIDENCE)
+    fit = _arrhenius(points)
+    # (c) the measured noise along the escape path (balanced path, start -> saddle), always reported
+    lam_path = np.asarray(path["a"]) ** s.depth
+    c_path = np.asarray(path["c"])
+    picks = np.unique(np.round(np.linspace(len(c_path) - 1, 0, 5)).astype(int))[::-1]
+    noise_path = {"lambda": lam_path[picks].tolist(), "c_e": c_path[picks].tolist(),
+                  "c_e_over_start": (c_path[picks] / c_e).tolist()}
+    diag = {"c_noise_along_path": noise_path}
+    if s.diagnose:
+        diag.update(_row4_diagnostics(s, P, rule, theta0, c_e, barrier, points, seed, cache, progress))
+        for part in ("a_sgld", "b_lr_refinement", "d_with_replacement"):
+            for q in diag[part]["points"]:
+                if q.get("reused_from_row"):
+                    continue
+                n_total += s.replicas
+                steps += q["sgd_steps"]
+                seeds.append(q["seed"])
     kr_ref = kramers_1d(s.depth, eta, beta, 1.0, "reverse")
     dyn = (f"plain mini-batch SGD (sgd.train, data noise only, no injected noise; batches without replacement), "
            f"{net.n_params} weights")
+    if s.diagnose:
+        dyn += ("; diagnostics (separate numbers, labelled): (a) full-batch gradient + isotropic injected Gaussian "
+                "noise (SGLD), (b) plain SGD at smaller lr, (d) plain SGD with batches drawn with replacement")
     corr = None
     if fit is not None:
         lo_c, hi_c = fit.slope_ci
@@ -822,7 +998,8 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
                 "half_widths": abs(barrier_c - fit.slope) / half_c if half_c > 0 else None}
     if fit is None:
         verdict, ratio = "no data", None
-        vt = f"only {len(ok)} of {len(points)} settings had escapes; an Arrhenius fit needs 3"
+        n_ok = sum(1 for p in points if p["n_escaped"] > 0)
+        vt = f"only {n_ok} of {len(points)} settings had escapes; an Arrhenius fit needs 3"
         meas = {"label": "fitted barrier (Arrhenius slope)", "value": None, "ci_low": None, "ci_high": None,
                 "unit": "loss"}
     else:
@@ -852,10 +1029,10 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
         f"training inputs whitened so that the full-batch loss is exactly the per-mode landscape with the "
         f"empirical singular values {tuple(round(float(v), 5) for v in P['sv_emp'])}. beta = {_fmt(beta, 5)}, the "
         f"midpoint of (beta*, beta_c) = ({_fmt(P['beta_star'], 5)}, {_fmt(P['beta_c'], 5)}) of the empirical "
-        f"mode 2, so its learned state is metastable. Start: the rank-2 learned stationary point; escape when the "
-        f"mode-2 amplitude falls below a_sad/2 (sgd.escape_by_mode_amplitude, checked every epoch; note that this is "
-        f"lambda < (a_sad/2)^L = lambda_sad/2^L, not the lambda_sad/2 of kramers.escape_target used by rows 1-2). "
-        f"Escape "
+        f"mode 2, so its learned state is metastable. Start: the rank-2 learned stationary point; escape when "
+        f"lambda_2 = U_2^T W V_2 (empirical singular vectors, which belong to the empirical eta) falls below "
+        f"lambda_sad/2 = {_fmt(rule.details['lambda_target'])} (sgd.mode_amplitude_rule, the level of "
+        f"kramers.escape_target that the Langevin rows use; checked every epoch). Escape "
         f"direction: unstable eigenvector of the saddle {saddle_modes}. Measured gradient noise along it: c_e = "
         f"{_fmt(c_e)} at the start (used for T_eff = lr c_e (N-B)/(N-1)/(2B)), {_fmt(c_sad)} at the saddle "
         f"(diagnostic only; the noise is state dependent). lr = {s.lr:g}, batch sizes {tuple(sorted(s.batches))} "
@@ -870,8 +1047,9 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
         + ("" if fit is None else f"Fit: dE_eff = {_fmt(fit.slope)} [{_fmt(fit.slope_ci[0])}, "
            f"{_fmt(fit.slope_ci[1])}], ln tau0 = {_fmt(fit.intercept, 4)} (ln of the 1-D Kramers prefactor: "
            f"{_fmt(math.log(kr_ref.prefactor), 4)}). ")
-        + f"Verdict: {verdict} ({vt})."
+        + f"Verdict: {verdict} ({vt}). " + _row4_diag_text(diag, barrier, c_e, fit)
     )
+    meas["diagnostics"] = diag
     return RowResult(
         row=4, title=ROW_TITLES[4], dynamics=dyn,
         parameters={"depth": s.depth, "width": s.width, "sv_population": list(s.sv),
@@ -921,11 +1099,12 @@ def _row_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress
     ws = sgd.unpack(np.repeat(start.theta[None, :], t.replicas, axis=0), s.depth, s.width, data.dim)
     res = sgd.train(ws, data, beta=beta, lr=t.lr, batch=t.batch, epochs=t.epochs, seed=sd,
                     record_every=max(1, t.epochs // 200), progress=bool(progress))
-    esc = sgd.escape_by_mode_amplitude(res, mode, "forward", sv=eta)
+    # the package's one escape level (kramers.escape_target), on the empirical singular vectors of the empirical eta
+    esc = sgd.escape_by_mode_amplitude(res, mode, "forward", sv=eta, basis="empirical")
     ep, obs = esc.times()
     t_sde = epochs_to_sde_time(ep, t.lr, t.batch, s.n_train)
     est = exponential_mle(t_sde, obs, confidence=CONFIDENCE)
-    final_lam = np.abs(res.mode_sv[-1, :, mode])
+    final_lam = np.abs(res.mode_sv_empirical[-1, :, mode])
     final_sigma2 = res.svals[-1, :, mode]  # second singular value of W: exactly rank 1 stays 0
     ref_iso = exact_mfpt_1d(s.depth, eta, beta, gn.temperature_iso, "forward") if gn.temperature_iso else None
     steps_per_epoch = -(-s.n_train // t.batch)
@@ -948,15 +1127,17 @@ def _row_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress
         f"carry no weight). Escape direction: unstable eigenvector of the saddle {saddle_modes} (forward barrier "
         f"{_fmt(ml.barrier_forward)}). Measured per-sample gradient covariance at the trap: trace {_fmt(gn.trace)}, "
         f"isotropic T = {_fmt(gn.temperature_iso)}, along the escape direction c_e = {_fmt(gn.direction_variance)} "
-        f"(exactly zero in floating point: {gn.exactly_zero}; zero within {gn.zero_rtol:g} x trace: "
-        f"{gn.escape_noise_zero}), so T along it = {_fmt(gn.temperature_direction)}. The direction moves "
+        f"(structural zero, every per-sample gradient exactly 0.0 on the direction's support: {gn.exactly_zero}; "
+        f"flagged absorbing: {gn.escape_noise_zero}), so T along it = {_fmt(gn.temperature_direction)}. The "
+        f"direction moves "
         f"{int(support.sum())} weights (those of the empty hidden units); every per-sample gradient on them is "
         f"{_fmt(grad_on_support)} (exactly zero: {grad_on_support == 0.0}); the tiny c_e comes from the "
         f"{_fmt(leak, 2)} norm the numerical eigenvector leaks onto other weights. Prediction: the trap is "
         f"absorbing for plain SGD (no escapes at any run length). Outcome: {escaped} of {t.replicas} replicas "
         f"escaped in {res.epochs_run} epochs ({n_steps} replica steps); largest second singular value of W at the "
-        f"end {_fmt(float(np.nanmax(final_sigma2)))} (projection on the population mode 2: "
-        f"{_fmt(float(final_lam.max()))}, from the misalignment of empirical and population singular vectors); "
+        f"end {_fmt(float(np.nanmax(final_sigma2)))} (projection on the empirical mode 2, the escape variable: "
+        f"{_fmt(float(final_lam.max()))}); escape level lambda_2 > {_fmt(esc.details['lambda_target'])} "
+        f"(kramers.escape_target, forward); "
         f"censored MLE lower bound on tau: {_fmt(est.ci_low)} SDE time. For contrast, an isotropic-noise model "
         f"with T = {_fmt(gn.temperature_iso)} would give a 1-D mean escape time "
         + (_fmt(ref_iso.tau) if ref_iso is not None and math.isfinite(ref_iso.tau)
@@ -978,7 +1159,8 @@ def _row_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress
         points=[{"c_e": gn.direction_variance, "exactly_zero": gn.exactly_zero,
                  "support_size": int(support.sum()), "max_abs_grad_on_support": grad_on_support,
                  "eigenvector_leak_norm": leak, "final_sigma2_max": float(np.nanmax(final_sigma2)),
-                 "escape_noise_zero": gn.escape_noise_zero, "trace": gn.trace, "T_iso": gn.temperature_iso,
+                 "escape_noise_zero": gn.escape_noise_zero, "trace": gn.trace,
+                 "noise_direction_support": gn.direction_support, "noise_direction_leak": gn.direction_leak, "T_iso": gn.temperature_iso,
                  "T_direction": gn.temperature_direction, "n_escaped": escaped, "n_replicas": t.replicas,
                  "epochs": res.epochs_run, "seed": sd, "reference_iso_exact_1d": ref_iso.tau if ref_iso else None}],
         seeds=[sd], n_seeds=t.replicas, steps=n_steps, wall_seconds=time.perf_counter() - t0,

@@ -183,3 +183,32 @@ def test_interrupted_row_resumes_at_first_unfinished_point(test_run, tmp_path, m
     assert len(calls) == 1  # only the second temperature was simulated again
     assert again.rows[0].points == first.rows[0].points
     assert not (out / "rows" / "row1.parts").exists()
+
+
+def test_row4_escape_level_diagnostics_and_dynamics(test_run):
+    # row 4 reads the one escape level (kramers.escape_target: lambda_sad / 2) on the empirical singular
+    # vectors; the always-on path-noise diagnostic (c) is in results and paragraph, the heavy ones point to --full
+    import dataclasses
+
+    from langevin_grok.kramers import escape_target
+    from langevin_grok.validate import SGDReverseSettings, _row_sgd_reverse
+
+    _, report = test_run
+    r4 = report.rows[3]
+    p = r4.parameters
+    tgt = escape_target(3, p["sv_empirical"][1], p["beta"], "reverse")
+    assert f"{tgt.lambda_target:.4g}" in r4.paragraph and "empirical singular vectors" in r4.paragraph
+    c = r4.measurement["diagnostics"]["c_noise_along_path"]
+    assert c["c_e_over_start"][0] == pytest.approx(1.0) and c["lambda"][0] > c["lambda"][-1]
+    assert "(c) Measured noise" in r4.paragraph and "--full" in r4.paragraph
+    assert validation_config("full").sgd_reverse.diagnose and not validation_config("default").sgd_reverse.diagnose
+    # tiny diagnose run: every diagnostic carries its own dynamics statement and lands in the paragraph
+    s = dataclasses.replace(SGDReverseSettings(), batches=(10, 14, 16), replicas=3, max_time=20.0, diagnose=True)
+    r = _row_sgd_reverse(s, 0, False)
+    d = r.measurement["diagnostics"]
+    for key in ("a_sgld", "b_lr_refinement", "d_with_replacement"):
+        assert d[key]["dynamics"] and d[key]["points"]
+    assert [q["batch"] for q in d["b_lr_refinement"]["points"]] == [16, 8, 4]
+    assert all(q["batch"] == 512 for q in d["a_sgld"]["points"])  # full batch: no mini-batch noise
+    assert "(a) full-batch gradient" in r.paragraph and "(d) plain mini-batch SGD" in r.paragraph
+    assert "SGLD" in r.dynamics and r.n_seeds == 3 * (3 + 3 + 2 + 3)
