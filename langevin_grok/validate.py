@@ -16,7 +16,11 @@ Rows
 4. The same network under plain mini-batch SGD (data noise only) on a finite, whitened training
    set, reverse transition (learned -> trivial) of the second mode: Arrhenius fit of ln tau against
    1 / T_eff, T_eff from the measured gradient noise along the escape direction; fitted barrier
-   against the landscape's reverse barrier.
+   against the landscape's reverse barrier. The escape event is the package's one definition
+   (:func:`langevin_grok.kramers.escape_target`, lambda_2 < lambda_sad / 2) read on the empirical singular
+   vectors. The measured noise along the escape path is always reported; with ``--full`` (or
+   ``SGDReverseSettings.diagnose``) three cause-separating runs follow (SGLD at the same T_eff, lr -> 0 at
+   fixed lr/B, batches with replacement), each labelled with its dynamics.
 5. Plain SGD from the exact rank-1 trap (second mode exactly zero): measured escape-direction noise
    (exactly zero: absorbing) and the observed number of escapes.
 
@@ -747,25 +751,34 @@ def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_
 
 
 def _sgd_escape_ensemble(data, theta0, *, width, beta, lr, batch, max_time, replicas, seed, rule,
-                         noise_temperature=0.0, replacement=False, progress=False) -> dict:
+                         noise_temperature=0.0, replacement=False, record_every=1, progress=False) -> dict:
     """One SGD ensemble from ``theta0`` (all replicas) until ``max_time`` SDE time or every replica escaped by
-    ``rule`` (early stop: escape epochs identical to the full run). Times in SDE units ``lr * steps``."""
+    ``rule`` (early stop: escape epochs identical to the full run). Times in SDE units ``lr * steps``; the
+    escape is checked every ``record_every`` epochs."""
     from . import sgd
-    from .temperature import epochs_to_sde_time
 
     steps_per_epoch = -(-data.n_train // batch)
     epochs = int(math.ceil(max_time / (lr * steps_per_epoch)))
     ws = sgd.unpack(np.repeat(np.asarray(theta0, float)[None, :], replicas, axis=0), rule.amplitude_depth, width,
                     data.dim)
-    res = sgd.train(ws, data, beta=beta, lr=lr, batch=batch, epochs=epochs, seed=seed, record_every=1,
+    res = sgd.train(ws, data, beta=beta, lr=lr, batch=batch, epochs=epochs, seed=seed, record_every=record_every,
                     noise_temperature=noise_temperature, replacement=replacement, progress=bool(progress),
                     stop_rule=rule)
     esc = sgd.escape_by_rule(res, rule)
     ep, obs = esc.times()
+    lam = getattr(res, rule.key)[:, :, rule.mode]  # (R, M) the escape variable lambda over the run
+    live = ~np.asarray(esc.diverged)
     ep = np.where(obs, ep, float(epochs))  # censored replicas ran the whole length (early stop needs all escaped)
-    return {"t_sde": epochs_to_sde_time(ep, lr, batch, data.n_train), "observed": obs, "epochs": epochs,
+    # SDE time = lr x steps with the steps train really takes: ceil(N/B) per epoch (the last batch holds the
+    # N mod B leftover samples); temperature.epochs_to_sde_time assumes N/B and is up to 2 % short here
+    return {"t_sde": np.asarray(ep, float) * steps_per_epoch * lr, "observed": obs, "epochs": epochs,
             "epochs_run": res.epochs_run, "n_diverged": esc.n_diverged,
-            "sgd_steps": int(res.epochs_run * steps_per_epoch * replicas)}
+            "sgd_steps": int(res.epochs_run * steps_per_epoch * replicas),
+            # where the metastable state really sits under this noise: median of lambda over the records
+            # before each replica's escape (all records for censored replicas)
+            "lambda_median_before_escape": float(np.nanmedian(np.where(
+                (res.epochs[:, None] < np.where(obs, ep, np.inf)[None, :]) & live[None, :], lam, np.nan)))
+            if live.any() else None}
 
 
 def _arrhenius(points: list):
@@ -786,7 +799,7 @@ def _estimate_point(sim: dict, **extra) -> dict:
     out = dict(extra)
     out.update(mean=est.mean, ci_low=est.ci_low, ci_high=est.ci_high, n_escaped=est.n_events,
                n_censored=est.n_censored, n_diverged=sim["n_diverged"], sgd_steps=sim["sgd_steps"],
-               epochs=sim["epochs"])
+               epochs=sim["epochs"], lambda_median_before_escape=sim.get("lambda_median_before_escape"))
     return out
 
 
@@ -805,7 +818,8 @@ def _row4_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float, 
 
     (a) Same network, data, start, event, lr and run length; full-batch gradient (B = N: every step uses the
         whole training set, no mini-batch noise) plus isotropic injected Gaussian noise of temperature
-        T_eff(B) for each B of the ladder (``sgd.train(noise_temperature=...)``, SGLD). If its Arrhenius
+        T_eff(B) for each B of the ladder (``sgd.train(noise_temperature=...)``, SGLD). The escape is checked
+        every ceil(N/B) steps, the cadence of the plain-SGD run at that B (one epoch). If its Arrhenius
         barrier matches the landscape barrier, the landscape, the event and the fit are right and the
         excess comes from the structure of the mini-batch noise.
     (b) Plain SGD at one B of the ladder with lr and B halved twice (lr/B fixed, so T_eff fixed up to the
@@ -819,7 +833,14 @@ def _row4_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float, 
     data, beta = P["data"], P["beta"]
     N, lr = s.n_train, s.lr
     cache = parts or _PartStore(None, "")
-    out = {}
+    # size cap (the --full ladder would make the full-batch SGLD runs take hours): at most 4 batch sizes of the
+    # ladder (evenly spaced), 64 replicas, 3000 SDE time; the default preset is exactly this size
+    ladder = sorted(s.batches)
+    if len(ladder) > 4:
+        ladder = [ladder[int(round(i * (len(ladder) - 1) / 3))] for i in range(4)]
+    row_size = (s.replicas, s.max_time)
+    s = replace(s, batches=tuple(ladder), replicas=min(s.replicas, 64), max_time=min(s.max_time, 3000.0))
+    out = {"size": {"batches": list(ladder), "replicas": s.replicas, "max_time": s.max_time}}
     # (a) SGLD at the same temperatures
     pts_a = []
     for k, B in enumerate(sorted(s.batches)):
@@ -827,25 +848,26 @@ def _row4_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float, 
         sd = _seed_for(seed, 4, 100 + k)
         sim = cache.cached(100 + k, lambda T=T, sd=sd: _sgd_escape_ensemble(
             data, theta0, width=s.width, beta=beta, lr=lr, batch=N, max_time=s.max_time, replicas=s.replicas,
-            seed=sd, rule=rule, noise_temperature=T, progress=progress))
+            seed=sd, rule=rule, noise_temperature=T, record_every=-(-N // B), progress=progress))
         pts_a.append(_estimate_point(sim, batch_of_T=B, T_eff=T, inv_T_eff=1.0 / T, barrier_over_T_eff=barrier / T,
                                      seed=sd, lr=lr, batch=N))
     out["a_sgld"] = {"dynamics": "full-batch gradient (B = N) + isotropic injected Gaussian noise at T_eff(B) "
                                  "(sgd.train noise_temperature), no mini-batch noise",
                      "points": pts_a, "fit": _fit_summary(_arrhenius(pts_a), barrier)}
     # (b) lr -> 0 at fixed lr/B (plain SGD, shuffled epochs as in row 4)
-    ladder = sorted(s.batches)
     B0 = next((b for b in ladder[len(ladder) // 2:] if b % 4 == 0), None) or next((b for b in ladder if b % 4 == 0),
                                                                              None)
     pts_b = []
     if B0 is not None:
-        base = next(p for p in main_points if p["batch"] == B0) if any(p["batch"] == B0 for p in main_points) else None
+        # reuse the row's own ensemble at (lr, B0) when it has the diagnostics' size
+        base = (next((p for p in main_points if p["batch"] == B0), None)
+                if row_size == (s.replicas, s.max_time) else None)
         for j in range(3):
             lr_j, B_j = lr / 2 ** j, B0 // 2 ** j
             T = sgd_temperature(lr_j, B_j, c_e, n_train=N)
             if j == 0 and base is not None:
                 pt = {k: base[k] for k in ("mean", "ci_low", "ci_high", "n_escaped", "n_censored", "n_diverged",
-                                           "sgd_steps", "epochs", "seed")}
+                                           "sgd_steps", "epochs", "seed", "lambda_median_before_escape")}
                 pt["reused_from_row"] = True  # the row's own ensemble at (lr, B0): not run twice
             else:
                 sd = _seed_for(seed, 4, 200 + j)
@@ -895,7 +917,8 @@ def _row4_diag_text(diag: dict, barrier: float, c_e: float, fit) -> str:
 
     def pts_txt(pts, key="batch"):
         return "; ".join(f"{key} {q.get(key)}: T = {_fmt(q['T_eff'], 3)}, {q['n_escaped']} escaped, tau = "
-                         f"{_fmt(q['mean'])} [{_fmt(q['ci_low'])}, {_fmt(q['ci_high'])}]" for q in pts)
+                         f"{_fmt(q['mean'])} [{_fmt(q['ci_low'])}, {_fmt(q['ci_high'])}], median lambda_2 before "
+                         f"escape {_fmt(q.get('lambda_median_before_escape'), 3)}" for q in pts)
 
     a = diag["a_sgld"]
     txt.append(f"(a) {a['dynamics']}, same start, event, lr and run length: " + pts_txt(a["points"], "batch_of_T")
@@ -1076,7 +1099,6 @@ def _row_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress
     from .network import stationary_point
     from .noise import gradient_noise, per_sample_grads
     from .stats import exponential_mle
-    from .temperature import epochs_to_sde_time
 
     t0 = time.perf_counter()
     P = _sgd_problem(s, seed)
@@ -1102,7 +1124,7 @@ def _row_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress
     # the package's one escape level (kramers.escape_target), on the empirical singular vectors of the empirical eta
     esc = sgd.escape_by_mode_amplitude(res, mode, "forward", sv=eta, basis="empirical")
     ep, obs = esc.times()
-    t_sde = epochs_to_sde_time(ep, t.lr, t.batch, s.n_train)
+    t_sde = np.asarray(ep, float) * -(-s.n_train // t.batch) * t.lr  # lr x steps, ceil(N/B) steps per epoch
     est = exponential_mle(t_sde, obs, confidence=CONFIDENCE)
     final_lam = np.abs(res.mode_sv_empirical[-1, :, mode])
     final_sigma2 = res.svals[-1, :, mode]  # second singular value of W: exactly rank 1 stays 0
@@ -1160,7 +1182,8 @@ def _row_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress
                  "support_size": int(support.sum()), "max_abs_grad_on_support": grad_on_support,
                  "eigenvector_leak_norm": leak, "final_sigma2_max": float(np.nanmax(final_sigma2)),
                  "escape_noise_zero": gn.escape_noise_zero, "trace": gn.trace,
-                 "noise_direction_support": gn.direction_support, "noise_direction_leak": gn.direction_leak, "T_iso": gn.temperature_iso,
+                 "noise_direction_support": gn.direction_support, "noise_direction_leak": gn.direction_leak,
+                 "T_iso": gn.temperature_iso,
                  "T_direction": gn.temperature_direction, "n_escaped": escaped, "n_replicas": t.replicas,
                  "epochs": res.epochs_run, "seed": sd, "reference_iso_exact_1d": ref_iso.tau if ref_iso else None}],
         seeds=[sd], n_seeds=t.replicas, steps=n_steps, wall_seconds=time.perf_counter() - t0,
