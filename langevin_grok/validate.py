@@ -827,6 +827,9 @@ def _row4_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float, 
     (d) Plain SGD with batches drawn with replacement (independent batches) on the same ladder: the
         shuffled-epoch sampling of row 4 makes the noise summed over one epoch vanish at fixed weights,
         which suppresses slow noise that the white-noise T_eff counts.
+
+    (d) always runs (cheap: with early stopping it ends once every replica escaped); (a) and (b) only with
+    ``s.diagnose``.
     """
     from .temperature import sgd_temperature
 
@@ -841,9 +844,10 @@ def _row4_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float, 
     row_size = (s.replicas, s.max_time)
     s = replace(s, batches=tuple(ladder), replicas=min(s.replicas, 64), max_time=min(s.max_time, 3000.0))
     out = {"size": {"batches": list(ladder), "replicas": s.replicas, "max_time": s.max_time}}
+    heavy = s.diagnose
     # (a) SGLD at the same temperatures
     pts_a = []
-    for k, B in enumerate(sorted(s.batches)):
+    for k, B in enumerate(sorted(s.batches) if heavy else ()):
         T = sgd_temperature(lr, B, c_e, n_train=N)
         sd = _seed_for(seed, 4, 100 + k)
         sim = cache.cached(100 + k, lambda T=T, sd=sd: _sgd_escape_ensemble(
@@ -851,14 +855,15 @@ def _row4_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float, 
             seed=sd, rule=rule, noise_temperature=T, record_every=-(-N // B), progress=progress))
         pts_a.append(_estimate_point(sim, batch_of_T=B, T_eff=T, inv_T_eff=1.0 / T, barrier_over_T_eff=barrier / T,
                                      seed=sd, lr=lr, batch=N))
-    out["a_sgld"] = {"dynamics": "full-batch gradient (B = N) + isotropic injected Gaussian noise at T_eff(B) "
-                                 "(sgd.train noise_temperature), no mini-batch noise",
-                     "points": pts_a, "fit": _fit_summary(_arrhenius(pts_a), barrier)}
+    if heavy:
+        out["a_sgld"] = {"dynamics": "full-batch gradient (B = N) + isotropic injected Gaussian noise at T_eff(B) "
+                                     "(sgd.train noise_temperature), no mini-batch noise",
+                         "points": pts_a, "fit": _fit_summary(_arrhenius(pts_a), barrier)}
     # (b) lr -> 0 at fixed lr/B (plain SGD, shuffled epochs as in row 4)
     B0 = next((b for b in ladder[len(ladder) // 2:] if b % 4 == 0), None) or next((b for b in ladder if b % 4 == 0),
                                                                              None)
     pts_b = []
-    if B0 is not None:
+    if B0 is not None and heavy:
         # reuse the row's own ensemble at (lr, B0) when it has the diagnostics' size
         base = (next((p for p in main_points if p["batch"] == B0), None)
                 if row_size == (s.replicas, s.max_time) else None)
@@ -877,8 +882,9 @@ def _row4_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float, 
                 pt = _estimate_point(sim, seed=sd)
             pt.update(lr=lr_j, batch=B_j, T_eff=T, inv_T_eff=1.0 / T, epoch_sde_time=lr_j * -(-N // B_j))
             pts_b.append(pt)
-    out["b_lr_refinement"] = {"dynamics": "plain mini-batch SGD, shuffled epochs (as row 4), lr and B halved together",
-                              "points": pts_b}
+    if heavy:
+        out["b_lr_refinement"] = {"dynamics": "plain mini-batch SGD, shuffled epochs (as row 4), lr and B halved "
+                                              "together", "points": pts_b}
     # (d) with replacement (independent batches), same ladder
     pts_d = []
     for k, B in enumerate(sorted(s.batches)):
@@ -895,7 +901,8 @@ def _row4_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float, 
     return out
 
 
-def _row4_diag_text(diag: dict, barrier: float, c_e: float, fit) -> str:
+def _row4_diag_text(diag: dict, barrier: float, c_e: float, fit, main_points=(), lam_min: float | None = None,
+                    log_prefactor: float | None = None) -> str:
     """The 'why' paragraph of row 4 from :func:`_row4_diagnostics` (and the path noise, always measured)."""
     npth = diag["c_noise_along_path"]
     txt = ["Diagnostics. (c) Measured noise along the escape path (balanced path, learned minimum -> saddle): "
@@ -904,9 +911,7 @@ def _row4_diag_text(diag: dict, barrier: float, c_e: float, fit) -> str:
            + "; a noise that falls toward the saddle raises the effective barrier, by the noise-weighted line above."]
     if "a_sgld" not in diag:
         txt.append("The run-time-heavy diagnostics (a: full-batch gradient + isotropic injected noise at the same "
-                   "T_eff; b: lr halved twice at fixed lr/B; d: batches with replacement) run with --full "
-                   "(SGDReverseSettings.diagnose).")
-        return " ".join(txt)
+                   "T_eff; b: lr halved twice at fixed lr/B) run with --full (SGDReverseSettings.diagnose).")
 
     def fit_txt(f):
         if f is None:
@@ -920,10 +925,11 @@ def _row4_diag_text(diag: dict, barrier: float, c_e: float, fit) -> str:
                          f"{_fmt(q['mean'])} [{_fmt(q['ci_low'])}, {_fmt(q['ci_high'])}], median lambda_2 before "
                          f"escape {_fmt(q.get('lambda_median_before_escape'), 3)}" for q in pts)
 
-    a = diag["a_sgld"]
-    txt.append(f"(a) {a['dynamics']}, same start, event, lr and run length: " + pts_txt(a["points"], "batch_of_T")
-               + f"; Arrhenius {fit_txt(a['fit'])}.")
-    b = diag["b_lr_refinement"]
+    a = diag.get("a_sgld")
+    if a is not None:
+        txt.append(f"(a) {a['dynamics']}, same start, event, lr and run length: " + pts_txt(a["points"], "batch_of_T")
+                   + f"; Arrhenius {fit_txt(a['fit'])}.")
+    b = diag.get("b_lr_refinement", {"points": []})
     if b["points"]:
         txt.append(f"(b) {b['dynamics']}: " + "; ".join(
             f"lr = {q['lr']:g}, B = {q['batch']} (T_eff = {_fmt(q['T_eff'], 3)}, one epoch = "
@@ -931,6 +937,39 @@ def _row4_diag_text(diag: dict, barrier: float, c_e: float, fit) -> str:
             f"[{_fmt(q['ci_low'])}, {_fmt(q['ci_high'])}] SDE time" for q in b["points"]) + ".")
     d = diag["d_with_replacement"]
     txt.append(f"(d) {d['dynamics']}: " + pts_txt(d["points"]) + f"; Arrhenius {fit_txt(d['fit'])}.")
+    # reading, computed from the numbers above (no tuned statement)
+    read = []
+    main = {q["batch"]: q for q in main_points}
+    rat = [main[q["batch"]]["mean"] / q["mean"] for q in d["points"]
+           if q["batch"] in main and q["n_escaped"] and main[q["batch"]]["n_escaped"]]
+    if d["fit"] is not None:
+        inside = "inside" if d["fit"]["landscape_inside"] else "outside"
+        read.append(f"with independent batches (d) the Arrhenius barrier is "
+                    f"{_fmt(d['fit']['ratio_to_landscape'], 3)} x the landscape barrier (landscape {inside} its "
+                    f"95% CI) and ln tau0 = {_fmt(d['fit']['log_tau0'], 3)}"
+                    + (f" against the 1-D Kramers {_fmt(log_prefactor, 3)}" if log_prefactor is not None else ""))
+    if rat:
+        read.append(f"shuffled epochs (the row) escape {_fmt(min(rat), 3)} to {_fmt(max(rat), 3)} x more slowly than "
+                    f"independent batches at the same B and lr")
+    if b["points"] and len(b["points"]) > 1 and b["points"][0]["n_escaped"] and b["points"][-1]["n_escaped"]:
+        q0, q1 = b["points"][0], b["points"][-1]
+        overlap = q1["ci_low"] <= q0["ci_high"] and q0["ci_low"] <= q1["ci_high"]
+        read.append(f"lr / {q0['lr'] / q1['lr']:g} at fixed lr/B (b) changes tau by a factor "
+                    f"{_fmt(q1['mean'] / q0['mean'], 3)} (intervals {'overlap' if overlap else 'do not overlap'})")
+    n_a = sum(q["n_escaped"] for q in a["points"]) if a else 0
+    m_a = a["points"][0]["n_escaped"] + a["points"][0]["n_censored"] if a and a["points"] else 0
+    lam_a = [q.get("lambda_median_before_escape") for q in a["points"] if q.get("lambda_median_before_escape")] if a \
+        else []
+    shift = ""
+    if lam_a and lam_min is not None:
+        shift = (f", with the metastable lambda_2 moved from lambda_min = {_fmt(lam_min, 3)} to "
+                 f"{_fmt(min(lam_a), 3)}-{_fmt(max(lam_a), 3)}: at dE/T_eff ~ 1 the noise in all the other weight "
+                 f"directions (variance ~ T/beta on the empty hidden units) reshapes the landscape, so isotropic "
+                 f"noise at T_eff is not the small-noise limit either")
+    if a:
+        read.append(f"isotropic injected noise at the same T_eff (a) gave {n_a} escapes in {len(a['points'])} x "
+                    f"{m_a} replicas{shift}")
+    txt.append("Reading: " + "; ".join(read) + ".")
     return " ".join(txt)
 
 
@@ -998,21 +1037,20 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
     noise_path = {"lambda": lam_path[picks].tolist(), "c_e": c_path[picks].tolist(),
                   "c_e_over_start": (c_path[picks] / c_e).tolist()}
     diag = {"c_noise_along_path": noise_path}
-    if s.diagnose:
-        diag.update(_row4_diagnostics(s, P, rule, theta0, c_e, barrier, points, seed, cache, progress))
-        for part in ("a_sgld", "b_lr_refinement", "d_with_replacement"):
-            for q in diag[part]["points"]:
-                if q.get("reused_from_row"):
-                    continue
-                n_total += s.replicas
-                steps += q["sgd_steps"]
-                seeds.append(q["seed"])
+    diag.update(_row4_diagnostics(s, P, rule, theta0, c_e, barrier, points, seed, cache, progress))
+    for part in ("a_sgld", "b_lr_refinement", "d_with_replacement"):
+        for q in diag.get(part, {}).get("points", ()):
+            if q.get("reused_from_row"):
+                continue
+            n_total += diag["size"]["replicas"]
+            steps += q["sgd_steps"]
+            seeds.append(q["seed"])
     kr_ref = kramers_1d(s.depth, eta, beta, 1.0, "reverse")
     dyn = (f"plain mini-batch SGD (sgd.train, data noise only, no injected noise; batches without replacement), "
-           f"{net.n_params} weights")
-    if s.diagnose:
-        dyn += ("; diagnostics (separate numbers, labelled): (a) full-batch gradient + isotropic injected Gaussian "
-                "noise (SGLD), (b) plain SGD at smaller lr, (d) plain SGD with batches drawn with replacement")
+           f"{net.n_params} weights; diagnostics (separate numbers, labelled): "
+           + ("(a) full-batch gradient + isotropic injected Gaussian noise (SGLD), (b) plain SGD at smaller lr, "
+              if s.diagnose else "")
+           + "(d) plain SGD with batches drawn with replacement")
     corr = None
     if fit is not None:
         lo_c, hi_c = fit.slope_ci
@@ -1070,7 +1108,8 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
         + ("" if fit is None else f"Fit: dE_eff = {_fmt(fit.slope)} [{_fmt(fit.slope_ci[0])}, "
            f"{_fmt(fit.slope_ci[1])}], ln tau0 = {_fmt(fit.intercept, 4)} (ln of the 1-D Kramers prefactor: "
            f"{_fmt(math.log(kr_ref.prefactor), 4)}). ")
-        + f"Verdict: {verdict} ({vt}). " + _row4_diag_text(diag, barrier, c_e, fit)
+        + f"Verdict: {verdict} ({vt}). "
+        + _row4_diag_text(diag, barrier, c_e, fit, points, ml.lambda_min, math.log(kr_ref.prefactor))
     )
     meas["diagnostics"] = diag
     return RowResult(
