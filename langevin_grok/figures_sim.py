@@ -16,6 +16,12 @@ unless a record says otherwise. Time units: epochs (one epoch = ceil(N/B) steps)
 curves; the Arrhenius fits use SDE time ``t = lr * steps`` so that the Kramers prefactor does not
 depend on lr (records carry both).
 
+Run times (2 cores, shared with other jobs, 2026-11-28): ``--quick`` all figures together 1.4 min
+alone, 3.0 min from a fresh clone under load; ``--full`` fig1a 890 s, fig1b 76 s, fig2b 2166 s
+(36 min: 5 x 2e4 epochs x 50 seeds of the paper's sweep, then the escape protocol with up to
+4e4 epochs per lr and a shuffled-epoch control), fig3 50 s, escape_dist 165 s; about one hour in
+total run one after the other.
+
 Seeds: figure seed ``s`` -> ``SeedSequence(s, spawn_key=(k,))`` with k = 0 for data and
 k = 1, 2, ... for the replica ensembles of the protocols (replica i of ensemble k draws from
 ``spawn_key (k, stage, i)``, see :func:`langevin_grok.sgd.replica_generator`).
