@@ -229,8 +229,11 @@ def quadratic_model(stiffness: float, dim: int = 1) -> Model:
 # --------------------------------------------------------------------------- compiled side
 @numba.njit(cache=True)
 def _ipow(a, n):
-    out = 1.0
-    for _ in range(n):
+    # starts from a, not 1.0: one multiplication less on the kernel's step-to-step dependency chain
+    if n <= 0:
+        return 1.0
+    out = a
+    for _ in range(n - 1):
         out *= a
     return out
 
@@ -313,24 +316,39 @@ def network_products(x, p, work):
 
 
 @numba.njit(cache=True)
-def model_constants(code, p):
+def model_constants(code, p, scale=1.0):
     """Per-model constants the compiled gradient reads instead of recomputing them every step
-    (keeps square roots and divisions off the step-to-step dependency chain)."""
+    (keeps square roots and divisions off the step-to-step dependency chain). With ``scale``
+    :func:`grad_1d` returns ``scale * dU/dr`` (the 1-D kernel folds ``dt`` in, one multiplication
+    less per step); :func:`grad_into` reads only the unscaled entries.
+
+    Arc: ``[L, eta, beta, 1/sqrt(L), L/sqrt(L), A, B, C]`` with ``scale * dU/dr =
+    A r^(2L-1) + B r^(L-1) + C r`` (the polynomial in ``r`` itself: no rescaling ``a = r/sqrt(L)``
+    and no outer factor on the chain). Other models: ``p`` (quadratic: stiffness times ``scale``).
+    """
     if code == 0:
+        L = int(p[0])
         s = math.sqrt(p[0])
-        return np.array([p[0], p[1], p[2], 1.0 / s, p[0] / s])
-    return p.copy()
+        k = 1.0 / s
+        c = scale * (p[0] / s)
+        kLm1 = _ipow(k, L - 1)
+        return np.array([p[0], p[1], p[2], k, p[0] / s,
+                         c * kLm1 * kLm1 * k, -c * p[1] * kLm1, c * p[2] * k])
+    q = p.copy()
+    if code == 3:
+        q[0] *= scale
+    return q
 
 
 @numba.njit(cache=True, inline="always")
 def grad_1d(code, r, q):
     """Compiled ``dU/dr`` of a 1-D model (arc or quadratic) at the scalar ``r``; the ensemble kernel
-    keeps 1-D states in registers (several times faster than going through arrays)."""
+    keeps 1-D states in registers (several times faster than going through arrays). Returns
+    ``scale * dU/dr`` when ``q = model_constants(code, p, scale)``."""
     if code == 0:
-        L = int(q[0])
-        a = r * q[3]
-        aLm1 = _ipow(a, L - 1)
-        return q[4] * (aLm1 * aLm1 * a - q[1] * aLm1 + q[2] * a)
+        # grouped so that the dependency chain from r is r^(L-1) -> square -> *A -> *r -> +
+        rLm1 = _ipow(r, int(q[0]) - 1)
+        return (q[5] * (rLm1 * rLm1)) * r + (q[6] * rLm1 + q[7] * r)
     return q[0] * r
 
 
