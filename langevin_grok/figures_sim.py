@@ -39,12 +39,12 @@ from . import plotting, sgd
 from .data import (Dataset, bayes_mse, best_rank_k, empirical_cross_svd, make_dataset, make_sparse_dataset,
                    mse_from_moments)
 from .figures import FigureResult, finish, register_figure
-from .kramers import exact_mfpt_1d, kramers_1d
+from .kramers import escape_target, exact_mfpt_1d, kramers_1d
 from .landscape import beta_c, beta_star, mode_landscape
 from .network import DeepLinearNetwork, stationary_point
 from .noise import escape_direction, gradient_noise, relevant_saddle
 from .reproduction import CONTRADICTED, NOT_REPRODUCED, PAPER_CLAIMS, REPRODUCED, Claim, finite_sample_spread, judge
-from .stats import arrhenius_fit, exponential_mle, ks_exponential, log_sigma_from_ci
+from .stats import arrhenius_fit, exponential_mle, ks_exponential, log_sigma_from_ci, median_ci
 
 __all__ = [
     "Fig1aConfig", "FIG1A_FULL", "FIG1A_QUICK", "FIG1A_TINY", "fig1a_figure",
@@ -52,7 +52,7 @@ __all__ = [
     "EscapeProtocol", "Fig2bConfig", "FIG2B_FULL", "FIG2B_QUICK", "FIG2B_TINY", "fig2b_figure",
     "Fig3Config", "FIG3_FULL", "FIG3_QUICK", "FIG3_TINY", "fig3_figure",
     "EscapeDistConfig", "ESCAPE_DIST_FULL", "ESCAPE_DIST_QUICK", "ESCAPE_DIST_TINY", "escape_dist_figure",
-    "sigma_crossing", "state_noise", "run_reverse_escapes", "median_ci",
+    "sigma_crossing", "state_noise", "run_reverse_escapes",
 ]
 
 # The paper's network and data (THEORY.md).
@@ -165,28 +165,6 @@ def _mle(epochs: list, end: float) -> dict:
     d["median_observed"] = float(np.median(t[obs])) if obs.any() else None
     d["q10_q90_observed"] = [float(q) for q in np.quantile(t[obs], [0.1, 0.9])] if obs.any() else None
     return d
-
-
-def median_ci(epochs: list, confidence: float = 0.95) -> dict:
-    """Median escape epoch with a distribution-free confidence interval (binomial order statistics).
-
-    Censored runs (None) count as later than every escape; the median or an end of the interval that
-    falls on a censored run is None. For escapes that are not a Poisson process (a deterministic
-    descent), where the exponential MLE of :mod:`langevin_grok.stats` does not apply."""
-    from scipy.stats import binom
-
-    n = len(epochs)
-    t = np.sort(np.array([math.inf if e is None else e for e in epochs], dtype=float))
-    a = (1.0 - confidence) / 2
-    lo = int(binom.ppf(a, n, 0.5))  # order-statistic indices (0-based) with coverage >= confidence
-    hi = min(n - 1, int(binom.isf(a, n, 0.5)))
-    lo = max(0, lo - 1) if binom.cdf(lo, n, 0.5) > a else lo
-
-    def val(x):
-        return None if not math.isfinite(x) else float(x)
-
-    return {"median": val(float(np.median(t))) if n else None, "ci_low": val(t[lo]), "ci_high": val(t[hi]),
-            "n": n, "n_censored": int(sum(e is None for e in epochs)), "confidence": confidence}
 
 
 def state_noise(data: Dataset, beta: float, modes, *, lr: float, batch: int, depth: int = DEPTH,
@@ -591,7 +569,8 @@ class EscapeProtocol:
     rates are set so that ``dE_rev / T_e`` takes the values ``barrier_over_t``, with
     ``T_e = lr c_e / (2B)`` measured at the start along the saddle's unstable direction
     (run-time budget, not the paper's numbers). Escape: the second singular value of the end-to-end
-    map falls below ``(a_sad / 2)^L`` (half the saddle's per-layer amplitude).
+    map falls to ``lambda_sad / 2`` (:func:`langevin_grok.kramers.escape_target`, the package's reverse
+    escape level).
 
     Batches are drawn with replacement (``replacement=True``): then successive steps have
     independent noise and ``T = lr c/(2B)`` holds. With shuffled epochs the batch gradients of one
@@ -641,9 +620,10 @@ def run_reverse_escapes(setup: dict, lr: float, n_seeds: int, max_epochs: int, s
     every = max(1, max_epochs // 1500)
     schedule = [(min(chunk, max_epochs - k), every) for k in range(0, max_epochs, chunk)]
     ml = setup["landscape"]
-    # escape: sigma_2 of the end-to-end map below (a_sad/2)^L (half the saddle's per-layer amplitude);
-    # the map's own singular value, since the population-mode projection carries the first mode's leakage
-    thr = (0.5 * ml.a_saddle) ** DEPTH
+    # escape: sigma_2 of the end-to-end map falls to the package's reverse escape level lambda_sad / 2
+    # (kramers.escape_target, the level the engine and validate use); the map's own singular value,
+    # since the population-mode projection carries the first mode's leakage
+    thr = escape_target(DEPTH, ml.sv, ml.beta, "reverse").lambda_target
 
     def done(r):
         return all(e is not None for e in sigma_crossing(r, 1, thr, "down"))
@@ -1126,7 +1106,7 @@ def escape_dist_figure(cfg: EscapeDistConfig, *, out_dir, seed: int, name: str =
             value=m["mean"], uncertainty=(hi - lo) / 2 if math.isfinite(hi) else None,
             why=("The measured mean "
                  + ("agrees with" if judge(mf.tau, mf.tau, lo, hi) == REPRODUCED else "differs from")
-                 + f" the exact 1-D MFPT at T_e within its 95 % interval; the KS test "
+                 + " the exact 1-D MFPT at T_e within its 95 % interval; the KS test "
                  + ("does not reject" if ks.pvalue >= 0.05 else "rejects") + " the exponential law at the 5 % level."),
         ))
     caption = (

@@ -34,6 +34,7 @@ __all__ = [
     "log_sigma_from_ci",
     "ArrheniusFit",
     "arrhenius_fit",
+    "median_ci",
 ]
 
 
@@ -467,3 +468,26 @@ def arrhenius_fit(x, tau, sigma_log=None, *, confidence: float = 0.95,
         tau0=math.exp(a), r_squared=r2, chi2=chi2, n=n, dof=dof, weighted=weighted,
         absolute_sigma=absolute, confidence=c,
     )
+
+
+# --------------------------------------------------------------------------- median with order-statistic CI
+def median_ci(epochs: list, confidence: float = 0.95) -> dict:
+    """Median escape epoch with a distribution-free confidence interval (binomial order statistics).
+
+    Censored runs (None) count as later than every escape; the median or an end of the interval that
+    falls on a censored run is None. For escapes that are not a Poisson process (a deterministic
+    descent), where the exponential MLE (:func:`exponential_mle`) does not apply."""
+    from scipy.stats import binom
+
+    n = len(epochs)
+    t = np.sort(np.array([math.inf if e is None else e for e in epochs], dtype=float))
+    a = (1.0 - confidence) / 2
+    lo = int(binom.ppf(a, n, 0.5))  # order-statistic indices (0-based) with coverage >= confidence
+    hi = min(n - 1, int(binom.isf(a, n, 0.5)))
+    lo = max(0, lo - 1) if binom.cdf(lo, n, 0.5) > a else lo
+
+    def val(x):
+        return None if not math.isfinite(x) else float(x)
+
+    return {"median": val(float(np.median(t))) if n else None, "ci_low": val(t[lo]), "ci_high": val(t[hi]),
+            "n": n, "n_censored": int(sum(e is None for e in epochs)), "confidence": confidence}

@@ -538,7 +538,7 @@ def _row_langevin_small(row: int, s, seed: int, workers, progress, parts: _PartS
         title, dyn = ROW_TITLES[1], "Langevin (engine, Euler-Maruyama + Brownian bridge) on the 1-D arc U(r)"
         kcomb = combine_points(points, "z_kramers")
         pred_label = "exact MFPT"
-        extra_text = (f" Kramers (asymptotic, error O(T/dE)): ratios measured/Kramers "
+        extra_text = (" Kramers (asymptotic, error O(T/dE)): ratios measured/Kramers "
                       + ", ".join(_fmt(p["ratio_kramers"], 3) for p in points)
                       + f"; combined chi2 p = {_fmt(kcomb['pvalue'], 3)}.")
     else:
