@@ -30,6 +30,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ._checks import InputError, check_choice, check_int
+from ._json import jsonable
 from .landscape import beta_c, beta_star, lambda_c, mode_landscape
 
 __all__ = [
@@ -562,27 +563,3 @@ def _flat_lines(d: dict, prefix: str = "") -> list[str]:
     return out
 
 
-def jsonable(obj):
-    """``obj`` with numpy types as Python types, tuples as lists, paths as text and NaN/inf as None."""
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return x if math.isfinite(x) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "to_dict"):  # the package's result dataclasses
-        return jsonable(obj.to_dict())
-    if obj is None or isinstance(obj, str):
-        return obj
-    raise TypeError(f"not JSON-able: {type(obj).__name__}")

@@ -62,6 +62,7 @@ import numpy as np
 
 from . import __version__
 from ._checks import InputError, check_choice, check_int
+from ._json import jsonable
 
 __all__ = [
     "MODES",
@@ -330,7 +331,7 @@ class RowResult:
         d = asdict(self)
         if not data:
             d.pop("data")
-        return _jsonable(d)
+        return jsonable(d)
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,7 @@ class ValidationReport:
     figures: tuple = ()
 
     def to_dict(self) -> dict:
-        return _jsonable({
+        return jsonable({
             "command": self.command, "mode": self.config.mode, "seed": self.config.seed,
             "started": self.started, "wall_seconds": self.wall_seconds, "out_dir": self.out_dir,
             "environment": self.environment, "config": self.config.to_dict(),
@@ -356,23 +357,6 @@ class ValidationReport:
             "table": table_rows(self),
             "rows": [r.to_dict(data=False) for r in self.rows],
         })
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return x if math.isfinite(x) else None
-    return obj
 
 
 # --------------------------------------------------------------------------- statistics of a comparison
@@ -447,7 +431,7 @@ class _PartStore:
                     return blob["value"]
             except (OSError, ValueError):
                 pass
-        value = _jsonable(compute())
+        value = jsonable(compute())
         if path is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             _atomic_write(path, json.dumps({"hash": self.hash, "value": value}, allow_nan=False))

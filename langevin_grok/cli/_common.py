@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 
+from .._json import jsonable
+
 
 def finite_float(text: str) -> float:
     """argparse type: a finite float (NaN and inf are rejected with a one-line message)."""
@@ -21,24 +23,9 @@ def finite_float(text: str) -> float:
     return x
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return x if math.isfinite(x) else None
-    return obj
-
-
 def print_json(obj, stream=None) -> None:
     """Print one JSON object (non-finite floats become ``null``, numpy types become Python types)."""
-    json.dump(_jsonable(obj), stream or sys.stdout, indent=2, allow_nan=False)
+    json.dump(jsonable(obj), stream or sys.stdout, indent=2, allow_nan=False)
     (stream or sys.stdout).write("\n")
 
 
