@@ -45,3 +45,13 @@ def format_table(headers: list[str], rows: list[list], floatfmt: str = ".6g") ->
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in body]
     return "\n".join(out)
+
+
+def add_escape_mode_arguments(p) -> None:
+    """``--depth``, ``--sv`` and ``--beta`` of one mode with a barrier (shared by kramers and simulate)."""
+    p.add_argument("--depth", "-L", type=finite_float, required=True,
+                   help="number of weight matrices L (integer >= 3; dimensionless)")
+    p.add_argument("--sv", type=finite_float, required=True,
+                   help="singular value eta of Sigma_yx in (0, 1) (dimensionless)")
+    p.add_argument("--beta", type=finite_float, required=True,
+                   help="L2 strength beta in (0, beta_c) (loss units per squared weight)")

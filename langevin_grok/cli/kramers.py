@@ -7,7 +7,7 @@ import math
 
 from .._checks import check_choice
 from ..kramers import DIRECTIONS, escape_target, exact_mfpt_1d, eyring_kramers_chain, kramers_1d
-from ._common import finite_float, format_table, print_json
+from ._common import add_escape_mode_arguments, finite_float, format_table, print_json
 
 
 def register(sub) -> None:
@@ -23,12 +23,7 @@ def register(sub) -> None:
             "lambda_min)/2 from lambda = 0; reverse: lambda_sad/2 from lambda_min)."
         ),
     )
-    p.add_argument("--depth", "-L", type=finite_float, required=True,
-                   help="number of weight matrices L (integer >= 3; dimensionless)")
-    p.add_argument("--sv", type=finite_float, required=True,
-                   help="singular value eta of Sigma_yx in (0, 1) (dimensionless)")
-    p.add_argument("--beta", type=finite_float, required=True,
-                   help="L2 strength beta in (0, beta_c) (loss units per squared weight)")
+    add_escape_mode_arguments(p)
     p.add_argument("--temperature", "-T", type=finite_float, required=True,
                    help="noise temperature T > 0 (loss units; T = lr c / (2B) for SGD)")
     p.add_argument("--direction", default="forward",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._checks import InputError, check_choice, check_int
-from ._common import finite_float, format_table, print_json
+from ._common import add_escape_mode_arguments, finite_float, format_table, print_json
 
 MODELS = ("arc", "chain")
 
@@ -22,12 +22,7 @@ def register(sub) -> None:
         ),
     )
     p.add_argument("--model", default="arc", help="arc (1-D reduced coordinate, default) or chain (scalar chain)")
-    p.add_argument("--depth", "-L", type=finite_float, required=True,
-                   help="number of weight matrices L (integer >= 3; dimensionless)")
-    p.add_argument("--sv", type=finite_float, required=True,
-                   help="singular value eta of Sigma_yx in (0, 1) (dimensionless)")
-    p.add_argument("--beta", type=finite_float, required=True,
-                   help="L2 strength beta in (0, beta_c) (loss units per squared weight)")
+    add_escape_mode_arguments(p)
     p.add_argument("--temperature", "-T", type=finite_float, default=None,
                    help="noise temperature T > 0 (loss units); or give --lr, --batch and --noise")
     p.add_argument("--lr", type=finite_float, default=None,
