@@ -203,6 +203,26 @@ def path_keys(seed, n_paths: int) -> tuple[int, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- kernel
+@numba.njit(cache=True, inline="always")
+def _grid_crossing(dj, g0, g):
+    """The event changed sign between two grid points, in its direction (+1 rising, -1 falling, 0 both)."""
+    return (dj >= 0 and g0 < 0.0 and g >= 0.0) or (dj <= 0 and g0 > 0.0 and g <= 0.0)
+
+
+@numba.njit(cache=True, inline="always")
+def _entry_side(dj, g0):
+    """``g0`` lies on the side the event is entered from, so a crossing between steps can end the path."""
+    return dj == 0 or (dj > 0 and g0 < 0.0) or (dj < 0 and g0 > 0.0)
+
+
+@numba.njit(cache=True, inline="always")
+def _bridge_hit(su, expo):
+    """Draw the Brownian-bridge crossing with probability ``exp(-expo)`` from the path's uniform stream;
+    returns ``(hit, advanced stream state)``."""
+    su += _GAMMA
+    return _uniform(_mix64(su)) < math.exp(-expo), su
+
+
 @numba.njit(cache=True)
 def _run_path(code, p, q, x, dt, temperature, n_max, ev_codes, ev_dirs, ev_specs, bridge, key_n, key_u,
               rec_every, rec, work, grad, gprev, nprev):
@@ -232,19 +252,19 @@ def _run_path(code, p, q, x, dt, temperature, n_max, ev_codes, ev_dirs, ev_specs
             g, gn = event_value(ev_codes[j], ev_specs, j, x, p, work)
             g0 = gprev[j]
             dj = ev_dirs[j]
-            if (dj >= 0 and g0 < 0.0 and g >= 0.0) or (dj <= 0 and g0 > 0.0 and g <= 0.0):
+            if _grid_crossing(dj, g0, g):
                 # crossed on the grid: linear interpolation of the crossing time
                 tc = (n + g0 / (g0 - g)) * dt
                 if tc < best_t:
                     best_t = tc
                     best_j = j
-            elif bridge and g * g0 > 0.0 and (dj == 0 or (dj > 0 and g0 < 0.0) or (dj < 0 and g0 > 0.0)):
+            elif bridge and g * g0 > 0.0 and _entry_side(dj, g0):
                 n0 = nprev[j]
                 if n0 > 0.0 and gn > 0.0:
                     expo = (g0 / n0) * (g / gn) * inv_tdt
                     if expo < _BRIDGE_CUTOFF:
-                        su += _GAMMA
-                        if _uniform(_mix64(su)) < math.exp(-expo):
+                        hit, su = _bridge_hit(su, expo)
+                        if hit:
                             # crossed and came back within the step; place it mid-step
                             tc = (n + 0.5) * dt
                             if tc < best_t:
@@ -297,16 +317,16 @@ def _run_path_1d(code, qdt, x, dt, temperature, n_max, ev_codes, ev_dirs, ev_spe
             g0 = gprev[j]
             gprev[j] = g
             dj = ev_dirs[j]
-            if (dj >= 0 and g0 < 0.0 and g >= 0.0) or (dj <= 0 and g0 > 0.0 and g <= 0.0):
+            if _grid_crossing(dj, g0, g):
                 tc = (n + g0 / (g0 - g)) * dt
                 if tc < best_t:
                     best_t = tc
                     best_j = j
             elif bridge:
                 expo = g0 * g * nprev[j]
-                if 0.0 < expo < _BRIDGE_CUTOFF and (dj == 0 or (dj > 0 and g0 < 0.0) or (dj < 0 and g0 > 0.0)):
-                    su += _GAMMA
-                    if _uniform(_mix64(su)) < math.exp(-expo):
+                if 0.0 < expo < _BRIDGE_CUTOFF and _entry_side(dj, g0):
+                    hit, su = _bridge_hit(su, expo)
+                    if hit:
                         tc = (n + 0.5) * dt
                         if tc < best_t:
                             best_t = tc
