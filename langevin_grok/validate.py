@@ -119,20 +119,13 @@ class ArcSettings:
 
 
 @dataclass(frozen=True)
-class ChainSettings:
-    """Row 2: scalar chain (width = dim = 1) in weight space; same sizing rules as :class:`ArcSettings`
-    with the Eyring-Kramers time in place of the exact MFPT."""
+class ChainSettings(ArcSettings):
+    """Row 2: scalar chain (width = dim = 1) in weight space; the fields and sizing rules of
+    :class:`ArcSettings` with the Eyring-Kramers time in place of the exact MFPT."""
 
-    depth: int = 3
-    sv: float = 0.8
-    beta: float = 0.32
-    direction: str = "forward"
     barrier_over_t: tuple = (5.0, 6.0, 7.0)
-    dt: float = 0.02
-    max_paths: int = 400
     min_paths: int = 100
     step_budget: float = 6e7
-    cap_factor: float = 20.0
 
 
 @dataclass(frozen=True)
