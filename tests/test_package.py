@@ -1,13 +1,16 @@
 """Package-level contracts: lazy re-exports, the console entry, help of every subcommand."""
 
+import argparse
 import importlib
+import re
 import subprocess
 import sys
 
 import pytest
 
 import langevin_grok as lg
-from langevin_grok.cli import SUBCOMMANDS, main
+from langevin_grok.cli import SUBCOMMANDS, build_parser, main
+from langevin_grok.cli._common import finite_float
 
 
 def test_every_reexport_resolves_to_its_module_attribute():
@@ -40,9 +43,15 @@ def test_every_subcommand_has_help_with_units(name, capsys):
     with pytest.raises(SystemExit) as exc:
         main([name, "--help"])
     assert exc.value.code == 0
-    text = capsys.readouterr().out
-    assert text.startswith("usage: langevin-grok " + name)
-    assert len(text) > 300
+    assert capsys.readouterr().out.startswith("usage: langevin-grok " + name)
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+    # every option is explained, and every numeric option states its unit or range
+    unit = re.compile(r"unit|dimensionless|epoch|SDE time|seconds|samples|integer|steps|weights|paths|loss|"
+                      r"replicas|in \(0, 1\)|>=|> 0", re.I)
+    for action in sub._actions:
+        assert action.help, (name, action.option_strings or action.dest)
+        if action.type in (finite_float, float, int):
+            assert unit.search(action.help), (name, action.option_strings, action.help)
 
 
 def test_help_does_not_import_heavy_modules():

@@ -69,7 +69,7 @@ def register(sub) -> None:
                    help="escape criterion: test MSE past the plateau/final midpoint (paper), a projected singular "
                         "value past --sv-threshold, or a mode amplitude past the saddle/minimum midpoint")
     p.add_argument("--escape-mode", type=int, default=None,
-                   help="mode index (0-based) for the singular_value/mode_amplitude criteria and the escape "
+                   help="mode index (integer >= 0, 0-based; dimensionless) for the singular_value/mode_amplitude criteria and the escape "
                         "direction (default: chosen from the landscape, see noise.relevant_saddle)")
     p.add_argument("--sv-threshold", type=finite_float, default=1e-3,
                    help="threshold of the singular_value criterion (dimensionless, default 1e-3 as the paper)")
