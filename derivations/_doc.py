@@ -10,7 +10,7 @@ import sympy as sp
 from langevin_grok.symbolic import Check
 
 
-# closed forms quoted in shared/THEORY.md (the others are derived consequences stated only here)
+# closed forms quoted in docs/theory.md (the others are derived consequences stated only here)
 FROM_THEORY = {
     "u(a) = ell(a^L) - eta^2/2", "stationarity polynomial", "beta(lambda) on the stationary curve",
     "spinodal lambda_c", "spinodal beta_c", "seed paper Eq. (3)", "coexistence lambda*", "coexistence beta*",
@@ -45,7 +45,7 @@ class Doc:
         """Show a derived expression next to the closed form it was verified against."""
         self.parts.append(
             f"Derived by sympy:\n\n$$\n{lhs_name} = {tex(check.lhs)}\n$$\n\n"
-            f"Closed form{' (as stated in THEORY.md)' if check.name in FROM_THEORY else ''}:\n\n"
+            f"Closed form{' (as stated in docs/theory.md)' if check.name in FROM_THEORY else ''}:\n\n"
             f"$$\n{rhs_name} = {tex(check.rhs)}\n$$\n\n"
             f"**Verified** ({check.name}): proved equal by sympy ({check.method}); residual exactly 0 at "
             f"{check.n_exact_points} exact rational points.\n"

@@ -1,4 +1,4 @@
-"""THEORY.md's worked example (L = 3, eta = 0.8, beta = 0.32) in exact arithmetic."""
+"""docs/theory.md's worked example (L = 3, eta = 0.8, beta = 0.32) in exact arithmetic."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from langevin_grok.symbolic import derive, exact_mode
 
 NAME = "06_worked_example.md"
 
-# (attribute, symbol, value printed in THEORY.md)
+# (attribute, symbol, value printed in docs/theory.md)
 PRINTED = (
     ("beta_c", r"\beta_c", "0.35088"),
     ("beta_star", r"\beta^*", "0.29472"),
@@ -43,7 +43,7 @@ def build() -> Doc:
     doc.eq(r"\lambda_c", m.lambda_c)
     doc.eq(r"\lambda^*", m.lambda_star)
     doc.p(r"Energies from the barrier identity at the exact roots $\lambda = a^3$:")
-    rows = ["| quantity | value (20 digits) | THEORY.md | agrees |", "|---|---|---|---|"]
+    rows = ["| quantity | value (20 digits) | docs/theory.md | agrees |", "|---|---|---|---|"]
     for attr, symbol, printed in PRINTED:
         x = getattr(m, attr)
         rows.append(f"| ${symbol}$ | {sp.N(x, 20)} | {printed} | {'yes' if agrees(x, printed) else '**NO**'} |")
@@ -52,7 +52,7 @@ def build() -> Doc:
     glob = "trivial" if e_min > 0 else "learned"
     doc.p(rf"""
 $\ell(\lambda_\text{{min}}) - \ell(0) = {e_min} > 0$, so the **{glob}** phase is the global one
-(THEORY.md: trivial), as it must be since $\beta = 0.32 > \beta^* \approx 0.2947$.""")
+(docs/theory.md: trivial), as it must be since $\beta = 0.32 > \beta^* \approx 0.2947$.""")
     sub = {d.L: 3, d.lam: m.lambda_saddle, d.eta: sp.Rational(4, 5)}
     doc.p(rf"""
 Curvatures along the arc length, $U''(r_s) = 2(L-1)\lambda_s^{{(L-2)/L}}(\lambda_s - \lambda_c)$:

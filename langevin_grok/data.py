@@ -10,7 +10,7 @@ Arrays hold one sample per row: ``X`` has shape ``(N, p)``. A network's end-to-e
 
 Units of error: ``mse`` is the mean over samples *and outputs* of the squared residual,
 ``1/(N p) sum_n |M x_n - y_n|^2`` (torch's ``MSELoss()`` with its default ``reduction="mean"``).
-The training loss of THEORY.md is ``1/(2N) sum_n |M x_n - y_n|^2 + beta/2 |W|^2``; its data part
+The training loss of docs/theory.md is ``1/(2N) sum_n |M x_n - y_n|^2 + beta/2 |W|^2``; its data part
 equals ``mse`` only for p = 2.
 """
 
@@ -213,7 +213,7 @@ def make_dataset(sv, n_train: int = 512, n_test: int = 512, dim: int | None = No
         Source of randomness; the SeedSequence entropy is stored in the result.
     whiten_train : bool
         Transform the training inputs so that ``X^T X / N = I`` exactly. Then the training loss is
-        exactly the decoupled per-mode loss of THEORY.md with eta = the singular values of the
+        exactly the decoupled per-mode loss of docs/theory.md with eta = the singular values of the
         empirical ``Y^T X / N`` (used by tests that compare with the landscape). Off by default.
 
     Notes

@@ -1,6 +1,6 @@
 """Simulation figures of the seed paper (Figs. 1(a), 1(b), 2(b), 3) and the escape-time law.
 
-Each figure runs a protocol of Ersoy & Wiesner (2026) *as stated* (``shared/THEORY.md``) with the
+Each figure runs a protocol of Ersoy & Wiesner (2026) *as stated* (``docs/theory.md``) with the
 ensemble SGD trainer (:mod:`langevin_grok.sgd`), measures escapes with its criteria, the gradient
 noise with :mod:`langevin_grok.noise`, fits with :mod:`langevin_grok.stats`, draws with
 :mod:`langevin_grok.plotting`, and returns the reproduction-table rows of the paper's claims it
@@ -55,7 +55,7 @@ __all__ = [
     "sigma_crossing", "state_noise", "run_reverse_escapes",
 ]
 
-# The paper's network and data (THEORY.md).
+# The paper's network and data (docs/theory.md).
 DEPTH, WIDTH, SV = 3, 10, (0.9, 0.8)
 # Progress bars of the registered figures (tqdm on stderr); set by figures.run_figures(progress=...).
 PROGRESS = True
@@ -174,7 +174,7 @@ def state_noise(data: Dataset, beta: float, modes, *, lr: float, batch: int, dep
     direction of the saddle chosen by :func:`langevin_grok.noise.relevant_saddle`.
 
     Returns the trace, ``c_e``, whether ``c_e`` vanishes, and the temperatures ``T_trace = lr (tr C/D)
-    /(2B)`` (the paper's) and ``T_e = lr c_e/(2B)`` (THEORY.md's), both with the without-replacement
+    /(2B)`` (the paper's) and ``T_e = lr c_e/(2B)`` (docs/theory.md's), both with the without-replacement
     factor of shuffled epochs.
     """
     net = DeepLinearNetwork.from_singular_values(depth, width, data.dim, list(data.sv), beta)

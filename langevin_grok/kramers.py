@@ -1,6 +1,6 @@
 """Escape-time theory: the default escape event, 1-D Kramers, exact 1-D MFPT, Eyring-Kramers.
 
-Everything here is in SDE time units of ``dX = -grad U dt + sqrt(2T) dW`` (see ``THEORY.md``):
+Everything here is in SDE time units of ``dX = -grad U dt + sqrt(2T) dW`` (see ``docs/theory.md``):
 losses are the per-mode ``ell - ell(0)``, the 1-D coordinate is the balanced arc length
 ``r = sqrt(L) a`` with ``U(r) = u(r / sqrt(L))``.
 

@@ -2,7 +2,7 @@
 
 On the balanced, aligned subspace each singular value eta of Sigma_yx is carried by one
 per-layer amplitude a (the same in every layer); the end-to-end singular value is
-lambda = a**L. With constants dropped (see ``../shared/THEORY.md``)::
+lambda = a**L. With constants dropped (see ``../docs/theory.md``)::
 
     ell(lambda) = 1/2 (lambda - eta)**2 + (L beta / 2) lambda**(2/L)
     u(a)        = 1/2 a**(2L) - eta a**L + (L beta / 2) a**2  ( = ell(a**L) - eta**2 / 2 )
@@ -267,7 +267,7 @@ def mode_landscape(depth: int, sv: float, beta: float) -> ModeLandscape:
 
     Examples
     --------
-    The worked example of THEORY.md:
+    The worked example of docs/theory.md:
 
     >>> m = mode_landscape(3, 0.8, 0.32)
     >>> round(m.lambda_saddle, 6), round(m.barrier_forward, 6), m.global_phase

@@ -2,7 +2,7 @@
 
 The network is ``f(x) = W_L ... W_1 x`` with ``W_1`` of shape ``(w, p)``, ``W_2 .. W_{L-1}`` of
 shape ``(w, w)`` and ``W_L`` of shape ``(p, w)``. With second moments ``Sigma_xx = E[x x^T]``,
-``Sigma_yx = E[y x^T]`` and ``Sigma_yy = E[y y^T]`` the loss is (see ``../shared/THEORY.md``)::
+``Sigma_yx = E[y x^T]`` and ``Sigma_yy = E[y y^T]`` the loss is (see ``../docs/theory.md``)::
 
     Loss(theta) = 1/2 E|W x - y|^2 + beta/2 sum_l |W_l|_F^2
                 = 1/2 tr(W Sigma_xx W^T) - tr(W Sigma_yx^T) + 1/2 tr(Sigma_yy) + beta/2 |theta|^2
@@ -221,7 +221,7 @@ class DeepLinearNetwork:
         L2 strength >= 0.
     sigma_yy : array, shape (p, p), optional
         Output second moment ``E[y y^T]``; it only adds the constant ``tr(Sigma_yy)/2``. Default: the
-        identity, which makes the loss the exact population MSE/2 of THEORY.md's data model (unit output
+        identity, which makes the loss the exact population MSE/2 of docs/theory.md's data model (unit output
         variance, joint covariance ``[[I, Sigma_yx^T], [Sigma_yx, I]]``); for other data it is MSE/2 up
         to a constant.
 
@@ -273,7 +273,7 @@ class DeepLinearNetwork:
         u: np.ndarray | None = None,
         v: np.ndarray | None = None,
     ) -> "DeepLinearNetwork":
-        """THEORY.md's population model: ``Sigma_xx = I``, ``Sigma_yx = U diag(eta) V^T``, ``Sigma_yy = I``.
+        """docs/theory.md's population model: ``Sigma_xx = I``, ``Sigma_yx = U diag(eta) V^T``, ``Sigma_yy = I``.
 
         Parameters
         ----------
@@ -727,7 +727,7 @@ def stationary_point(
 
     Examples
     --------
-    The worked example of THEORY.md (L = 3, eta = 0.8, beta = 0.32) as a scalar chain:
+    The worked example of docs/theory.md (L = 3, eta = 0.8, beta = 0.32) as a scalar chain:
 
     >>> net = DeepLinearNetwork.from_singular_values(3, 1, 1, [0.8], 0.32)
     >>> sp = stationary_point(net, ["saddle"])
@@ -745,7 +745,7 @@ def stationary_point(
 
     Supported Sigma_xx: every active right singular vector ``v_i`` must be an eigenvector of Sigma_xx,
     ``Sigma_xx v_i = s_i v_i`` with ``s_i > 0`` (always true for Sigma_xx = I, the data model of
-    THEORY.md). The mode then solves the per-mode problem with ``eta_i / s_i`` and ``beta / s_i``, and
+    docs/theory.md). The mode then solves the per-mode problem with ``eta_i / s_i`` and ``beta / s_i``, and
     its energy is ``s_i u(a_i; eta_i/s_i, beta/s_i)``. Anything else raises :class:`InputError`
     (the stationary points are then not aligned with the SVD of Sigma_yx).
     """

@@ -6,7 +6,7 @@ Every function takes plain arrays (or the small data containers defined here), d
 is created or leaked and no interactive backend is needed; :func:`save_figure` writes PNG (Agg)
 and PDF files.
 
-Axis labels use the notation of ``shared/THEORY.md``: lambda the end-to-end singular value,
+Axis labels use the notation of ``docs/theory.md``: lambda the end-to-end singular value,
 r = sqrt(L) a the arc length of the balanced path in weight space, beta the L2 strength,
 ``ell(lambda) - ell(0)`` the loss (per-sample MSE/2 + beta/2 |W|^2) relative to the trivial
 state, tau an escape time, T the temperature.

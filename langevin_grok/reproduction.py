@@ -12,7 +12,7 @@ The theory rows (:func:`theory_claims_fig2a`, :func:`theory_claims_beta_c`) need
 
 Seed paper: I. T. Ersoy and K. Wiesner, "Noise-Driven Escape from Metastable Phases explains
 Grokking in Deep Neural Networks", arXiv:2606.17120 (2026). Its stated numbers are quoted as in
-``shared/THEORY.md``.
+``docs/theory.md``.
 """
 
 from __future__ import annotations

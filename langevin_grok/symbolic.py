@@ -2,7 +2,7 @@
 
 Every closed form used by :mod:`langevin_grok.landscape` is *derived* here from the per-mode
 loss, not typed in, and each derived result is checked against the closed form quoted in
-``../shared/THEORY.md``:
+``docs/theory.md``:
 
 1. ``u(a) = ell(a**L) - eta**2/2`` and the stationarity polynomial
    ``a**(2L-2) - eta a**(L-2) + beta`` obtained as ``(du/da) / (L a)``;

@@ -116,7 +116,7 @@ def test_no_nontrivial_roots_above_spinodal():
 
 # --------------------------------------------------------------------------- worked example
 def test_theory_worked_example():
-    """THEORY.md: L=3, eta=0.8, beta=0.32, to the printed digits."""
+    """docs/theory.md: L=3, eta=0.8, beta=0.32, to the printed digits."""
     m = ls.mode_landscape(3, 0.8, 0.32)
     assert round(m.beta_c, 5) == 0.35088
     assert round(m.beta_star, 5) == 0.29472

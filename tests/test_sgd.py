@@ -241,7 +241,7 @@ def test_bad_input():
 
 @pytest.mark.parametrize("p", [2, 3])
 def test_matches_torch_mse_loss_with_weight_decay(p):
-    # THEORY.md: torch MSELoss (mean over samples AND outputs) + weight_decay=beta is our loss only for p = 2.
+    # docs/theory.md: torch MSELoss (mean over samples AND outputs) + weight_decay=beta is our loss only for p = 2.
     # For p outputs the torch data gradient is 2/p times ours; the same trajectory needs lr_torch = lr p/2 and
     # weight_decay = beta 2/p.
     torch = pytest.importorskip("torch")

@@ -163,7 +163,7 @@ def test_landscape_kind_matches_mode_landscape(tmp_path):
     for r in rows:
         assert r["result"] == mode_landscape(3, 0.8, r["params"]["beta"]).to_dict()
     arr = load_results(tmp_path / "l.sqlite", config=cfg, as_array=True)
-    assert arr["lambda_saddle"][1] == pytest.approx(0.092545, abs=1e-6)  # THEORY.md worked example
+    assert arr["lambda_saddle"][1] == pytest.approx(0.092545, abs=1e-6)  # docs/theory.md worked example
     assert np.isnan(arr["lambda_saddle"][2]) and list(arr["phase"]) == ["bistable", "bistable", "trivial_only"]
 
 
@@ -374,7 +374,7 @@ def test_kramers_kind_matches_direct_calls(tmp_path):
         T = r["params"]["temperature"]
         assert r["result"]["kramers_1d"]["tau"] == kramers.kramers_1d(3, 0.8, 0.32, T).tau
         assert r["result"]["exact_mfpt_1d"]["tau"] == kramers.exact_mfpt_1d(3, 0.8, 0.32, T).tau
-        assert r["result"]["eyring_kramers_chain"]["n_saddles"] == 4  # 2^(L-1), THEORY.md
+        assert r["result"]["eyring_kramers_chain"]["n_saddles"] == 4  # 2^(L-1), docs/theory.md
     with pytest.raises(InputError, match="beta"):  # no barrier above beta_c
         load_config({"sweep": {"kind": "kramers"}, "fixed": {"depth": 3, "sv": 0.8, "beta": 0.4, "temperature": 0.01}})
 

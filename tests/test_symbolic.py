@@ -76,7 +76,7 @@ def test_checker_can_fail():
 
 
 def test_derived_forms_match_theory_numerically(d):
-    """Evaluate the sympy expressions at float points against THEORY.md's formulas typed independently."""
+    """Evaluate the sympy expressions at float points against docs/theory.md's formulas typed independently."""
     rng = np.random.default_rng(1)
     for L in range(3, 9):
         for eta, a in rng.uniform(0.05, 0.95, size=(4, 2)):
@@ -132,7 +132,7 @@ def test_exact_worked_example():
     ]
     for exact, num in pairs:
         assert float(sp.N(exact, 30)) == pytest.approx(num, rel=1e-12)
-    # the printed digits of THEORY.md
+    # the printed digits of docs/theory.md
     assert str(sp.N(m.beta_c, 5)) == "0.35088"
     assert str(sp.N(m.beta_star, 5)) == "0.29472"
     assert str(sp.N(m.lambda_saddle, 5)) == "0.092545"
