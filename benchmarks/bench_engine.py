@@ -25,10 +25,10 @@ import numba
 import numpy as np
 import sdeint
 
-from langevin_grok.engine import simulate_ensemble, standard_normals
-from langevin_grok.events import escape_setup
-from langevin_grok.landscape import arc_force
-from langevin_grok.models import arc_model
+from langevin_grok.langevin.engine import simulate_ensemble, standard_normals
+from langevin_grok.langevin.events import escape_setup
+from langevin_grok.landscape.modes import arc_force
+from langevin_grok.langevin.models import arc_model
 
 DEPTH, ETA, BETA, T, DT = 3, 0.8, 0.32, 0.005, 0.01
 

@@ -2,7 +2,7 @@
 
 Paper network: L = 3, w = 10, p = 2, N = 512, B = 64 (8 steps per epoch), beta = 0.32, lr = 0.08, float64.
 Compared, in one run:
-  ensemble  langevin_grok.sgd.train on M replicas at once (observables only at the end of the run)
+  ensemble  langevin_grok.sgd.trainer.train on M replicas at once (observables only at the end of the run)
   numpy     a per-seed loop over M seeds, each a plain numpy SGD loop (the same arithmetic, one replica)
   torch     a per-seed loop written the way a user would: nn.Linear(bias=False) layers, nn.MSELoss,
             torch.optim.SGD(weight_decay=beta), DataLoader-style shuffled batches (skipped if torch is absent),
@@ -27,8 +27,8 @@ import time
 
 import numpy as np
 
-from langevin_grok import sgd
-from langevin_grok.data import make_dataset
+from langevin_grok.sgd import trainer as sgd
+from langevin_grok.sgd.data import make_dataset
 
 L, W, P, N, B, BETA, LR = 3, 10, 2, 512, 64, 0.32, 0.08
 STEPS = -(-N // B)

@@ -1,5 +1,5 @@
 """Tiny Markdown builder shared by the derivation scripts (formatting only; all algebra is in
-:mod:`langevin_grok.symbolic`)."""
+:mod:`langevin_grok.landscape.symbolic`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from langevin_grok.symbolic import Check
+from langevin_grok.landscape.symbolic import Check
 
 
 # closed forms quoted in docs/theory.md (the others are derived consequences stated only here)

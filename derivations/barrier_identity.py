@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from _doc import Doc
 
-from langevin_grok.symbolic import derive
+from langevin_grok.landscape.symbolic import derive
 
 NAME = "04_barrier_identity_and_curvature.md"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from _doc import Doc
 
-from langevin_grok.symbolic import derive_l2
+from langevin_grok.landscape.symbolic import derive_l2
 
 NAME = "05_depth_two.md"
 

@@ -1,7 +1,7 @@
 """Run every derivation and write one Markdown document per result.
 
 Usage: ``python derivations/run_all.py [--out DIR]`` (default: ``derivations/output``).
-The scripts are thin: the algebra and its verification live in :mod:`langevin_grok.symbolic`.
+The scripts are thin: the algebra and its verification live in :mod:`langevin_grok.landscape.symbolic`.
 """
 
 from __future__ import annotations

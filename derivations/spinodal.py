@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 from _doc import Doc, tex
 
-from langevin_grok.symbolic import derive
+from langevin_grok.landscape.symbolic import derive
 
 NAME = "02_spinodal.md"
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 import sympy as sp
 from _doc import Doc
 
-from langevin_grok.symbolic import derive, exact_mode
+from langevin_grok.landscape.symbolic import derive, exact_mode
 
 NAME = "06_worked_example.md"
 

@@ -3,20 +3,20 @@
 One concept per module; the main names are re-exported here (lazily, so ``import langevin_grok``
 stays cheap and does not load numba, sympy, dask or matplotlib until they are used):
 
-- :mod:`~langevin_grok.landscape`: per-mode numerics (spinodal, coexistence, roots, barriers).
-- :mod:`~langevin_grok.symbolic`: the sympy derivations that verify them, lambdified.
-- :mod:`~langevin_grok.network`: weight-space loss, gradient, Hessian, embedded stationary points.
-- :mod:`~langevin_grok.models`, :mod:`~langevin_grok.events`, :mod:`~langevin_grok.engine`: the
+- :mod:`~langevin_grok.landscape.modes`: per-mode numerics (spinodal, coexistence, roots, barriers).
+- :mod:`~langevin_grok.landscape.symbolic`: the sympy derivations that verify them, lambdified.
+- :mod:`~langevin_grok.landscape.network`: weight-space loss, gradient, Hessian, embedded stationary points.
+- :mod:`~langevin_grok.langevin.models`, :mod:`~langevin_grok.langevin.events`, :mod:`~langevin_grok.langevin.engine`: the
   compiled overdamped-Langevin ensemble engine with first-passage stopping (sdeint as reference).
-- :mod:`~langevin_grok.kramers`, :mod:`~langevin_grok.stats`: escape-time theory and statistics.
-- :mod:`~langevin_grok.temperature`: T = lr c / (2B) and time-unit conversions.
-- :mod:`~langevin_grok.data`, :mod:`~langevin_grok.sgd`, :mod:`~langevin_grok.noise`: mini-batch SGD
+- :mod:`~langevin_grok.theory.kramers`, :mod:`~langevin_grok.theory.stats`: escape-time theory and statistics.
+- :mod:`~langevin_grok._core.units`: T = lr c / (2B) and time-unit conversions.
+- :mod:`~langevin_grok.sgd.data`, :mod:`~langevin_grok.sgd.trainer`, :mod:`~langevin_grok.sgd.noise`: mini-batch SGD
   ensembles on real data and measured gradient noise.
-- :mod:`~langevin_grok.validate`, :mod:`~langevin_grok.sweep`: the main job and resumable sweeps.
-- :mod:`~langevin_grok.plotting`, :mod:`~langevin_grok.figures`: every figure (matplotlib lives only there).
+- :mod:`~langevin_grok.validation.validate`, :mod:`~langevin_grok.sweep`: the main job and resumable sweeps.
+- :mod:`~langevin_grok.report.plotting`, :mod:`~langevin_grok.report.figures`: every figure (matplotlib lives only there).
 
-The submodule ``langevin_grok.landscape`` is not shadowed: the per-mode summary for several
-singular values is ``langevin_grok.landscape.landscape``.
+The submodule ``langevin_grok.landscape.modes`` is not shadowed: the per-mode summary for several
+singular values is ``langevin_grok.landscape.modes.landscape``.
 """
 
 from __future__ import annotations
@@ -25,32 +25,32 @@ import importlib
 
 __version__ = "0.1.0"
 
-from ._checks import InputError  # noqa: E402  (cheap, used everywhere)
+from ._core.checks import InputError  # noqa: E402  (cheap, used everywhere)
 
 # name -> submodule it comes from
 _EXPORTS = {
     # landscape
-    "ModeLandscape": "landscape", "mode_landscape": "landscape", "beta_c": "landscape",
-    "beta_star": "landscape", "lambda_c": "landscape", "lambda_star": "landscape",
-    "ell": "landscape", "u": "landscape",
+    "ModeLandscape": "landscape.modes", "mode_landscape": "landscape.modes", "beta_c": "landscape.modes",
+    "beta_star": "landscape.modes", "lambda_c": "landscape.modes", "lambda_star": "landscape.modes",
+    "ell": "landscape.modes", "u": "landscape.modes",
     # network
-    "DeepLinearNetwork": "network", "StationaryPoint": "network", "stationary_point": "network",
-    "stationary_points": "network", "hessian_spectrum": "network",
+    "DeepLinearNetwork": "landscape.network", "StationaryPoint": "landscape.network", "stationary_point": "landscape.network",
+    "stationary_points": "landscape.network", "hessian_spectrum": "landscape.network",
     # temperature
-    "sgd_temperature": "temperature",
+    "sgd_temperature": "_core.units",
     # engine
-    "simulate_ensemble": "engine", "simulate_reference": "engine", "EscapeResult": "engine",
-    "arc_model": "models", "chain_model": "models", "network_model": "models",
-    "Event": "events", "escape_events": "events",
+    "simulate_ensemble": "langevin.engine", "simulate_reference": "langevin.engine", "EscapeResult": "langevin.engine",
+    "arc_model": "langevin.models", "chain_model": "langevin.models", "network_model": "langevin.models",
+    "Event": "langevin.events", "escape_events": "langevin.events",
     # theory and statistics
-    "escape_target": "kramers", "kramers_1d": "kramers", "exact_mfpt_1d": "kramers",
-    "eyring_kramers": "kramers", "eyring_kramers_chain": "kramers", "ZeroModeError": "kramers",
-    "exponential_mle": "stats", "arrhenius_fit": "stats",
+    "escape_target": "theory.kramers", "kramers_1d": "theory.kramers", "exact_mfpt_1d": "theory.kramers",
+    "eyring_kramers": "theory.kramers", "eyring_kramers_chain": "theory.kramers", "ZeroModeError": "theory.kramers",
+    "exponential_mle": "theory.stats", "arrhenius_fit": "theory.stats",
     # SGD
-    "make_dataset": "data", "train": "sgd", "run_protocol": "sgd", "quasi_static_sweep": "sgd",
-    "gradient_noise": "noise",
+    "make_dataset": "sgd.data", "train": "sgd.trainer", "run_protocol": "sgd.trainer", "quasi_static_sweep": "sgd.trainer",
+    "gradient_noise": "sgd.noise",
     # validation, sweeps
-    "run_validation": "validate", "run_sweep": "sweep", "load_results": "sweep",
+    "run_validation": "validation.validate", "run_sweep": "sweep", "load_results": "sweep",
 }
 
 __all__ = ["__version__", "InputError", *_EXPORTS]

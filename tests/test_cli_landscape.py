@@ -13,7 +13,7 @@ import pytest
 
 from langevin_grok.cli import main
 
-ls = importlib.import_module("langevin_grok.landscape")
+ls = importlib.import_module("langevin_grok.landscape.modes")
 
 REQUIRED = {
     "sv", "beta_c", "beta_star", "lambda_c", "lambda_star", "lambda_saddle", "lambda_min",

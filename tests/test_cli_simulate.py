@@ -5,7 +5,7 @@ import json
 import pytest
 
 from langevin_grok.cli import main
-from langevin_grok.temperature import sgd_temperature
+from langevin_grok._core.units import sgd_temperature
 
 KEYS = {"mean_escape_time", "ci_low", "ci_high", "n_paths", "n_escaped", "path_steps", "wall_seconds"}
 # dE/T = 2.4 keeps the run short (mean escape ~ 100 SDE time units)

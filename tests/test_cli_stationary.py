@@ -7,7 +7,7 @@ import json
 import pytest
 
 from langevin_grok.cli import main
-from langevin_grok.landscape import beta_c, mode_landscape
+from langevin_grok.landscape.modes import beta_c, mode_landscape
 
 
 def _json(capsys, argv):

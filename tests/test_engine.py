@@ -10,8 +10,8 @@ import pytest
 import sdeint
 from scipy import stats
 
-from langevin_grok._checks import InputError
-from langevin_grok.engine import (
+from langevin_grok._core.checks import InputError
+from langevin_grok.langevin.engine import (
     euler_maruyama_replay,
     path_keys,
     resolve_temperature,
@@ -19,12 +19,12 @@ from langevin_grok.engine import (
     simulate_reference,
     standard_normals,
 )
-from langevin_grok.events import Event, coordinate_event, escape_setup
-from langevin_grok.kramers import exact_mfpt_1d, eyring_kramers_chain, mfpt_1d
-from langevin_grok.models import arc_model, chain_model, network_model, quadratic_model
-from langevin_grok.network import DeepLinearNetwork
-from langevin_grok.stats import exponential_mle
-from langevin_grok.temperature import sgd_temperature
+from langevin_grok.langevin.events import Event, coordinate_event, escape_setup
+from langevin_grok.theory.kramers import exact_mfpt_1d, eyring_kramers_chain, mfpt_1d
+from langevin_grok.langevin.models import arc_model, chain_model, network_model, quadratic_model
+from langevin_grok.landscape.network import DeepLinearNetwork
+from langevin_grok.theory.stats import exponential_mle
+from langevin_grok._core.units import sgd_temperature
 
 
 def _quadratic_1d(t, x, p):

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from langevin_grok._checks import InputError
-from langevin_grok.engine import simulate_ensemble
-from langevin_grok.events import (
+from langevin_grok._core.checks import InputError
+from langevin_grok.langevin.engine import simulate_ensemble
+from langevin_grok.langevin.events import (
     Event,
     abs_coordinate_event,
     chain_product_event,
@@ -18,9 +18,9 @@ from langevin_grok.events import (
     network_mode_event,
     pack_events,
 )
-from langevin_grok.kramers import escape_target
-from langevin_grok.models import arc_model, chain_model, network_model, quadratic_model, work_size
-from langevin_grok.network import DeepLinearNetwork
+from langevin_grok.theory.kramers import escape_target
+from langevin_grok.langevin.models import arc_model, chain_model, network_model, quadratic_model, work_size
+from langevin_grok.landscape.network import DeepLinearNetwork
 
 
 def _compiled(event, model, x):

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from langevin_grok import figures as F
-from langevin_grok import reproduction as R
-from langevin_grok._checks import InputError
+from langevin_grok.report import figures as F
+from langevin_grok.report import reproduction as R
+from langevin_grok._core.checks import InputError
 from langevin_grok.cli import main
-from langevin_grok.landscape import beta_c, beta_star, mode_landscape
+from langevin_grok.landscape.modes import beta_c, beta_star, mode_landscape
 
 THEORY_FIGURES = ("fig2a", "fig4", "depth")
 
@@ -29,7 +29,7 @@ def quick_run(tmp_path_factory):
 @pytest.fixture
 def tiny(monkeypatch):
     """A private registry copy with a cheap extra figure "tiny" (runner mechanics without slow drawing)."""
-    from langevin_grok import plotting
+    from langevin_grok.report import plotting
 
     monkeypatch.setattr(F, "_REGISTRY", dict(F._REGISTRY))
 
@@ -146,7 +146,7 @@ def test_failing_figure_is_reported_and_others_run(tmp_path, tiny):
 
     @F.register_figure("badnum", title="returns an object that is not JSON-able", order=99.5)
     def badnum(*, quick, out_dir, seed):
-        from langevin_grok import plotting
+        from langevin_grok.report import plotting
 
         fig, _ = plotting.new_figure(figsize=(1, 1))
         return F.finish("badnum", fig, out_dir, numbers={"x": object()})
@@ -318,7 +318,7 @@ def test_finite_sample_spread_and_its_rows():
 
 def test_lambda_c_bound_behind_the_lambda_sad_row():
     # the row's argument: lambda_c < eta/2 at every depth, and every saddle lies below lambda_c
-    from langevin_grok.landscape import lambda_c
+    from langevin_grok.landscape.modes import lambda_c
 
     for L in range(3, 40):
         assert lambda_c(L, 0.8) < 0.4

@@ -9,11 +9,11 @@ import math
 import numpy as np
 import pytest
 
-from langevin_grok import figures as F
-from langevin_grok import figures_sim as S
-from langevin_grok import reproduction as R
-from langevin_grok import sgd
-from langevin_grok.data import make_dataset
+from langevin_grok.report import figures as F
+from langevin_grok.report import figures_sim as S
+from langevin_grok.report import reproduction as R
+from langevin_grok.sgd import trainer as sgd
+from langevin_grok.sgd.data import make_dataset
 
 SIM = ("fig1a", "fig1b", "fig2b", "fig3", "escape_dist")
 TINY = {"FIG1A_QUICK": S.FIG1A_TINY, "FIG1B_QUICK": S.FIG1B_TINY, "FIG2B_QUICK": S.FIG2B_TINY,

@@ -9,14 +9,14 @@ import pytest
 from scipy import integrate
 from scipy.linalg import solve_banded
 
-from langevin_grok._checks import InputError
-from langevin_grok.kramers import (
+from langevin_grok._core.checks import InputError
+from langevin_grok.theory.kramers import (
     escape_target,
     exact_mfpt_1d,
     kramers_1d,
     mfpt_1d,
 )
-from langevin_grok.landscape import arc_potential, mode_landscape
+from langevin_grok.landscape.modes import arc_potential, mode_landscape
 
 L3 = (3, 0.8, 0.3)  # depth, sv, beta: bistable, forward barrier 0.02288, reverse 0.01862
 
@@ -227,13 +227,13 @@ def test_even_depth_forward_kramers_limit():
 
 
 # --------------------------------------------------------------------------- Eyring-Kramers
-from langevin_grok.kramers import (  # noqa: E402
+from langevin_grok.theory.kramers import (  # noqa: E402
     ZeroModeError,
     count_equivalent_saddles,
     eyring_kramers,
     eyring_kramers_chain,
 )
-from langevin_grok.network import DeepLinearNetwork, stationary_point  # noqa: E402
+from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point  # noqa: E402
 
 
 def _fd_hessian(net, theta, h=1e-5):
@@ -361,7 +361,7 @@ def test_mfpt_truncation_measured_from_the_starting_well():
 def test_eyring_kramers_checks_the_saddle_is_adjacent():
     """From a learned minimum of the chain only the saddle of the same sign pattern is adjacent; the
     sign-flipped images lie across w_l = 0 (behind lambda = 0). From 0 every image is adjacent."""
-    from langevin_grok.network import equivalent_saddles
+    from langevin_grok.landscape.network import equivalent_saddles
 
     net = DeepLinearNetwork.from_singular_values(3, 1, 1, [0.8], 0.3)
     zero, sad, mn = (stationary_point(net, [m]) for m in ("trivial", "saddle", "learned"))

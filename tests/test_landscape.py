@@ -1,4 +1,4 @@
-"""Per-mode landscape numerics (langevin_grok.landscape) against independent numerical routes.
+"""Per-mode landscape numerics (langevin_grok.landscape.modes) against independent numerical routes.
 
 Independent routes: numpy.roots of the integer-L stationarity polynomial in a (Newton-polished);
 brentq on d beta/d lambda = 0 for the spinodal; brentq in beta on energy_min(beta) = 0 for the
@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from langevin_grok._checks import InputError
+from langevin_grok._core.checks import InputError
 
-# ``langevin_grok.landscape`` the attribute is the re-exported function; take the module itself.
-ls = importlib.import_module("langevin_grok.landscape")
+# ``langevin_grok.landscape.modes`` the attribute is the re-exported function; take the module itself.
+ls = importlib.import_module("langevin_grok.landscape.modes")
 
 DEPTHS = range(3, 9)
 ETAS = (0.1, 0.35, 0.6, 0.8, 0.9, 0.99)
@@ -290,7 +290,7 @@ def test_bad_input_closed_forms_and_lists():
 
 # --------------------------------------------------------------------------- symbolic vs hand-written
 def test_symbolic_closed_forms_match_landscape():
-    from langevin_grok import symbolic as sym
+    from langevin_grok.landscape import symbolic as sym
 
     for L in DEPTHS:
         for eta in ETAS:
@@ -302,7 +302,7 @@ def test_symbolic_closed_forms_match_landscape():
 
 
 def test_symbolic_arc_functions_match_landscape():
-    from langevin_grok import symbolic as sym
+    from langevin_grok.landscape import symbolic as sym
 
     r = np.linspace(-1.5, 2.0, 29)
     for L in range(2, 9):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from langevin_grok.landscape import arc_force
-from langevin_grok._checks import InputError
-from langevin_grok.models import arc_model, chain_model, network_model, quadratic_model
-from langevin_grok.network import DeepLinearNetwork
+from langevin_grok.landscape.modes import arc_force
+from langevin_grok._core.checks import InputError
+from langevin_grok.langevin.models import arc_model, chain_model, network_model, quadratic_model
+from langevin_grok.landscape.network import DeepLinearNetwork
 
 
 def _fd_grad(model, x, eps=1e-6):

@@ -1,4 +1,4 @@
-"""Weight-space loss, gradient, Hessian and constructed stationary points (langevin_grok.network)."""
+"""Weight-space loss, gradient, Hessian and constructed stationary points (langevin_grok.landscape.network)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from langevin_grok._checks import InputError
-from langevin_grok.landscape import beta_c, ell, mode_landscape
-from langevin_grok.network import (
+from langevin_grok._core.checks import InputError
+from langevin_grok.landscape.modes import beta_c, ell, mode_landscape
+from langevin_grok.landscape.network import (
     DeepLinearNetwork,
     drift_fn,
     equivalent_saddles,

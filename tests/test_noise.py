@@ -4,11 +4,11 @@ temperatures."""
 import numpy as np
 import pytest
 
-from langevin_grok import noise
-from langevin_grok._checks import InputError
-from langevin_grok.data import make_dataset
-from langevin_grok.network import DeepLinearNetwork, stationary_point
-from langevin_grok.temperature import sgd_temperature
+from langevin_grok.sgd import noise
+from langevin_grok._core.checks import InputError
+from langevin_grok.sgd.data import make_dataset
+from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point
+from langevin_grok._core.units import sgd_temperature
 
 
 @pytest.fixture(scope="module")

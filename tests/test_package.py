@@ -20,9 +20,9 @@ def test_every_reexport_resolves_to_its_module_attribute():
 
 
 def test_submodule_landscape_is_not_shadowed():
-    import langevin_grok.landscape as ls
+    import langevin_grok.landscape.modes as ls
 
-    assert ls.__name__ == "langevin_grok.landscape"
+    assert ls.__name__ == "langevin_grok.landscape.modes"
     assert callable(ls.landscape)
 
 
@@ -32,7 +32,7 @@ def test_unknown_attribute_raises_attribute_error():
 
 
 def test_figures_cli_report_name_matches_runner():
-    from langevin_grok import figures
+    from langevin_grok.report import figures
     from langevin_grok.cli import figures as cli_figures
 
     assert cli_figures.REPORT_NAME == figures.REPORT_NAME

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from langevin_grok import plotting as P
-from langevin_grok._checks import InputError
+from langevin_grok.report import plotting as P
+from langevin_grok._core.checks import InputError
 
 
 def _labelled_lines(ax):

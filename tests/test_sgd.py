@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from langevin_grok import sgd
-from langevin_grok._checks import InputError
-from langevin_grok.data import make_dataset
-from langevin_grok.landscape import mode_landscape
-from langevin_grok.network import DeepLinearNetwork, stationary_point
+from langevin_grok.sgd import trainer as sgd
+from langevin_grok._core.checks import InputError
+from langevin_grok.sgd.data import make_dataset
+from langevin_grok.landscape.modes import mode_landscape
+from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point
 
 
 def _reference_loop(weights, data, beta, lr, batch, epochs, seed, stage, T, replacement):
@@ -70,7 +70,7 @@ def test_replica_streams_do_not_depend_on_ensemble_size():
 
 
 def test_pack_layout_matches_network():
-    from langevin_grok.network import pack as net_pack
+    from langevin_grok.landscape.network import pack as net_pack
     w = sgd.init_random(4, 3, 2, 2, seed=0)
     theta = sgd.pack(w)
     np.testing.assert_array_equal(theta[1], net_pack([W[1] for W in w]))
@@ -272,9 +272,9 @@ def test_matches_torch_mse_loss_with_weight_decay(p):
 def test_mode_amplitude_level_is_the_engine_event_level():
     # one escape definition: the SGD mode-amplitude rule and the Langevin engine's network event
     # (events.escape_setup, from kramers.escape_target) change sign at the same lambda, both ways.
-    from langevin_grok.events import escape_setup
-    from langevin_grok.kramers import escape_target
-    from langevin_grok.models import network_model
+    from langevin_grok.langevin.events import escape_setup
+    from langevin_grok.theory.kramers import escape_target
+    from langevin_grok.langevin.models import network_model
 
     L, w = 3, 3
     ml = mode_landscape(L, 0.8, 0.0)

@@ -5,10 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from langevin_grok import noise, sgd
-from langevin_grok._checks import InputError
-from langevin_grok.data import make_dataset
-from langevin_grok.network import DeepLinearNetwork, stationary_point
+from langevin_grok.sgd import noise
+from langevin_grok.sgd import trainer as sgd
+from langevin_grok._core.checks import InputError
+from langevin_grok.sgd.data import make_dataset
+from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point
 
 L, W, P = 3, 4, 2
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from langevin_grok._checks import InputError
-from langevin_grok.stats import (
+from langevin_grok._core.checks import InputError
+from langevin_grok.theory.stats import (
     arrhenius_fit,
     exponential_mle,
     ks_exponential,

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from langevin_grok._checks import InputError
-from langevin_grok.landscape import mode_landscape
+from langevin_grok._core.checks import InputError
+from langevin_grok.landscape.modes import mode_landscape
 from langevin_grok.sweep import (
     LAZY_KINDS,
     SweepStore,
@@ -365,7 +365,7 @@ def test_dask_local_cluster_matches_local_processes(tmp_path):
 
 # ------------------------------------------------------------------ adapters of the other layers
 def test_kramers_kind_matches_direct_calls(tmp_path):
-    kramers = pytest.importorskip("langevin_grok.kramers")
+    kramers = pytest.importorskip("langevin_grok.theory.kramers")
     cfg = {"sweep": {"kind": "kramers"}, "grid": {"temperature": [0.01, 0.02]},
            "fixed": {"depth": 3, "sv": 0.8, "beta": 0.32}}
     run_sweep(cfg, store=tmp_path / "k.sqlite", workers=1, progress=False)
@@ -380,8 +380,8 @@ def test_kramers_kind_matches_direct_calls(tmp_path):
 
 
 def test_simulate_kind_is_the_seeded_engine(tmp_path):
-    engine = pytest.importorskip("langevin_grok.engine")
-    models = pytest.importorskip("langevin_grok.models")
+    engine = pytest.importorskip("langevin_grok.langevin.engine")
+    models = pytest.importorskip("langevin_grok.langevin.models")
     cfg = {"sweep": {"kind": "simulate", "seeds": 2, "base_seed": 5}, "grid": {"model": ["arc", "chain"]},
            "fixed": {"depth": 3, "sv": 0.8, "beta": 0.32, "temperature": 0.02, "paths": 20, "max_time": 20.0,
                      "dt": 0.01}}

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from langevin_grok import symbolic as sym
-from langevin_grok._checks import InputError
+from langevin_grok.landscape import symbolic as sym
+from langevin_grok._core.checks import InputError
 
-ls = importlib.import_module("langevin_grok.landscape")
+ls = importlib.import_module("langevin_grok.landscape.modes")
 
 EXPECTED_CHECKS = {
     "u(a) = ell(a^L) - eta^2/2",
@@ -180,6 +180,6 @@ def test_symbolic_bad_input():
 
 
 def test_import_is_cheap():
-    code = "import sys, langevin_grok.symbolic; print('sympy' in sys.modules)"
+    code = "import sys, langevin_grok.landscape.symbolic; print('sympy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -1,4 +1,4 @@
-"""Tests of the main job (langevin_grok.validate and ``langevin-grok validate``).
+"""Tests of the main job (langevin_grok.validation.validate and ``langevin-grok validate``).
 
 The end-to-end test runs the smallest preset (``validation_config("test", seed=0)``, ~20-30 s on 2 cores)
 once per module. Rows 1 and 2 are real statistical checks: with seed 0 and the test settings (200 paths
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from langevin_grok.cli import main
-from langevin_grok.stats import exponential_mle
-from langevin_grok.validate import (
+from langevin_grok.theory.stats import exponential_mle
+from langevin_grok.validation.validate import (
     ROW_ALPHA,
     combine_points,
     compare_time,
@@ -160,7 +160,7 @@ def test_cli_json_row5_quick(tmp_path, capsys):
 def test_interrupted_row_resumes_at_first_unfinished_point(test_run, tmp_path, monkeypatch):
     """Kill row 1 during its second temperature: the first ensemble is on disk, the rerun reuses it and
     gives exactly the uninterrupted result."""
-    import langevin_grok.engine as engine
+    import langevin_grok.langevin.engine as engine
 
     _, first = test_run
     real = engine.simulate_ensemble
@@ -190,8 +190,8 @@ def test_row4_escape_level_diagnostics_and_dynamics(test_run):
     # vectors; the always-on path-noise diagnostic (c) is in results and paragraph, the heavy ones point to --full
     import dataclasses
 
-    from langevin_grok.kramers import escape_target
-    from langevin_grok.validate import SGDReverseSettings, _row_sgd_reverse
+    from langevin_grok.theory.kramers import escape_target
+    from langevin_grok.validation.validate import SGDReverseSettings, _row_sgd_reverse
 
     _, report = test_run
     r4 = report.rows[3]

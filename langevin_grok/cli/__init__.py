@@ -2,7 +2,7 @@
 
 Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
 which adds its parser and sets ``func`` to a callable ``func(args) -> int``. Bad input anywhere
-(an :class:`~langevin_grok._checks.InputError` or any ``ValueError`` raised by validation) becomes
+(an :class:`~langevin_grok._core.checks.InputError` or any ``ValueError`` raised by validation) becomes
 a one-line message on stderr and exit status 2, never a traceback.
 """
 
@@ -13,7 +13,7 @@ import importlib
 import sys
 
 from .. import __version__
-from .._checks import InputError
+from .._core.checks import InputError
 
 # One entry per subcommand module, in the order --help lists them.
 SUBCOMMANDS = ("landscape", "stationary", "kramers", "simulate", "sgd", "validate", "sweep", "figures")

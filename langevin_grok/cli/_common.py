@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from .._json import jsonable
+from .._core.jsonable import jsonable
 
 
 def finite_float(text: str) -> float:

@@ -6,9 +6,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from .._checks import InputError, check_int
+from .._core.checks import InputError, check_int
 # matplotlib is loaded only when the subcommand runs, so `langevin-grok --help` stays fast.
-REPORT_NAME = "REPRODUCTION.md"  # equals langevin_grok.figures.REPORT_NAME (tests/test_package.py)
+REPORT_NAME = "REPRODUCTION.md"  # equals langevin_grok.report.figures.REPORT_NAME (tests/test_package.py)
 
 
 def _paper_figs_dir() -> Path:
@@ -50,7 +50,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..figures import get_figure, registered_figures, run_figures
+    from ..report.figures import get_figure, registered_figures, run_figures
 
     if args.list:
         for spec in registered_figures():

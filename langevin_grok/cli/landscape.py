@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..landscape import landscape
+from ..landscape.modes import landscape
 from ._common import finite_float, format_table, print_json
 
 _KEYS = (

@@ -22,7 +22,7 @@ def register(sub) -> None:
             "(torch MSELoss: mean over samples and outputs), and the per-sample gradient noise at the "
             "trained weights (the checkpoint state, or the final state for random init) along the escape "
             "direction of the relevant saddle, rotated into the trained weights' hidden-layer frame, with the "
-            "temperature T = lr c/(2B). The work is done by langevin_grok.sgd.run_protocol."
+            "temperature T = lr c/(2B). The work is done by langevin_grok.sgd.trainer.run_protocol."
         ),
     )
     p.add_argument("--depth", "-L", type=finite_float, required=True, help="number of weight matrices L (integer >= 2)")
@@ -86,7 +86,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..sgd import run_protocol
+    from ..sgd.trainer import run_protocol
 
     r = run_protocol(
         depth=args.depth, width=args.width, sv=args.sv, beta=args.beta, lr=args.lr, batch=args.batch,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._checks import InputError, check_choice, check_int
+from .._core.checks import InputError, check_choice, check_int
 from ._common import add_escape_mode_arguments, finite_float, format_table, print_json
 
 MODELS = ("arc", "chain")
@@ -54,10 +54,10 @@ def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None
             n_train=None, paths=1000, dt=0.005, seed=None, direction="forward", max_time=None,
             max_steps=1_000_000, bridge=True, confidence=0.95, progress=None) -> dict:
     """Run the command's simulation and return the JSON contract as a dict."""
-    from ..engine import resolve_temperature, simulate_ensemble
-    from ..events import escape_setup
-    from ..models import arc_model, chain_model
-    from ..stats import exponential_mle
+    from ..langevin.engine import resolve_temperature, simulate_ensemble
+    from ..langevin.events import escape_setup
+    from ..langevin.models import arc_model, chain_model
+    from ..theory.stats import exponential_mle
 
     model = check_choice("model", model, MODELS)
     direction = check_choice("direction", direction, ("forward", "reverse"))

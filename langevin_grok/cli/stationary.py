@@ -6,8 +6,8 @@ import itertools
 
 from tqdm import tqdm
 
-from .._checks import InputError, check_int, check_nonnegative
-from ..network import MODE_KINDS, DeepLinearNetwork, stationary_point
+from .._core.checks import InputError, check_int, check_nonnegative
+from ..landscape.network import MODE_KINDS, DeepLinearNetwork, stationary_point
 from ._common import finite_float, format_table, print_json
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from .._checks import InputError
+from .._core.checks import InputError
 from ..sweep import default_store_path, get_task, list_kinds, load_config, plan, run_sweep
 from ._common import format_table, print_json
 

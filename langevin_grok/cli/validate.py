@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .._checks import InputError, check_int
+from .._core.checks import InputError, check_int
 
 
 def register(sub) -> None:
@@ -56,7 +56,7 @@ def _int_arg(name: str, text, minimum: int) -> int:
 
 
 def run(args) -> int:
-    from ..validate import check_out_dir, default_out_dir, format_table, run_validation, validation_config
+    from ..validation.validate import check_out_dir, default_out_dir, format_table, run_validation, validation_config
 
     seed = _int_arg("seed", args.seed, 0)
     workers = None if args.workers is None else _int_arg("workers", args.workers, 1)

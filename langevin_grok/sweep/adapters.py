@@ -1,13 +1,13 @@
 """Sweep kinds of the other layers, built from their public APIs.
 
 The registry (:mod:`.registry`) first looks for a ``sweep_task`` / ``SWEEP_SCHEMA`` hook in the
-layer's own module (``langevin_grok.engine``, ``langevin_grok.kramers``, ``langevin_grok.sgd``);
+layer's own module (``langevin_grok.langevin.engine``, ``langevin_grok.theory.kramers``, ``langevin_grok.sgd.trainer``);
 when a module has none, the adapter of the same name here is used. Each ``register_*`` function
 imports its layer, so a missing layer only makes its kind unavailable.
 
 - ``kramers`` (deterministic): 1-D Kramers time, exact 1-D mean first-passage time and the
   scalar-chain Eyring-Kramers time of one mode's default escape event.
-- ``simulate``: :func:`langevin_grok.engine.simulate_ensemble` on the ``arc`` or ``chain`` model with
+- ``simulate``: :func:`langevin_grok.langevin.engine.simulate_ensemble` on the ``arc`` or ``chain`` model with
   its default escape event; the per-path escape/censoring times are part of the result.
 """
 
@@ -28,7 +28,7 @@ _DIRECTION = Param("str", default="forward", choices=("forward", "reverse"),
 
 
 def _check_barrier(params: dict) -> None:
-    from ..kramers import escape_target
+    from ..theory.kramers import escape_target
 
     escape_target(params["depth"], params["sv"], params["beta"], params["direction"])  # InputError naming beta
 
@@ -37,7 +37,7 @@ def _check_barrier(params: dict) -> None:
 def kramers_task(params: dict, seed: int) -> dict:
     """Sweep task: ``{"kramers_1d": ..., "exact_mfpt_1d": ..., "eyring_kramers_chain": ...}`` (to_dict
     of each, SDE time units); ``seed`` is unused."""
-    from ..kramers import exact_mfpt_1d, eyring_kramers_chain, kramers_1d
+    from ..theory.kramers import exact_mfpt_1d, eyring_kramers_chain, kramers_1d
 
     args = (params["depth"], params["sv"], params["beta"], params["temperature"], params["direction"])
     return {
@@ -48,7 +48,7 @@ def kramers_task(params: dict, seed: int) -> dict:
 
 
 def register_kramers() -> TaskKind:
-    import langevin_grok.kramers  # noqa: F401 - the kind is unavailable without its layer
+    import langevin_grok.theory.kramers  # noqa: F401 - the kind is unavailable without its layer
 
     return register_task(
         "kramers", kramers_task,
@@ -60,13 +60,13 @@ def register_kramers() -> TaskKind:
 
 # ------------------------------------------------------------------------------------------ simulate
 def simulate_task(params: dict, seed: int) -> dict:
-    """Sweep task: an escape ensemble of :func:`langevin_grok.engine.simulate_ensemble`.
+    """Sweep task: an escape ensemble of :func:`langevin_grok.langevin.engine.simulate_ensemble`.
 
     Returns ``EscapeResult.to_dict(arrays=True)`` without ``wall_seconds`` (the store records the
     task's wall time; results must depend only on params and seed), plus ``mean_time_escaped``.
     """
-    from ..engine import simulate_ensemble
-    from ..models import arc_model, chain_model
+    from ..langevin.engine import simulate_ensemble
+    from ..langevin.models import arc_model, chain_model
 
     make = {"arc": arc_model, "chain": chain_model}[params["model"]]
     model = make(params["depth"], params["sv"], params["beta"])
@@ -82,7 +82,7 @@ def simulate_task(params: dict, seed: int) -> dict:
 
 
 def register_simulate() -> TaskKind:
-    import langevin_grok.engine  # noqa: F401
+    import langevin_grok.langevin.engine  # noqa: F401
 
     return register_task(
         "simulate", simulate_task,
@@ -98,7 +98,7 @@ def register_simulate() -> TaskKind:
                              help="numba threads per task (results do not depend on it; keep 1 with many workers)"),
         },
         check=_check_barrier, replace=True,
-        help="Langevin escape ensemble (langevin_grok.engine.simulate_ensemble, default escape event)",
+        help="Langevin escape ensemble (langevin_grok.langevin.engine.simulate_ensemble, default escape event)",
     )
 
 

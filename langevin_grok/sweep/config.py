@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import InputError, check_int
+from .._core.checks import InputError, check_int
 from .registry import TaskKind, get_task
 
 __all__ = ["SweepConfig", "Task", "load_config", "expand_tasks", "canonical_json", "task_key", "task_seed"]

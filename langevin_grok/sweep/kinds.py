@@ -1,14 +1,14 @@
 """Built-in sweep task kinds that need only the landscape layer.
 
-- ``landscape``: :func:`langevin_grok.landscape.mode_landscape` at one (depth, sv, beta);
+- ``landscape``: :func:`langevin_grok.landscape.modes.mode_landscape` at one (depth, sv, beta);
   deterministic.
 - ``reference_arc_escape``: a REFERENCE/TEST kind. Plain Euler-Maruyama on the 1-D arc potential
-  U(r) = u(r / sqrt(L)) (force :func:`langevin_grok.landscape.arc_force`) with the default escape
-  event of :func:`langevin_grok.kramers.escape_target`, without the
+  U(r) = u(r / sqrt(L)) (force :func:`langevin_grok.landscape.modes.arc_force`) with the default escape
+  event of :func:`langevin_grok.theory.kramers.escape_target`, without the
   Brownian-bridge crossing correction, so its escape times are biased up by O(sqrt(dt)). It exists
   so that the sweep machinery (seeds, stores, executors) can be tested with a seeded random task of
   controllable cost (about ``t_max / dt`` vectorised steps). Scientific escape-time sweeps use the
-  ``simulate`` kind of :mod:`langevin_grok.engine`.
+  ``simulate`` kind of :mod:`langevin_grok.langevin.engine`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ..landscape import arc_force, mode_landscape
+from ..landscape.modes import arc_force, mode_landscape
 from .registry import register_task
 from .schema import Param
 
@@ -42,7 +42,7 @@ def reference_arc_escape_task(params: dict, seed: int) -> dict:
     """Sweep task (reference/test only): naive Euler-Maruyama escape on the 1-D arc.
 
     Starts ``paths`` independent paths at the starting minimum of the default escape event
-    (:func:`langevin_grok.kramers.escape_target` in ``direction``) and stops each one at its first
+    (:func:`langevin_grok.theory.kramers.escape_target` in ``direction``) and stops each one at its first
     step on the far side of the event, or at ``t_max``.
 
     Returns
@@ -52,7 +52,7 @@ def reference_arc_escape_task(params: dict, seed: int) -> dict:
         in path order), ``exposure`` (total time at risk, sum of min(time, steps * dt)),
         ``n_steps`` (steps taken), ``dt``, ``seed``.
     """
-    from ..kramers import escape_target
+    from ..theory.kramers import escape_target
 
     L, eta, beta = params["depth"], params["sv"], params["beta"]
     T, dt, n_paths, t_max = params["temperature"], params["dt"], params["paths"], params["t_max"]
@@ -90,7 +90,7 @@ def reference_arc_escape_task(params: dict, seed: int) -> dict:
 
 
 def _check_arc(params: dict) -> None:
-    from ..kramers import escape_target
+    from ..theory.kramers import escape_target
 
     escape_target(params["depth"], params["sv"], params["beta"], params["direction"])  # InputError naming beta
 
@@ -100,7 +100,7 @@ register_task(
     landscape_task,
     {"depth": _DEPTH, "sv": _SV, "beta": _BETA},
     stochastic=False,
-    help="per-mode landscape (roots, barriers, phases) from langevin_grok.landscape.mode_landscape",
+    help="per-mode landscape (roots, barriers, phases) from langevin_grok.landscape.modes.mode_landscape",
     replace=True,
 )
 

@@ -6,8 +6,8 @@ importable by their module and name, because local worker processes and dask wor
 by reference.
 
 Kinds of other layers are wired lazily: the first lookup of ``"simulate"``, ``"kramers"`` or
-``"sgd"`` imports :mod:`langevin_grok.engine`, :mod:`langevin_grok.kramers` or
-:mod:`langevin_grok.sgd` and registers that module's ``sweep_task(params, seed)`` with its
+``"sgd"`` imports :mod:`langevin_grok.langevin.engine`, :mod:`langevin_grok.theory.kramers` or
+:mod:`langevin_grok.sgd.trainer` and registers that module's ``sweep_task(params, seed)`` with its
 ``SWEEP_SCHEMA`` (optional: ``SWEEP_STOCHASTIC`` (default True), ``SWEEP_VERSION`` (default "1"),
 ``SWEEP_CHECK(params)`` raising InputError for combinations of values, ``SWEEP_HELP``). A module
 without the hook falls back on the adapter of the same name in :mod:`.adapters` (if any).
@@ -19,7 +19,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .._checks import InputError
+from .._core.checks import InputError
 from .schema import Param, as_schema
 
 __all__ = ["TaskKind", "register_task", "get_task", "list_kinds", "LAZY_KINDS"]
@@ -59,9 +59,9 @@ _REGISTRY: dict[str, TaskKind] = {}
 
 # kind -> module providing sweep_task / SWEEP_SCHEMA; imported on first use.
 LAZY_KINDS = {
-    "simulate": "langevin_grok.engine",
-    "kramers": "langevin_grok.kramers",
-    "sgd": "langevin_grok.sgd",
+    "simulate": "langevin_grok.langevin.engine",
+    "kramers": "langevin_grok.theory.kramers",
+    "sgd": "langevin_grok.sgd.trainer",
 }
 
 _BUILTIN_MODULE = "langevin_grok.sweep.kinds"

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .._checks import InputError, check_int
+from .._core.checks import InputError, check_int
 from .config import SweepConfig, Task, load_config
 from .store import SweepStore, utc_now
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import InputError, check_finite, check_int
+from .._core.checks import InputError, check_finite, check_int
 
 __all__ = ["REQUIRED", "Param", "as_schema"]
 

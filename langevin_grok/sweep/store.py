@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from .._checks import InputError
+from .._core.checks import InputError
 
 __all__ = ["SweepStore", "SCHEMA_VERSION", "utc_now", "to_json"]
 

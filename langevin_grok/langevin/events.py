@@ -18,7 +18,7 @@ Kinds with a compiled spec
 ``network_mode``   ``g = u^T (W_L ... W_1) v - c`` (end-to-end singular value along one mode)
 
 Default escape events (:func:`escape_setup`) follow issue 3 through
-:func:`langevin_grok.kramers.escape_target`: forward (trivial -> learned) stops when lambda reaches
+:func:`langevin_grok.theory.kramers.escape_target`: forward (trivial -> learned) stops when lambda reaches
 ``(lambda_sad + lambda_min) / 2`` starting at lambda = 0; reverse (learned -> trivial) stops when
 lambda falls to ``lambda_sad / 2`` starting at the learned minimum.
 """
@@ -34,11 +34,11 @@ import numpy as np
 
 from typing import TYPE_CHECKING
 
-from ._checks import InputError, check_choice, check_finite, check_int
+from .._core.checks import InputError, check_choice, check_finite, check_int
 from .models import CHAIN, NETWORK, Model, network_product, network_products
 
 if TYPE_CHECKING:
-    from .kramers import EscapeTarget
+    from ..theory.kramers import EscapeTarget
 
 __all__ = [
     "Event",
@@ -255,7 +255,7 @@ class EscapeSetup:
         Start state (trivial point for forward, learned minimum for reverse).
     events : tuple of Event
         One stopping event.
-    target : langevin_grok.kramers.EscapeTarget
+    target : langevin_grok.theory.kramers.EscapeTarget
         The shared definition of the event (lambda levels, arc lengths, barrier).
     direction : str
     """
@@ -273,7 +273,7 @@ class EscapeSetup:
 def escape_setup(model: Model, direction: str = "forward", mode_index: int = 0) -> EscapeSetup:
     """Default start point and escape event for ``model`` (issue 3's midpoint convention).
 
-    The levels come from :func:`langevin_grok.kramers.escape_target` (the definition the theory
+    The levels come from :func:`langevin_grok.theory.kramers.escape_target` (the definition the theory
     uses): forward (trivial -> learned) starts at lambda = 0 and stops when lambda rises to
     ``(lambda_sad + lambda_min) / 2``; reverse starts at the learned minimum and stops when lambda
     falls to ``lambda_sad / 2``. Raises :class:`InputError` if there is no barrier that way.
@@ -295,9 +295,10 @@ def escape_setup(model: Model, direction: str = "forward", mode_index: int = 0) 
     reverse event starts at ``r_min > 0`` and is ``r <= r_b`` for every L (a continuous path from
     ``r_min`` reaches ``r_b`` before any negative r).
     The reverse start of the chain is ``w_l = a_min`` for every l; of the network it is
-    :func:`langevin_grok.network.stationary_point` with this mode learned and the others trivial.
+    :func:`langevin_grok.landscape.network.stationary_point` with this mode learned and the others trivial.
     """
-    from . import kramers, network  # kramers imports network; keep import time low for the kernel users
+    from ..theory import kramers  # kramers imports network; keep import time low for the kernel users
+    from ..landscape import network
 
     direction = check_choice("direction", direction, ("forward", "reverse"))
     if not isinstance(model, Model) or model.kind not in ("arc", "chain", "network"):

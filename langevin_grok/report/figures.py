@@ -16,20 +16,20 @@ parameters, numbers and reproduction-table rows into a :class:`FigureResult`.
 :func:`run_figures` runs the registered figures, writes ``<name>.json`` (the figure's record:
 result plus the command, date, seeds and versions of the run that made it) next to the images,
 and rebuilds ``REPRODUCTION.md`` in the output directory from all records there
-(:func:`langevin_grok.reproduction.build_report`). Only figures that exist are registered: there
+(:func:`langevin_grok.report.reproduction.build_report`). Only figures that exist are registered: there
 are no placeholders.
 
-Registered here (theory only, from :mod:`langevin_grok.landscape`): ``fig2a`` (loss along the
+Registered here (theory only, from :mod:`langevin_grok.landscape.modes`): ``fig2a`` (loss along the
 minimal path), ``fig4`` (bifurcation diagram), ``depth`` (beta_c, beta* and barriers for L = 3..6).
 
 Adding a simulation figure: compute with the numerics modules, draw with the matching
-:mod:`langevin_grok.plotting` function (``plot_mse_curves`` for Fig. 1(a), ``plot_grokking_curve``
+:mod:`langevin_grok.report.plotting` function (``plot_mse_curves`` for Fig. 1(a), ``plot_grokking_curve``
 for Fig. 1(b), ``plot_arrhenius`` for Fig. 2(b), ``plot_hysteresis`` for Fig. 3,
 ``plot_escape_distribution`` / ``plot_survival`` for escape-time laws), and return the rows for the
-paper's claims it evaluates, with the keys of :data:`langevin_grok.reproduction.PAPER_CLAIMS`
+paper's claims it evaluates, with the keys of :data:`langevin_grok.report.reproduction.PAPER_CLAIMS`
 (``fig1a_tau_random``, ``fig1a_tau_rank1``, ``fig1a_tau_trivial``, ``fig1b_escape``, ``fig2b_R2``,
 ``fig2b_dE_eff``, ``fig3_drops``) so the report places them and stops listing them as not evaluated;
-:func:`langevin_grok.reproduction.judge` turns a confidence interval into a status. Record the
+:func:`langevin_grok.report.reproduction.judge` turns a confidence interval into a status. Record the
 dynamics that produced each number (plain SGD or injected noise) in the row's text.
 """
 
@@ -48,8 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from . import plotting
-from ._checks import InputError, check_depth, check_int, check_sv
-from .landscape import (
+from .._core.checks import InputError, check_depth, check_int, check_sv
+from ..landscape.modes import (
     beta_c,
     beta_of_lambda,
     beta_star,
@@ -357,7 +357,7 @@ def bifurcation_branches(depth: int, etas: Sequence[float], n: int = 400) -> tup
     """Stable (lambda_c < lambda < eta) and unstable (0 < lambda < lambda_c) branches per mode.
 
     Each branch is parametrised by lambda, with ``beta = lambda^(1-2/L) (eta - lambda)``
-    (:func:`~langevin_grok.landscape.beta_of_lambda`), so the fold is resolved exactly.
+    (:func:`~langevin_grok.landscape.modes.beta_of_lambda`), so the fold is resolved exactly.
     """
     L = check_depth(depth, minimum=3)
     out = []
@@ -409,7 +409,7 @@ def depth_table(depths: Sequence[int], etas: Sequence[float], fraction: float = 
 def minimal_path_check(depth: int, sv, beta: float, width: int, mode: int = -1) -> dict:
     """Check in weight space that the balanced path of mode ``mode`` is the minimum-energy path.
 
-    Builds (with :mod:`langevin_grok.network`) the network ``(depth, width, dim = len(sv))`` at the
+    Builds (with :mod:`langevin_grok.landscape.network`) the network ``(depth, width, dim = len(sv))`` at the
     saddle where mode ``mode`` sits at its saddle and the modes before it are learned, and the point
     where that mode is trivial instead. The balanced, aligned path of the mode joins them along the
     straight line between the two (the mode's layers scale together). The path is invariant under
@@ -420,7 +420,7 @@ def minimal_path_check(depth: int, sv, beta: float, width: int, mode: int = -1) 
     beside the 1-D one.
     """
     # imported here: network is a heavier module that only this check needs
-    from .network import DeepLinearNetwork, stationary_point
+    from ..landscape.network import DeepLinearNetwork, stationary_point
 
     etas = check_sv(sv)
     k = len(etas) + mode if mode < 0 else mode

@@ -9,14 +9,14 @@ covariance). The per-sample gradient covariance over the training set is
 so that a batch of B samples drawn with replacement has gradient covariance ``C / B`` (times
 ``(N-B)/(N-1)`` without replacement). Along a unit direction e the relevant variance is
 ``c_e = e^T C e``, and SGD at learning rate lr is Langevin dynamics at ``T = lr c / (2B)``
-(:func:`langevin_grok.temperature.sgd_temperature`).
+(:func:`langevin_grok._core.units.sgd_temperature`).
 
 Dead directions: a hidden unit whose incoming and outgoing weights are all zero gets an exactly zero
 gradient from every sample, so ``c_e = 0`` exactly along a direction that only moves such units. That
 is an absorbing trap for plain SGD: :class:`GradientNoise` says so in ``escape_noise_zero`` and its
 direction temperature is then 0; no finite escape time may be predicted from it.
 
-``theta`` uses the flat layout of :mod:`langevin_grok.network` (``W_1 .. W_L`` row-major).
+``theta`` uses the flat layout of :mod:`langevin_grok.landscape.network` (``W_1 .. W_L`` row-major).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import InputError, check_beta, check_depth, check_int, check_nonnegative, check_positive
-from .landscape import mode_landscape
-from .network import DeepLinearNetwork, stationary_point, unpack
-from .temperature import sgd_temperature
+from .._core.checks import InputError, check_beta, check_depth, check_int, check_nonnegative, check_positive
+from ..landscape.modes import mode_landscape
+from ..landscape.network import DeepLinearNetwork, stationary_point, unpack
+from .._core.units import sgd_temperature
 
 __all__ = [
     "per_sample_grads",
@@ -59,7 +59,7 @@ def per_sample_grads(theta, X, Y, depth: int, width: int) -> np.ndarray:
     Vectorised over samples: ``dl_n/dW_l = delta_{l,n} h_{l-1,n}^T`` with forward activations
     ``h_{l,n} = W_l h_{l-1,n}`` and back-propagated residuals ``delta_{l-1,n} = W_l^T delta_{l,n}``,
     ``delta_{L,n} = f(x_n) - y_n``. Their mean plus ``beta theta`` is the full-batch gradient of
-    :meth:`langevin_grok.network.DeepLinearNetwork.grad` built with ``from_data(X, Y)``.
+    :meth:`langevin_grok.landscape.network.DeepLinearNetwork.grad` built with ``from_data(X, Y)``.
     """
     X, Y = _as_data(X, Y)
     L = check_depth(depth)
@@ -144,7 +144,7 @@ def gradient_noise(theta, X, Y, depth: int, width: int, *, direction=None, lr: f
     Parameters
     ----------
     theta : (D,) array
-        The state (layout of :mod:`langevin_grok.network`).
+        The state (layout of :mod:`langevin_grok.landscape.network`).
     direction : (D,) array, optional
         Direction e (normalised here), e.g. :func:`escape_direction`.
     lr, batch : optional
@@ -205,7 +205,7 @@ def gradient_noise(theta, X, Y, depth: int, width: int, *, direction=None, lr: f
 
 def escape_direction(net: DeepLinearNetwork, saddle_modes) -> np.ndarray:
     """Unit escape direction: the unstable Hessian eigenvector of the saddle ``saddle_modes`` (one entry
-    per mode, exactly one ``"saddle"``), from :func:`langevin_grok.network.stationary_point` in its
+    per mode, exactly one ``"saddle"``), from :func:`langevin_grok.landscape.network.stationary_point` in its
     canonical frame (mode i on hidden unit i). Raises InputError if the point has no unstable direction."""
     sp = stationary_point(net, saddle_modes)
     e = sp.unstable_direction
@@ -387,7 +387,7 @@ class AlignedEscapeNoise:
     state_modes, saddle_modes : tuple of str
         The ideal state the replica sits at and the saddle it escapes through.
     alignment : Alignment
-        Rotations taking the ideal state (:func:`langevin_grok.network.stationary_point`, canonical frame)
+        Rotations taking the ideal state (:func:`langevin_grok.landscape.network.stationary_point`, canonical frame)
         closest to the trained weights; ``alignment.residual`` says how far the trained weights are from
         that state's orbit (finite-N data, unfinished training, or a different state all show up here).
     direction : (D,) unit escape direction (unstable Hessian eigenvector of the saddle) rotated into the

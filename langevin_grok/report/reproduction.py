@@ -1,6 +1,6 @@
 """The reproduction report ``REPRODUCTION.md``: the seed paper's claims beside the toolkit's values.
 
-Each figure of :mod:`langevin_grok.figures` returns :class:`Claim` rows for the paper's numbers it
+Each figure of :mod:`langevin_grok.report.figures` returns :class:`Claim` rows for the paper's numbers it
 evaluates; :func:`build_report` turns the figure results of a run into a Markdown table (claim,
 paper's value, toolkit's value with uncertainty and seeds, status, one sentence why) and records
 the command, date, seeds and versions. :data:`PAPER_CLAIMS` lists every claim the paper makes that
@@ -8,7 +8,7 @@ the report should cover, so claims that no figure of the run evaluated are liste
 than silently dropped.
 
 The theory rows (:func:`theory_claims_fig2a`, :func:`theory_claims_beta_c`) need only
-:mod:`langevin_grok.landscape` and carry no randomness.
+:mod:`langevin_grok.landscape.modes` and carry no randomness.
 
 Seed paper: I. T. Ersoy and K. Wiesner, "Noise-Driven Escape from Metastable Phases explains
 Grokking in Deep Neural Networks", arXiv:2606.17120 (2026). Its stated numbers are quoted as in
@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import brentq
 
-from ._checks import InputError, check_choice, check_int
-from ._json import jsonable
-from .landscape import beta_c, beta_star, lambda_c, mode_landscape
+from .._core.checks import InputError, check_choice, check_int
+from .._core.jsonable import jsonable
+from ..landscape.modes import beta_c, beta_star, lambda_c, mode_landscape
 
 __all__ = [
     "STATUSES",
@@ -222,7 +222,7 @@ class SampleSpread:
 def finite_sample_spread(etas: Sequence[float] = ETAS, *, n_train: int = 512, n_sets: int = 200, seed: int = 0,
                          depth: int = DEPTH) -> SampleSpread:
     """beta_c and beta* of ``n_sets`` training sets of ``n_train`` samples (see :class:`SampleSpread`)."""
-    from .data import empirical_cross_svd, make_dataset  # only this row builder needs the data model
+    from ..sgd.data import empirical_cross_svd, make_dataset  # only this row builder needs the data model
 
     n_sets = check_int("n_sets", n_sets, minimum=2)
     n_train = check_int("n_train", n_train, minimum=2)
@@ -433,7 +433,7 @@ def _git_describe() -> str:
 
 def environment() -> dict[str, str]:
     """Versions of Python, this package, its numerical dependencies and the git commit."""
-    from . import __version__
+    from .. import __version__
 
     env = {"langevin_grok": __version__, "git": _git_describe(), "python": platform.python_version(),
            "platform": platform.platform()}
@@ -458,7 +458,7 @@ def build_report(records: Sequence[dict], *, command: str, date: str | None = No
 
     Parameters
     ----------
-    records : one dict per figure, as :meth:`langevin_grok.figures.FigureResult.to_dict` plus the
+    records : one dict per figure, as :meth:`langevin_grok.report.figures.FigureResult.to_dict` plus the
         keys ``run`` (command, date, quick, root_seed, env of the run that made it).
     command, date, quick, root_seed, env : provenance of the run writing the report.
     failures : figure name -> error message for figures that failed in this run.

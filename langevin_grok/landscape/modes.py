@@ -9,7 +9,7 @@ lambda = a**L. With constants dropped (see ``../docs/theory.md``)::
 
 Stationary points with a != 0 solve a**(2L-2) - eta a**(L-2) + beta = 0, equivalently
 beta = lambda**(1 - 2/L) (eta - lambda). The closed forms here are re-derived symbolically in
-:mod:`langevin_grok.symbolic` and checked there against these functions.
+:mod:`langevin_grok.landscape.symbolic` and checked there against these functions.
 
 All functions take float64 scalars; :func:`mode_landscape` returns a frozen dataclass, and
 :func:`landscape` one per singular value.
@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from ._checks import check_beta, check_depth, check_positive, check_sv
+from .._core.checks import check_beta, check_depth, check_positive, check_sv
 
 __all__ = [
     "ModeLandscape",

@@ -2,8 +2,8 @@
 
 ``dX = -grad U(X) dt + sqrt(2 T) dW`` for many independent paths, integrated by Euler-Maruyama in
 a numba kernel that runs paths in parallel (``prange``), stopping each path at its first event
-(:mod:`langevin_grok.events`). :func:`simulate_ensemble` returns one frozen :class:`EscapeResult`.
-:func:`simulate_reference` integrates a single path through the same :class:`~langevin_grok.models.Model`
+(:mod:`langevin_grok.langevin.events`). :func:`simulate_ensemble` returns one frozen :class:`EscapeResult`.
+:func:`simulate_reference` integrates a single path through the same :class:`~langevin_grok.langevin.models.Model`
 with sdeint (``itoEuler`` or ``itoSRI2``) for cross-checks, and :func:`euler_maruyama_replay` runs the
 compiled step on given Brownian increments (convergence tests).
 
@@ -35,7 +35,7 @@ One-dimensional models run a specialised loop with the state in a register (same
 numbers agree with the general loop to rounding: ``dt`` is folded into the gradient's constants
 and the noise is added off the step-to-step dependency chain, which bounds the step rate).
 numba's on-disk cache is keyed on the source file of each cached function only: after editing
-:mod:`~langevin_grok.models` or :mod:`~langevin_grok.events`, delete ``langevin_grok/__pycache__/*.nb*``
+:mod:`~langevin_grok.langevin.models` or :mod:`~langevin_grok.langevin.events`, delete ``langevin_grok/__pycache__/*.nb*``
 (the one-step test in ``tests/test_engine.py`` catches a stale kernel whose gradient differs).
 """
 
@@ -49,10 +49,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ._checks import InputError, check_choice, check_int, check_positive
+from .._core.checks import InputError, check_choice, check_int, check_positive
 from .events import Event, escape_setup, event_value, event_value_1d, pack_events
 from .models import Model, grad_1d, grad_into, model_constants, work_size
-from .temperature import sde_time_to_epochs, sde_time_to_steps, sgd_temperature
+from .._core.units import sde_time_to_epochs, sde_time_to_steps, sgd_temperature
 
 __all__ = [
     "EscapeResult",
@@ -456,7 +456,7 @@ class EscapeResult:
     def times_in(self, unit: str = "sde", lr: float | None = None, batch: int | None = None,
                  n_train: int | None = None) -> np.ndarray:
         """Hitting/censoring times in ``"sde"`` time, SGD ``"steps"`` (needs lr) or ``"epochs"``
-        (needs lr, batch, n_train); conversions from :mod:`langevin_grok.temperature`."""
+        (needs lr, batch, n_train); conversions from :mod:`langevin_grok._core.units`."""
         unit = check_choice("unit", unit, ("sde", "steps", "epochs"))
         if unit == "sde":
             return self.times.copy()
@@ -485,7 +485,7 @@ def resolve_temperature(temperature: float | None = None, lr: float | None = Non
                         noise: float | None = None, n_train: int | None = None,
                         replacement: bool = False) -> float:
     """Temperature given directly, or ``T = lr c / (2B)`` (times ``(N-B)/(N-1)``) from SGD
-    hyperparameters via :func:`langevin_grok.temperature.sgd_temperature`. Exactly one way."""
+    hyperparameters via :func:`langevin_grok._core.units.sgd_temperature`. Exactly one way."""
     sgd = (lr, batch, noise)
     if temperature is not None:
         if any(v is not None for v in sgd):
@@ -502,7 +502,7 @@ def resolve_temperature(temperature: float | None = None, lr: float | None = Non
 
 def _check_model(model) -> Model:
     if not isinstance(model, Model):
-        raise InputError(f"model must be a langevin_grok.models.Model, got {model!r}")
+        raise InputError(f"model must be a langevin_grok.langevin.models.Model, got {model!r}")
     return model
 
 
@@ -544,7 +544,7 @@ def simulate_ensemble(
     Parameters
     ----------
     model : Model
-        Gradient field (:mod:`langevin_grok.models`).
+        Gradient field (:mod:`langevin_grok.langevin.models`).
     temperature : float
         T > 0; the noise is ``sqrt(2 T) dW`` (use :func:`resolve_temperature` for SGD hyperparameters).
     n_paths : int
@@ -553,7 +553,7 @@ def simulate_ensemble(
         Euler-Maruyama time step (> 0, SDE time units).
     x0 : array_like, shape (dim,) or (n_paths, dim), optional
         Start state(s). With ``x0`` and ``events`` both ``None`` the default escape problem of
-        :func:`langevin_grok.events.escape_setup` in ``direction`` is used.
+        :func:`langevin_grok.langevin.events.escape_setup` in ``direction`` is used.
     events : sequence of Event, optional
         Stopping events with compiled specs; an empty sequence runs every path to the cap.
     direction : {"forward", "reverse"}

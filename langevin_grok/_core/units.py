@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import InputError, check_int, check_nonnegative, check_positive
+from .checks import InputError, check_int, check_nonnegative, check_positive
 
 __all__ = [
     "without_replacement_factor",

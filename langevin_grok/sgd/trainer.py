@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import (InputError, check_beta, check_choice, check_depth, check_finite, check_int,
+from .._core.checks import (InputError, check_beta, check_choice, check_depth, check_finite, check_int,
                       check_nonnegative, check_positive)
 from .data import Dataset, as_seed_sequence, empirical_cross_svd, mse_from_moments
-from .landscape import mode_landscape
-from .network import layer_shapes, n_params  # re-exported: one definition of the layout
+from ..landscape.modes import mode_landscape
+from ..landscape.network import layer_shapes, n_params  # re-exported: one definition of the layout
 
 __all__ = [
     "layer_shapes",
@@ -79,7 +79,7 @@ _OVERFLOW = 1e100
 # --------------------------------------------------------------------------- layout
 def pack(weights) -> np.ndarray:
     """Flatten an ensemble ``(M, o, i)`` per layer into ``theta`` of shape ``(M, D)``: the layers
-    ``W_1 .. W_L`` one after the other, each row-major (the layout of :mod:`langevin_grok.network`)."""
+    ``W_1 .. W_L`` one after the other, each row-major (the layout of :mod:`langevin_grok.landscape.network`)."""
     M = weights[0].shape[0]
     return np.concatenate([W.reshape(M, -1) for W in weights], axis=1)
 
@@ -224,7 +224,7 @@ class TrainResult:
     grad_norm : (R, M) norm of the full-batch gradient.
     mode_sv : (R, M, p) ``u_i^T M v_i``: end-to-end map projected on the population data modes.
     mode_sv_empirical : (R, M, p) ``U_i^T M V_i`` with ``U, V`` the singular vectors of the training
-        set's empirical ``Y^T X / N`` (:func:`langevin_grok.data.empirical_cross_svd`): the projection that
+        set's empirical ``Y^T X / N`` (:func:`langevin_grok.sgd.data.empirical_cross_svd`): the projection that
         belongs to the empirical singular values (an exactly rank-deficient state reads exactly 0 here,
         while the population projection picks up the other modes' leakage).
     svals : (R, M, p) singular values of the end-to-end map, descending.
@@ -775,15 +775,15 @@ def mode_amplitude_rule(depth: int, sv: float, beta: float, mode: int, direction
                         basis: str = "population") -> EscapeRule:
     """Rule of :func:`escape_by_mode_amplitude` for a mode of singular value ``sv`` at ``beta``.
 
-    The level is the one escape definition of the package, :func:`langevin_grok.kramers.escape_target`
-    (also used by the Langevin engine's events, :func:`langevin_grok.events.escape_setup`):
+    The level is the one escape definition of the package, :func:`langevin_grok.theory.kramers.escape_target`
+    (also used by the Langevin engine's events, :func:`langevin_grok.langevin.events.escape_setup`):
     ``"forward"``: lambda rises above ``(lambda_sad + lambda_min)/2``; ``"reverse"``: lambda falls below
     ``lambda_sad/2``. The rule reads the amplitude ``a = sign(lambda)|lambda|^(1/L)`` against
     ``threshold = a_target = lambda_target^(1/L)`` (the same event: the map is monotone).
     ``basis``: which projection lambda is read from (``"empirical"`` when ``sv`` is the training set's
     singular value). Raises InputError if the mode is not bistable at ``beta`` (no saddle to cross).
     """
-    from .kramers import escape_target  # kramers imports the network layer; keep sgd import light
+    from ..theory.kramers import escape_target  # kramers imports the network layer; keep sgd import light
 
     L = check_depth(depth)
     mode = check_int("mode", mode, minimum=0)
@@ -827,7 +827,7 @@ def escape_by_singular_value(result: TrainResult, mode: int, threshold: float,
 
 def escape_by_mode_amplitude(result: TrainResult, mode: int, direction: str = "forward",
                              sv: float | str | None = None, basis: str | None = None) -> EscapeResult:
-    """Mode value ``lambda = u_i^T M v_i`` crossing the level of :func:`langevin_grok.kramers.escape_target`.
+    """Mode value ``lambda = u_i^T M v_i`` crossing the level of :func:`langevin_grok.theory.kramers.escape_target`.
 
     ``"forward"`` (trivial -> learned): lambda rises above ``(lambda_sad + lambda_min)/2``.
     ``"reverse"`` (learned -> trivial): lambda falls below ``lambda_sad / 2``.
@@ -899,7 +899,7 @@ def protocol_settings(*, depth, width, sv, beta, lr, batch, epochs, n_replicas=1
 
     Raises InputError naming the argument and the value.
     """
-    from ._checks import check_sv
+    from .._core.checks import check_sv
 
     eta = check_sv(sv)
     s = {
@@ -1011,13 +1011,13 @@ def _state_modes(mode_sv: np.ndarray, tol: float) -> tuple[str, ...]:
 
 def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, zero_rtol: float = 1e-12) -> dict:
     """Noise at the trained weights along the escape direction rotated into their frame
-    (:func:`langevin_grok.noise.aligned_escape_noise`), per live replica, and at the ideal point.
+    (:func:`langevin_grok.sgd.noise.aligned_escape_noise`), per live replica, and at the ideal point.
 
     The weights were trained at ``weights_beta``: the ideal state they are aligned to is built there,
     the saddle (escape direction) and the ideal-point comparison at the run's beta."""
-    from .network import DeepLinearNetwork, stationary_point
+    from ..landscape.network import DeepLinearNetwork, stationary_point
     from .noise import aligned_escape_noise, aligned_escape_noise_ensemble, gradient_noise, relevant_saddle
-    from .temperature import sgd_temperature
+    from .._core.units import sgd_temperature
 
     L, w, eta, beta = s["depth"], s["width"], s["sv"], s["beta"]
     out = {"noise_state": list(modes), "saddle": None, "escape_mode": s["escape_mode"],
@@ -1120,12 +1120,12 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
         ``init_max_epochs``.
     noise_temperature, replacement : injected noise T (0 = plain SGD) and batches with replacement.
     n_train, n_test : sample counts; n_pool : if given, the training set is ``n_train`` samples drawn from
-        a pool of ``n_pool`` (sparse sub-sampling, :func:`langevin_grok.data.make_sparse_dataset`).
+        a pool of ``n_pool`` (sparse sub-sampling, :func:`langevin_grok.sgd.data.make_sparse_dataset`).
     record_every : observable cadence (epochs); escapes are detected on recorded epochs only.
     criterion : "test_mse" | "singular_value" | "mode_amplitude"
         The paper's test-MSE midpoint; ``u_i^T M v_i`` of the criterion mode past ``sv_threshold``; or
         the mode amplitude past the saddle/minimum midpoint. The criterion mode is ``escape_mode`` if
-        given, else for checkpoint starts the mode of :func:`langevin_grok.noise.relevant_saddle` at the
+        given, else for checkpoint starts the mode of :func:`langevin_grok.sgd.noise.relevant_saddle` at the
         start state, else the last (weakest) mode; the direction is up/forward from a trivial mode and
         down/reverse from a learned one (random init counts as trivial: it starts near 0).
     min_change : test_mse criterion: replicas whose final MSE is within this of the plateau are censored.
@@ -1139,7 +1139,7 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
         metastable state being escaped), the final state for random init. For each live replica the
         ideal state (modes read off the median projected singular values, population network at beta)
         is aligned to the weights by hidden-layer rotations and the escape direction of the relevant
-        saddle rotated with it (:func:`langevin_grok.noise.aligned_escape_noise`). Summary values are
+        saddle rotated with it (:func:`langevin_grok.sgd.noise.aligned_escape_noise`). Summary values are
         medians over live replicas; per-replica lists and the alignment residuals are included, and the
         ideal point's values for comparison.
 
@@ -1261,7 +1261,7 @@ SWEEP_SCHEMA = {
     "measure_noise": {"type": "bool", "default": True, "help": "measure the gradient noise at the trained weights"},
 }
 SWEEP_VERSION = "1"
-SWEEP_HELP = "mini-batch SGD escape protocol of one ensemble (langevin_grok.sgd.run_protocol)"
+SWEEP_HELP = "mini-batch SGD escape protocol of one ensemble (langevin_grok.sgd.trainer.run_protocol)"
 
 
 def _sweep_kwargs(params: dict) -> dict:

@@ -17,7 +17,7 @@ Rows
    set, reverse transition (learned -> trivial) of the second mode: Arrhenius fit of ln tau against
    1 / T_eff, T_eff from the measured gradient noise along the escape direction; fitted barrier
    against the landscape's reverse barrier. The escape event is the package's one definition
-   (:func:`langevin_grok.kramers.escape_target`, lambda_2 < lambda_sad / 2) read on the empirical singular
+   (:func:`langevin_grok.theory.kramers.escape_target`, lambda_2 < lambda_sad / 2) read on the empirical singular
    vectors. The measured noise along the escape path is always reported; with ``--full`` (or
    ``SGDReverseSettings.diagnose``) three cause-separating runs follow (SGLD at the same T_eff, lr -> 0 at
    fixed lr/B, batches with replacement), each labelled with its dynamics.
@@ -27,7 +27,7 @@ Rows
 Statistics
 ----------
 Mean escape times are censoring-aware exponential MLEs with likelihood-ratio 95 % intervals
-(:func:`langevin_grok.stats.exponential_mle`). A point agrees when the prediction lies inside the
+(:func:`langevin_grok.theory.stats.exponential_mle`). A point agrees when the prediction lies inside the
 interval; the distance is reported as ``k`` half-widths in ln tau (``k <= 1`` inside). A row with
 several points is judged by the combined statistic ``X^2 = sum z_i^2`` with
 ``z_i = ln(tau_hat_i / tau_pred_i) / sigma_i`` (``sigma_i`` from the interval), chi-square with one
@@ -60,9 +60,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from ._checks import InputError, check_choice, check_int
-from ._json import jsonable
+from .. import __version__
+from .._core.checks import InputError, check_choice, check_int
+from .._core.jsonable import jsonable
 
 __all__ = [
     "MODES",
@@ -354,14 +354,14 @@ class ValidationReport:
 
 # --------------------------------------------------------------------------- statistics of a comparison
 def compare_time(pred: float, est) -> dict:
-    """Compare a predicted mean time with an :class:`~langevin_grok.stats.EscapeTimeEstimate`.
+    """Compare a predicted mean time with an :class:`~langevin_grok.theory.stats.EscapeTimeEstimate`.
 
     Returns ``ratio`` (measured / predicted), ``within`` (prediction inside the interval),
     ``half_widths`` (``|ln(pred / tau_hat)|`` over the half-width of the interval in ln tau on the
     prediction's side; <= 1 inside) and ``z`` (``ln(tau_hat / pred) / sigma``, ``sigma`` the
     delta-method standard error of ln tau from the interval), ``None`` where undefined.
     """
-    from .stats import log_sigma_from_ci
+    from ..theory.stats import log_sigma_from_ci
 
     out = {"ratio": None, "within": None, "half_widths": None, "z": None}
     if not (math.isfinite(pred) and pred > 0):
@@ -432,7 +432,7 @@ class _PartStore:
 
 
 def _ensemble_summary(res, extra=None) -> dict:
-    """The parts of an engine :class:`~langevin_grok.engine.EscapeResult` a row needs (JSON-ready)."""
+    """The parts of an engine :class:`~langevin_grok.langevin.engine.EscapeResult` a row needs (JSON-ready)."""
     out = {"times": res.times.tolist(), "escaped": res.escaped.tolist(), "path_steps": res.path_steps,
            "cap_time": res.cap_time}
     out.update(extra or {})
@@ -456,10 +456,10 @@ def _sized_paths(s, tau: float) -> int:
 
 
 def _row_langevin_small(row: int, s, seed: int, workers, progress, parts: _PartStore | None = None) -> RowResult:
-    from .engine import simulate_ensemble
-    from .kramers import escape_target, exact_mfpt_1d, eyring_kramers_chain, kramers_1d
-    from .models import arc_model, chain_model
-    from .stats import exponential_mle, ks_exponential
+    from ..langevin.engine import simulate_ensemble
+    from ..theory.kramers import escape_target, exact_mfpt_1d, eyring_kramers_chain, kramers_1d
+    from ..langevin.models import arc_model, chain_model
+    from ..theory.stats import exponential_mle, ks_exponential
 
     t0 = time.perf_counter()
     tgt = escape_target(s.depth, s.sv, s.beta, s.direction)
@@ -557,12 +557,12 @@ def _row_langevin_small(row: int, s, seed: int, workers, progress, parts: _PartS
 
 # --------------------------------------------------------------------------- row 3: network, injected noise
 def _row_network(s: NetworkSettings, seed: int, workers, progress, parts: _PartStore | None = None) -> RowResult:
-    from .engine import simulate_ensemble
-    from .events import network_mode_event
-    from .kramers import ZeroModeError, escape_target, exact_mfpt_1d, eyring_kramers
-    from .models import network_model
-    from .network import DeepLinearNetwork, stationary_point
-    from .stats import arrhenius_fit, exponential_mle, ks_exponential, log_sigma_from_ci
+    from ..langevin.engine import simulate_ensemble
+    from ..langevin.events import network_mode_event
+    from ..theory.kramers import ZeroModeError, escape_target, exact_mfpt_1d, eyring_kramers
+    from ..langevin.models import network_model
+    from ..landscape.network import DeepLinearNetwork, stationary_point
+    from ..theory.stats import arrhenius_fit, exponential_mle, ks_exponential, log_sigma_from_ci
 
     t0 = time.perf_counter()
     net = DeepLinearNetwork.from_singular_values(s.depth, s.width, s.dim, list(s.sv), s.beta)
@@ -687,9 +687,9 @@ def _row_network(s: NetworkSettings, seed: int, workers, progress, parts: _PartS
 # --------------------------------------------------------------------------- rows 4 and 5: plain SGD
 def _sgd_problem(s: SGDReverseSettings, seed: int) -> dict:
     """Data set, beta and stationary points shared by rows 4 and 5."""
-    from .data import empirical_cross_svd, make_dataset
-    from .landscape import beta_c, beta_star
-    from .network import DeepLinearNetwork
+    from ..sgd.data import empirical_cross_svd, make_dataset
+    from ..landscape.modes import beta_c, beta_star
+    from ..landscape.network import DeepLinearNetwork
 
     data_seed = _seed_for(seed, 4, 0)
     data = make_dataset(list(s.sv), s.n_train, s.n_test, seed=data_seed, whiten_train=True)
@@ -708,11 +708,11 @@ def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_
     The balanced path of the escaping mode is the straight segment from ``start`` to ``saddle`` in
     weight space (both built in the same canonical frame, and every weight of the mode is proportional
     to its amplitude a), so ``theta(a)`` is exact linear interpolation. ``c_e(a) = e^T C(theta(a)) e``
-    from :func:`langevin_grok.noise.gradient_noise`. For a 1-D diffusion with temperature T(r) the
+    from :func:`langevin_grok.sgd.noise.gradient_noise`. For a 1-D diffusion with temperature T(r) the
     Arrhenius exponent is ``int dU / T(r)``; in units of ``1 / T_eff(start)`` that is this barrier.
     """
-    from .landscape import u_prime
-    from .noise import gradient_noise
+    from ..landscape.modes import u_prime
+    from ..sgd.noise import gradient_noise
 
     a_min = float(start.amplitudes[1])
     a_sad = float(saddle.amplitudes[1])
@@ -732,7 +732,7 @@ def _sgd_escape_ensemble(data, theta0, *, width, beta, lr, batch, max_time, repl
     """One SGD ensemble from ``theta0`` (all replicas) until ``max_time`` SDE time or every replica escaped by
     ``rule`` (early stop: escape epochs identical to the full run). Times in SDE units ``lr * steps``; the
     escape is checked every ``record_every`` epochs."""
-    from . import sgd
+    from ..sgd import trainer as sgd
 
     steps_per_epoch = -(-data.n_train // batch)
     epochs = int(math.ceil(max_time / (lr * steps_per_epoch)))
@@ -760,7 +760,7 @@ def _sgd_escape_ensemble(data, theta0, *, width, beta, lr, batch, max_time, repl
 
 def _arrhenius(points: list):
     """Arrhenius fit of ln tau against ``inv_T_eff`` over the points with escapes (None if fewer than 3)."""
-    from .stats import arrhenius_fit, log_sigma_from_ci
+    from ..theory.stats import arrhenius_fit, log_sigma_from_ci
 
     ok = [p for p in points if p["n_escaped"] > 0 and math.isfinite(p["ci_high"]) and p["ci_low"] > 0]
     if len(ok) < 3:
@@ -770,7 +770,7 @@ def _arrhenius(points: list):
 
 
 def _estimate_point(sim: dict, **extra) -> dict:
-    from .stats import exponential_mle
+    from ..theory.stats import exponential_mle
 
     est = exponential_mle(np.asarray(sim["t_sde"], float), np.asarray(sim["observed"], bool), confidence=CONFIDENCE)
     out = dict(extra)
@@ -808,7 +808,7 @@ def _row4_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float, 
     (d) always runs (cheap: with early stopping it ends once every replica escaped); (a) and (b) only with
     ``s.diagnose``.
     """
-    from .temperature import sgd_temperature
+    from .._core.units import sgd_temperature
 
     data, beta = P["data"], P["beta"]
     N, lr = s.n_train, s.lr
@@ -951,12 +951,12 @@ def _row4_diag_text(diag: dict, barrier: float, c_e: float, fit, main_points=(),
 
 
 def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartStore | None = None) -> RowResult:
-    from . import sgd
-    from .kramers import kramers_1d
-    from .landscape import mode_landscape
-    from .network import stationary_point
-    from .noise import gradient_noise, relevant_saddle
-    from .temperature import sgd_temperature
+    from ..sgd import trainer as sgd
+    from ..theory.kramers import kramers_1d
+    from ..landscape.modes import mode_landscape
+    from ..landscape.network import stationary_point
+    from ..sgd.noise import gradient_noise, relevant_saddle
+    from .._core.units import sgd_temperature
 
     t0 = time.perf_counter()
     P = _sgd_problem(s, seed)
@@ -1109,12 +1109,12 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
 
 
 def _row_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress) -> RowResult:
-    from . import sgd
-    from .kramers import exact_mfpt_1d
-    from .landscape import mode_landscape
-    from .network import stationary_point
-    from .noise import gradient_noise, per_sample_grads
-    from .stats import exponential_mle
+    from ..sgd import trainer as sgd
+    from ..theory.kramers import exact_mfpt_1d
+    from ..landscape.modes import mode_landscape
+    from ..landscape.network import stationary_point
+    from ..sgd.noise import gradient_noise, per_sample_grads
+    from ..theory.stats import exponential_mle
 
     t0 = time.perf_counter()
     P = _sgd_problem(s, seed)
@@ -1254,7 +1254,7 @@ def _environment() -> dict:
         except Exception:  # pragma: no cover - optional package missing
             env[name] = None
     try:
-        from .reproduction import environment as _env
+        from ..report.reproduction import environment as _env
 
         env.update({k: v for k, v in _env().items() if k not in env})
     except Exception:  # pragma: no cover - provenance is best effort
@@ -1345,7 +1345,7 @@ def run_validation(config: ValidationConfig | None = None, out_dir=None, *, rows
             bar.close()
     report = ValidationReport(
         config=config, rows=tuple(results), out_dir=None if out is None else str(out),
-        wall_seconds=time.perf_counter() - t0, command=command or "langevin_grok.validate.run_validation",
+        wall_seconds=time.perf_counter() - t0, command=command or "langevin_grok.validation.validate.run_validation",
         environment=_environment(), started=started, reused_rows=tuple(reused),
     )
     if out is not None:
@@ -1397,7 +1397,7 @@ def table_rows(report: ValidationReport) -> list[list]:
 
 def format_table(report: ValidationReport) -> str:
     """The plain-text table printed by the command."""
-    from .cli._common import format_table as _ft
+    from ..cli._common import format_table as _ft
 
     return _ft(TABLE_HEADERS, table_rows(report))
 
@@ -1437,8 +1437,8 @@ def write_outputs(report: ValidationReport, out) -> None:
 
 def make_figures(report: ValidationReport, out) -> list[str]:
     """Arrhenius plot, escape-time distributions and survival curves (PNG) into ``out``."""
-    from . import plotting
-    from .stats import exponential_mle, ks_exponential
+    from ..report import plotting
+    from ..theory.stats import exponential_mle, ks_exponential
 
     out = Path(out)
     by = {r.row: r for r in report.rows}

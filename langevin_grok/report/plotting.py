@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._checks import InputError
+from .._core.checks import InputError
 
 __all__ = [
     "PathCurve",

@@ -1,10 +1,10 @@
 """Simulation figures of the seed paper (Figs. 1(a), 1(b), 2(b), 3) and the escape-time law.
 
 Each figure runs a protocol of Ersoy & Wiesner (2026) *as stated* (``docs/theory.md``) with the
-ensemble SGD trainer (:mod:`langevin_grok.sgd`), measures escapes with its criteria, the gradient
-noise with :mod:`langevin_grok.noise`, fits with :mod:`langevin_grok.stats`, draws with
-:mod:`langevin_grok.plotting`, and returns the reproduction-table rows of the paper's claims it
-evaluates (:data:`langevin_grok.reproduction.PAPER_CLAIMS`).
+ensemble SGD trainer (:mod:`langevin_grok.sgd.trainer`), measures escapes with its criteria, the gradient
+noise with :mod:`langevin_grok.sgd.noise`, fits with :mod:`langevin_grok.theory.stats`, draws with
+:mod:`langevin_grok.report.plotting`, and returns the reproduction-table rows of the paper's claims it
+evaluates (:data:`langevin_grok.report.reproduction.PAPER_CLAIMS`).
 
 Every figure has a configuration dataclass with three instances: ``*_FULL`` (the paper's seed
 counts and lengths), ``*_QUICK`` (what ``langevin-grok figures --quick`` runs; all figures together
@@ -24,7 +24,7 @@ total run one after the other.
 
 Seeds: figure seed ``s`` -> ``SeedSequence(s, spawn_key=(k,))`` with k = 0 for data and
 k = 1, 2, ... for the replica ensembles of the protocols (replica i of ensemble k draws from
-``spawn_key (k, stage, i)``, see :func:`langevin_grok.sgd.replica_generator`).
+``spawn_key (k, stage, i)``, see :func:`langevin_grok.sgd.trainer.replica_generator`).
 """
 
 from __future__ import annotations
@@ -35,16 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plotting, sgd
-from .data import (Dataset, bayes_mse, best_rank_k, empirical_cross_svd, make_dataset, make_sparse_dataset,
+from . import plotting
+from ..sgd import trainer as sgd
+from ..sgd.data import (Dataset, bayes_mse, best_rank_k, empirical_cross_svd, make_dataset, make_sparse_dataset,
                    mse_from_moments)
 from .figures import FigureResult, finish, register_figure
-from .kramers import escape_target, exact_mfpt_1d, kramers_1d
-from .landscape import beta_c, beta_star, mode_landscape
-from .network import DeepLinearNetwork, stationary_point
-from .noise import escape_direction, gradient_noise, relevant_saddle
+from ..theory.kramers import escape_target, exact_mfpt_1d, kramers_1d
+from ..landscape.modes import beta_c, beta_star, mode_landscape
+from ..landscape.network import DeepLinearNetwork, stationary_point
+from ..sgd.noise import escape_direction, gradient_noise, relevant_saddle
 from .reproduction import CONTRADICTED, NOT_REPRODUCED, PAPER_CLAIMS, REPRODUCED, Claim, finite_sample_spread, judge
-from .stats import arrhenius_fit, exponential_mle, ks_exponential, log_sigma_from_ci, median_ci
+from ..theory.stats import arrhenius_fit, exponential_mle, ks_exponential, log_sigma_from_ci, median_ci
 
 __all__ = [
     "Fig1aConfig", "FIG1A_FULL", "FIG1A_QUICK", "FIG1A_TINY", "fig1a_figure",
@@ -133,7 +134,7 @@ def sigma_crossing(result: sgd.TrainResult, k: int, threshold: float, direction:
     """First recorded epoch at which the k-th singular value (descending) of the end-to-end map rises
     above (``"up"``) or falls below (``"down"``) ``threshold``; None if never (censored) or diverged.
 
-    Unlike :func:`langevin_grok.sgd.escape_by_singular_value`, which projects the map on the
+    Unlike :func:`langevin_grok.sgd.trainer.escape_by_singular_value`, which projects the map on the
     *population* modes, this uses the map's own singular values: with a finite training set the
     learned first mode leaks ~1e-3 into the population's second-mode projection, which would fire
     the paper's sigma_2 > 1e-3 criterion at epoch 0.
@@ -169,9 +170,9 @@ def _mle(epochs: list, end: float) -> dict:
 
 def state_noise(data: Dataset, beta: float, modes, *, lr: float, batch: int, depth: int = DEPTH,
                 width: int = WIDTH) -> dict:
-    """Per-sample gradient noise (:func:`langevin_grok.noise.gradient_noise`) on the training set at the
+    """Per-sample gradient noise (:func:`langevin_grok.sgd.noise.gradient_noise`) on the training set at the
     canonical stationary state ``modes`` (population network at ``beta``), projected on the escape
-    direction of the saddle chosen by :func:`langevin_grok.noise.relevant_saddle`.
+    direction of the saddle chosen by :func:`langevin_grok.sgd.noise.relevant_saddle`.
 
     Returns the trace, ``c_e``, whether ``c_e`` vanishes, and the temperatures ``T_trace = lr (tr C/D)
     /(2B)`` (the paper's) and ``T_e = lr c_e/(2B)`` (docs/theory.md's), both with the without-replacement
@@ -569,7 +570,7 @@ class EscapeProtocol:
     rates are set so that ``dE_rev / T_e`` takes the values ``barrier_over_t``, with
     ``T_e = lr c_e / (2B)`` measured at the start along the saddle's unstable direction
     (run-time budget, not the paper's numbers). Escape: the second singular value of the end-to-end
-    map falls to ``lambda_sad / 2`` (:func:`langevin_grok.kramers.escape_target`, the package's reverse
+    map falls to ``lambda_sad / 2`` (:func:`langevin_grok.theory.kramers.escape_target`, the package's reverse
     escape level).
 
     Batches are drawn with replacement (``replacement=True``): then successive steps have
@@ -890,7 +891,7 @@ class Fig3Config:
     """Fig. 3: quasi-static sweeps of beta up and then down (lr 0.08, B 64, N 512 + 512).
 
     The sweep up starts from the paper's random init, trained to convergence at ``beta_low``; each
-    step re-trains to convergence (:func:`langevin_grok.sgd.quasi_static_sweep`); the sweep down
+    step re-trains to convergence (:func:`langevin_grok.sgd.trainer.quasi_static_sweep`); the sweep down
     starts from the state at ``beta_high``. A mode has dropped when its singular value sigma_k of
     the end-to-end map falls below ``threshold``.
     """

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import special, stats
 
-from ._checks import InputError, check_choice, check_int, check_positive, check_rng
+from .._core.checks import InputError, check_choice, check_int, check_positive, check_rng
 
 __all__ = [
     "EscapeTimeEstimate",

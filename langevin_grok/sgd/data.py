@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import InputError, check_int, check_sv
+from .._core.checks import InputError, check_int, check_sv
 
 __all__ = [
     "Dataset",

@@ -1,6 +1,6 @@
 """Symbolic layer: the per-mode landscape derived with sympy for general integer depth L.
 
-Every closed form used by :mod:`langevin_grok.landscape` is *derived* here from the per-mode
+Every closed form used by :mod:`langevin_grok.landscape.modes` is *derived* here from the per-mode
 loss, not typed in, and each derived result is checked against the closed form quoted in
 ``docs/theory.md``:
 
@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._checks import check_depth, check_positive
+from .._core.checks import check_depth, check_positive
 
 __all__ = [
     "SymbolicCheckError",

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, replace
 import mpmath
 import numpy as np
 
-from ._checks import (
+from .._core.checks import (
     InputError,
     check_beta,
     check_choice,
@@ -39,8 +39,8 @@ from ._checks import (
     check_positive,
     check_sv,
 )
-from .landscape import arc_potential, mode_landscape
-from .network import DeepLinearNetwork, StationaryPoint, equivalent_saddles, stationary_point
+from ..landscape.modes import arc_potential, mode_landscape
+from ..landscape.network import DeepLinearNetwork, StationaryPoint, equivalent_saddles, stationary_point
 
 __all__ = [
     "DIRECTIONS",
@@ -382,7 +382,7 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     ----------
     potential : callable
         ``U(t, x, p)`` in the package convention, vectorised over a float64 array ``x`` of shape (n,)
-        (e.g. :func:`langevin_grok.landscape.arc_potential`).
+        (e.g. :func:`langevin_grok.landscape.modes.arc_potential`).
     x0, target : float
         Start and absorbing point, ``x0 != target``.
     temperature : float
@@ -780,7 +780,7 @@ def eyring_kramers(net, start, saddle, temperature: float, n_saddles: int | None
     ----------
     net : DeepLinearNetwork
     start, saddle : StationaryPoint or mode specification
-        Stationary points from :func:`langevin_grok.network.stationary_point`, or the ``modes`` to
+        Stationary points from :func:`langevin_grok.landscape.network.stationary_point`, or the ``modes`` to
         build them with (e.g. ``["trivial"]`` and ``["saddle"]``).
     temperature : float
         T > 0.

@@ -4,7 +4,7 @@ A :class:`Model` is one gradient field ``grad U(x)`` with its parameter vector `
 usable two ways from the same definition:
 
 - numpy functions ``potential(t, x, p)`` and ``grad(t, x, p)`` (the package's calling convention),
-  used by the sdeint reference integrator (:func:`langevin_grok.engine.simulate_reference`) and by
+  used by the sdeint reference integrator (:func:`langevin_grok.langevin.engine.simulate_reference`) and by
   anything that wants to evaluate the field in Python;
 - a numba-compiled gradient selected by the model's integer ``code`` inside the ensemble kernel
   (:func:`grad_into`), compiled once for all model kinds and cached on disk.
@@ -14,16 +14,16 @@ Model kinds
 ``arc``
     The 1-D reduced coordinate: arc length ``r = sqrt(L) a`` on the balanced path,
     ``U(r) = u(r / sqrt(L))`` with ``p = (depth, eta, beta)``. The numpy side is
-    :func:`langevin_grok.landscape.arc_potential` / :func:`~langevin_grok.landscape.arc_force`.
+    :func:`langevin_grok.landscape.modes.arc_potential` / :func:`~langevin_grok.landscape.modes.arc_force`.
 ``chain``
     The scalar chain (width = dim = 1) of depth L in its full L-dimensional weight space,
     ``U(w) = 1/2 (prod_l w_l - eta)^2 + beta/2 sum_l w_l^2`` (constant ``1/2 Sigma_yy - 1/2 eta^2``
     dropped), ``p = (depth, eta, beta)``.
 ``network``
-    The general deep linear network of :class:`langevin_grok.network.DeepLinearNetwork`
+    The general deep linear network of :class:`langevin_grok.landscape.network.DeepLinearNetwork`
     (population loss ``1/2 tr(W Sxx W^T) - tr(W Syx^T) + 1/2 tr Syy + beta/2 |theta|^2``, layers
     packed ``concat(W_1.ravel(), ..., W_L.ravel())``), ``p = net.params``; the numpy side is
-    :mod:`langevin_grok.network`, the compiled gradient lives here.
+    :mod:`langevin_grok.landscape.network`, the compiled gradient lives here.
 ``quadratic``
     ``U(x) = k/2 |x|^2`` in any dimension (Ornstein-Uhlenbeck process; ``k = 0`` is free diffusion),
     ``p = (k,)``. Used by the tests that have exact solutions.
@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from ._checks import InputError, check_beta, check_depth, check_int, check_nonnegative, check_sv
-from . import network as _network
-from .landscape import arc_force, arc_potential
+from .._core.checks import InputError, check_beta, check_depth, check_int, check_nonnegative, check_sv
+from ..landscape import network as _network
+from ..landscape.modes import arc_force, arc_potential
 
 __all__ = [
     "Model",
@@ -67,7 +67,7 @@ MODEL_KINDS = {"arc": ARC, "chain": CHAIN, "network": NETWORK, "quadratic": QUAD
 
 # --------------------------------------------------------------------------- numpy side
 def arc_grad(t, r, p):
-    """``dU/dr`` on the arc (minus :func:`langevin_grok.landscape.arc_force`)."""
+    """``dU/dr`` on the arc (minus :func:`langevin_grok.landscape.modes.arc_force`)."""
     return -arc_force(t, r, p)
 
 
@@ -174,7 +174,7 @@ class Model:
         return {"kind": self.kind, "dim": self.dim, "depth": self.depth, "sv": sv, "beta": self.beta}
 
 
-# The network's numpy side is langevin_grok.network (one definition of the weight-space loss).
+# The network's numpy side is langevin_grok.landscape.network (one definition of the weight-space loss).
 _POTENTIALS = {"arc": arc_potential, "chain": chain_potential, "network": _network.loss_fn,
                "quadratic": quadratic_potential}
 _GRADS = {"arc": arc_grad, "chain": chain_grad, "network": _network.grad_fn, "quadratic": quadratic_grad}
@@ -207,13 +207,13 @@ def network_model(net) -> Model:
 
     Parameters
     ----------
-    net : langevin_grok.network.DeepLinearNetwork
+    net : langevin_grok.landscape.network.DeepLinearNetwork
         ``p = net.params`` (``[L, w, p, beta, Sxx, Syx, Syy]``); the numpy side is
-        :func:`langevin_grok.network.loss_fn` / :func:`~langevin_grok.network.grad_fn`, the compiled
+        :func:`langevin_grok.landscape.network.loss_fn` / :func:`~langevin_grok.landscape.network.grad_fn`, the compiled
         gradient is :func:`grad_into` (tested against it).
     """
     if not isinstance(net, _network.DeepLinearNetwork):
-        raise InputError(f"net must be a langevin_grok.network.DeepLinearNetwork, got {net!r}")
+        raise InputError(f"net must be a langevin_grok.landscape.network.DeepLinearNetwork, got {net!r}")
     sv = np.linalg.svd(net.sigma_yx, compute_uv=False)
     return Model("network", NETWORK, net.n_params, _frozen(net.params), depth=net.depth, sv=sv, beta=net.beta,
                  extra={"width": net.width, "dim": net.dim, "net": net})

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import InputError, check_beta, check_depth, check_int, check_rng, check_sv
-from .landscape import stationary_amplitudes, u
+from .._core.checks import InputError, check_beta, check_depth, check_int, check_rng, check_sv
+from .modes import stationary_amplitudes, u
 
 __all__ = [
     "DeepLinearNetwork",
@@ -741,7 +741,7 @@ def stationary_point(
         W_1 = Q_1 diag(a) V_S^T,  W_l = Q_l diag(a) Q_{l-1}^T (1 < l < L),  W_L = U_S diag(a) Q_{L-1}^T
 
     so ``W_L..W_1 = U_S diag(a^L) V_S^T``. The amplitudes come from
-    :func:`langevin_grok.landscape.stationary_amplitudes` (index 0 saddle, 1 learned).
+    :func:`langevin_grok.landscape.modes.stationary_amplitudes` (index 0 saddle, 1 learned).
 
     Supported Sigma_xx: every active right singular vector ``v_i`` must be an eigenvector of Sigma_xx,
     ``Sigma_xx v_i = s_i v_i`` with ``s_i > 0`` (always true for Sigma_xx = I, the data model of
