@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from langevin_grok.cli import SUBCOMMANDS, main
-from langevin_grok.theory.kramers import escape_target, exact_mfpt_1d, eyring_kramers_chain, kramers_1d
+from langevin_grok.landscape.escape import escape_target
+from langevin_grok.theory.kramers import exact_mfpt_1d, eyring_kramers_chain, kramers_1d
 
 CONTRACT = {"barrier", "kramers_1d", "exact_mfpt_1d", "eyring_kramers", "n_saddles"}
 ARGS = ["--depth", "3", "--sv", "0.8", "--beta", "0.3", "--temperature", "0.004"]

@@ -18,7 +18,7 @@ from langevin_grok.langevin.events import (
     network_mode_event,
     pack_events,
 )
-from langevin_grok.theory.kramers import escape_target
+from langevin_grok.landscape.escape import escape_target
 from langevin_grok.langevin.models import arc_model, chain_model, network_model, quadratic_model, work_size
 from langevin_grok.landscape.network import DeepLinearNetwork
 

@@ -271,9 +271,9 @@ def test_matches_torch_mse_loss_with_weight_decay(p):
 
 def test_mode_amplitude_level_is_the_engine_event_level():
     # one escape definition: the SGD mode-amplitude rule and the Langevin engine's network event
-    # (events.escape_setup, from kramers.escape_target) change sign at the same lambda, both ways.
+    # (events.escape_setup, from escape.escape_target) change sign at the same lambda, both ways.
     from langevin_grok.langevin.events import escape_setup
-    from langevin_grok.theory.kramers import escape_target
+    from langevin_grok.landscape.escape import escape_target
     from langevin_grok.langevin.models import network_model
 
     L, w = 3, 3

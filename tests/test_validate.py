@@ -186,11 +186,11 @@ def test_interrupted_row_resumes_at_first_unfinished_point(test_run, tmp_path, m
 
 
 def test_row4_escape_level_diagnostics_and_dynamics(test_run):
-    # row 4 reads the one escape level (kramers.escape_target: lambda_sad / 2) on the empirical singular
+    # row 4 reads the one escape level (escape.escape_target: lambda_sad / 2) on the empirical singular
     # vectors; the always-on path-noise diagnostic (c) is in results and paragraph, the heavy ones point to --full
     import dataclasses
 
-    from langevin_grok.theory.kramers import escape_target
+    from langevin_grok.landscape.escape import escape_target
     from langevin_grok.validation.validate import SGDReverseSettings, _row_sgd_reverse
 
     _, report = test_run

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 from .._core.checks import check_choice
-from ..theory.kramers import DIRECTIONS, escape_target, exact_mfpt_1d, eyring_kramers_chain, kramers_1d
+from ..landscape.escape import DIRECTIONS, escape_target
+from ..theory.kramers import exact_mfpt_1d, eyring_kramers_chain, kramers_1d
 from ._common import add_escape_mode_arguments, finite_float, format_table, print_json
 
 

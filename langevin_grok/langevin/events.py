@@ -18,7 +18,7 @@ Kinds with a compiled spec
 ``network_mode``   ``g = u^T (W_L ... W_1) v - c`` (end-to-end singular value along one mode)
 
 Default escape events (:func:`escape_setup`) follow issue 3 through
-:func:`langevin_grok.theory.kramers.escape_target`: forward (trivial -> learned) stops when lambda reaches
+:func:`langevin_grok.landscape.escape.escape_target`: forward (trivial -> learned) stops when lambda reaches
 ``(lambda_sad + lambda_min) / 2`` starting at lambda = 0; reverse (learned -> trivial) stops when
 lambda falls to ``lambda_sad / 2`` starting at the learned minimum.
 """
@@ -38,7 +38,7 @@ from .._core.checks import InputError, check_choice, check_finite, check_int
 from .models import CHAIN, NETWORK, Model, network_product, network_products
 
 if TYPE_CHECKING:
-    from ..theory.kramers import EscapeTarget
+    from ..landscape.escape import EscapeTarget
 
 __all__ = [
     "Event",
@@ -255,7 +255,7 @@ class EscapeSetup:
         Start state (trivial point for forward, learned minimum for reverse).
     events : tuple of Event
         One stopping event.
-    target : langevin_grok.theory.kramers.EscapeTarget
+    target : langevin_grok.landscape.escape.EscapeTarget
         The shared definition of the event (lambda levels, arc lengths, barrier).
     direction : str
     """
@@ -273,7 +273,7 @@ class EscapeSetup:
 def escape_setup(model: Model, direction: str = "forward", mode_index: int = 0) -> EscapeSetup:
     """Default start point and escape event for ``model`` (issue 3's midpoint convention).
 
-    The levels come from :func:`langevin_grok.theory.kramers.escape_target` (the definition the theory
+    The levels come from :func:`langevin_grok.landscape.escape.escape_target` (the definition the theory
     uses): forward (trivial -> learned) starts at lambda = 0 and stops when lambda rises to
     ``(lambda_sad + lambda_min) / 2``; reverse starts at the learned minimum and stops when lambda
     falls to ``lambda_sad / 2``. Raises :class:`InputError` if there is no barrier that way.
@@ -297,8 +297,8 @@ def escape_setup(model: Model, direction: str = "forward", mode_index: int = 0) 
     The reverse start of the chain is ``w_l = a_min`` for every l; of the network it is
     :func:`langevin_grok.landscape.network.stationary_point` with this mode learned and the others trivial.
     """
-    from ..theory import kramers  # kramers imports network; keep import time low for the kernel users
-    from ..landscape import network
+    from ..landscape import network  # imported here: keeps import time low for the kernel users
+    from ..landscape.escape import escape_target
 
     direction = check_choice("direction", direction, ("forward", "reverse"))
     if not isinstance(model, Model) or model.kind not in ("arc", "chain", "network"):
@@ -316,7 +316,7 @@ def escape_setup(model: Model, direction: str = "forward", mode_index: int = 0) 
         sv = float(S[mode_index])
     else:
         sv = float(model.sv)
-    tgt = kramers.escape_target(L, sv, model.beta, direction)
+    tgt = escape_target(L, sv, model.beta, direction)
     sense = tgt.crossing
     if model.kind == "arc":
         x0 = np.array([tgt.r_start])

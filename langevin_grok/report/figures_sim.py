@@ -40,7 +40,8 @@ from ..sgd import trainer as sgd
 from ..sgd.data import (Dataset, bayes_mse, best_rank_k, empirical_cross_svd, make_dataset, make_sparse_dataset,
                    mse_from_moments)
 from .figures import FigureResult, finish, register_figure
-from ..theory.kramers import escape_target, exact_mfpt_1d, kramers_1d
+from ..landscape.escape import escape_target
+from ..theory.kramers import exact_mfpt_1d, kramers_1d
 from ..landscape.modes import beta_c, beta_star, mode_landscape
 from ..landscape.network import DeepLinearNetwork, stationary_point
 from ..sgd.noise import escape_direction, gradient_noise, relevant_saddle
@@ -570,7 +571,7 @@ class EscapeProtocol:
     rates are set so that ``dE_rev / T_e`` takes the values ``barrier_over_t``, with
     ``T_e = lr c_e / (2B)`` measured at the start along the saddle's unstable direction
     (run-time budget, not the paper's numbers). Escape: the second singular value of the end-to-end
-    map falls to ``lambda_sad / 2`` (:func:`langevin_grok.theory.kramers.escape_target`, the package's reverse
+    map falls to ``lambda_sad / 2`` (:func:`langevin_grok.landscape.escape.escape_target`, the package's reverse
     escape level).
 
     Batches are drawn with replacement (``replacement=True``): then successive steps have
@@ -622,7 +623,7 @@ def run_reverse_escapes(setup: dict, lr: float, n_seeds: int, max_epochs: int, s
     schedule = [(min(chunk, max_epochs - k), every) for k in range(0, max_epochs, chunk)]
     ml = setup["landscape"]
     # escape: sigma_2 of the end-to-end map falls to the package's reverse escape level lambda_sad / 2
-    # (kramers.escape_target, the level the engine and validate use); the map's own singular value,
+    # (escape.escape_target, the level the engine and validate use); the map's own singular value,
     # since the population-mode projection carries the first mode's leakage
     thr = escape_target(DEPTH, ml.sv, ml.beta, "reverse").lambda_target
 

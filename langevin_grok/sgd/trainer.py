@@ -775,7 +775,7 @@ def mode_amplitude_rule(depth: int, sv: float, beta: float, mode: int, direction
                         basis: str = "population") -> EscapeRule:
     """Rule of :func:`escape_by_mode_amplitude` for a mode of singular value ``sv`` at ``beta``.
 
-    The level is the one escape definition of the package, :func:`langevin_grok.theory.kramers.escape_target`
+    The level is the one escape definition of the package, :func:`langevin_grok.landscape.escape.escape_target`
     (also used by the Langevin engine's events, :func:`langevin_grok.langevin.events.escape_setup`):
     ``"forward"``: lambda rises above ``(lambda_sad + lambda_min)/2``; ``"reverse"``: lambda falls below
     ``lambda_sad/2``. The rule reads the amplitude ``a = sign(lambda)|lambda|^(1/L)`` against
@@ -783,7 +783,7 @@ def mode_amplitude_rule(depth: int, sv: float, beta: float, mode: int, direction
     ``basis``: which projection lambda is read from (``"empirical"`` when ``sv`` is the training set's
     singular value). Raises InputError if the mode is not bistable at ``beta`` (no saddle to cross).
     """
-    from ..theory.kramers import escape_target  # kramers imports the network layer; keep sgd import light
+    from ..landscape.escape import escape_target
 
     L = check_depth(depth)
     mode = check_int("mode", mode, minimum=0)
@@ -798,7 +798,7 @@ def mode_amplitude_rule(depth: int, sv: float, beta: float, mode: int, direction
                       details={"mode": mode, "direction": direction, "sv": eta, "a_saddle": ml.a_saddle,
                                "a_min": ml.a_min, "lambda_target": tgt.lambda_target,
                                "lambda_saddle": tgt.lambda_saddle, "lambda_min": tgt.lambda_min,
-                               "level": "kramers.escape_target", "basis": basis},
+                               "level": "escape.escape_target", "basis": basis},
                       basis=basis)
 
 
@@ -827,7 +827,7 @@ def escape_by_singular_value(result: TrainResult, mode: int, threshold: float,
 
 def escape_by_mode_amplitude(result: TrainResult, mode: int, direction: str = "forward",
                              sv: float | str | None = None, basis: str | None = None) -> EscapeResult:
-    """Mode value ``lambda = u_i^T M v_i`` crossing the level of :func:`langevin_grok.theory.kramers.escape_target`.
+    """Mode value ``lambda = u_i^T M v_i`` crossing the level of :func:`langevin_grok.landscape.escape.escape_target`.
 
     ``"forward"`` (trivial -> learned): lambda rises above ``(lambda_sad + lambda_min)/2``.
     ``"reverse"`` (learned -> trivial): lambda falls below ``lambda_sad / 2``.

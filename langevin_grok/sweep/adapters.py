@@ -28,7 +28,7 @@ _DIRECTION = Param("str", default="forward", choices=("forward", "reverse"),
 
 
 def _check_barrier(params: dict) -> None:
-    from ..theory.kramers import escape_target
+    from ..landscape.escape import escape_target
 
     escape_target(params["depth"], params["sv"], params["beta"], params["direction"])  # InputError naming beta
 

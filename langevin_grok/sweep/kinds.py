@@ -4,7 +4,7 @@
   deterministic.
 - ``reference_arc_escape``: a REFERENCE/TEST kind. Plain Euler-Maruyama on the 1-D arc potential
   U(r) = u(r / sqrt(L)) (force :func:`langevin_grok.landscape.modes.arc_force`) with the default escape
-  event of :func:`langevin_grok.theory.kramers.escape_target`, without the
+  event of :func:`langevin_grok.landscape.escape.escape_target`, without the
   Brownian-bridge crossing correction, so its escape times are biased up by O(sqrt(dt)). It exists
   so that the sweep machinery (seeds, stores, executors) can be tested with a seeded random task of
   controllable cost (about ``t_max / dt`` vectorised steps). Scientific escape-time sweeps use the
@@ -42,7 +42,7 @@ def reference_arc_escape_task(params: dict, seed: int) -> dict:
     """Sweep task (reference/test only): naive Euler-Maruyama escape on the 1-D arc.
 
     Starts ``paths`` independent paths at the starting minimum of the default escape event
-    (:func:`langevin_grok.theory.kramers.escape_target` in ``direction``) and stops each one at its first
+    (:func:`langevin_grok.landscape.escape.escape_target` in ``direction``) and stops each one at its first
     step on the far side of the event, or at ``t_max``.
 
     Returns
@@ -52,7 +52,7 @@ def reference_arc_escape_task(params: dict, seed: int) -> dict:
         in path order), ``exposure`` (total time at risk, sum of min(time, steps * dt)),
         ``n_steps`` (steps taken), ``dt``, ``seed``.
     """
-    from ..theory.kramers import escape_target
+    from ..landscape.escape import escape_target
 
     L, eta, beta = params["depth"], params["sv"], params["beta"]
     T, dt, n_paths, t_max = params["temperature"], params["dt"], params["paths"], params["t_max"]
@@ -90,7 +90,7 @@ def reference_arc_escape_task(params: dict, seed: int) -> dict:
 
 
 def _check_arc(params: dict) -> None:
-    from ..theory.kramers import escape_target
+    from ..landscape.escape import escape_target
 
     escape_target(params["depth"], params["sv"], params["beta"], params["direction"])  # InputError naming beta
 

@@ -17,7 +17,7 @@ Rows
    set, reverse transition (learned -> trivial) of the second mode: Arrhenius fit of ln tau against
    1 / T_eff, T_eff from the measured gradient noise along the escape direction; fitted barrier
    against the landscape's reverse barrier. The escape event is the package's one definition
-   (:func:`langevin_grok.theory.kramers.escape_target`, lambda_2 < lambda_sad / 2) read on the empirical singular
+   (:func:`langevin_grok.landscape.escape.escape_target`, lambda_2 < lambda_sad / 2) read on the empirical singular
    vectors. The measured noise along the escape path is always reported; with ``--full`` (or
    ``SGDReverseSettings.diagnose``) three cause-separating runs follow (SGLD at the same T_eff, lr -> 0 at
    fixed lr/B, batches with replacement), each labelled with its dynamics.
@@ -457,7 +457,8 @@ def _sized_paths(s, tau: float) -> int:
 
 def _row_langevin_small(row: int, s, seed: int, workers, progress, parts: _PartStore | None = None) -> RowResult:
     from ..langevin.engine import simulate_ensemble
-    from ..theory.kramers import escape_target, exact_mfpt_1d, eyring_kramers_chain, kramers_1d
+    from ..landscape.escape import escape_target
+    from ..theory.kramers import exact_mfpt_1d, eyring_kramers_chain, kramers_1d
     from ..langevin.models import arc_model, chain_model
     from ..theory.stats import exponential_mle, ks_exponential
 
@@ -559,7 +560,8 @@ def _row_langevin_small(row: int, s, seed: int, workers, progress, parts: _PartS
 def _row_network(s: NetworkSettings, seed: int, workers, progress, parts: _PartStore | None = None) -> RowResult:
     from ..langevin.engine import simulate_ensemble
     from ..langevin.events import network_mode_event
-    from ..theory.kramers import ZeroModeError, escape_target, exact_mfpt_1d, eyring_kramers
+    from ..landscape.escape import escape_target
+    from ..theory.kramers import ZeroModeError, exact_mfpt_1d, eyring_kramers
     from ..langevin.models import network_model
     from ..landscape.network import DeepLinearNetwork, stationary_point
     from ..theory.stats import arrhenius_fit, exponential_mle, ks_exponential, log_sigma_from_ci
@@ -980,7 +982,7 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
     barrier_c = path["barrier_noise_weighted"]
     curv_max = float(start.eigenvalues[-1])
     theta0 = start.theta
-    # the one escape event of the package (kramers.escape_target: lambda_2 < lambda_sad / 2), read on the
+    # the one escape event of the package (escape.escape_target: lambda_2 < lambda_sad / 2), read on the
     # empirical singular vectors that belong to the empirical eta of the landscape
     rule = sgd.mode_amplitude_rule(s.depth, eta, beta, mode, "reverse", basis="empirical")
     points, seeds, data_out = [], [], {"times": [], "escaped": [], "inv_temperature": []}
@@ -1070,7 +1072,7 @@ def _row_sgd_reverse(s: SGDReverseSettings, seed: int, progress, parts: _PartSto
         f"mode 2, so its learned state is metastable. Start: the rank-2 learned stationary point; escape when "
         f"lambda_2 = U_2^T W V_2 (empirical singular vectors, which belong to the empirical eta) falls below "
         f"lambda_sad/2 = {_fmt(rule.details['lambda_target'])} (sgd.mode_amplitude_rule, the level of "
-        f"kramers.escape_target that the Langevin rows use; checked every epoch). Escape "
+        f"escape.escape_target that the Langevin rows use; checked every epoch). Escape "
         f"direction: unstable eigenvector of the saddle {saddle_modes}. Measured gradient noise along it: c_e = "
         f"{_fmt(c_e)} at the start (used for T_eff = lr c_e (N-B)/(N-1)/(2B)), {_fmt(c_sad)} at the saddle "
         f"(diagnostic only; the noise is state dependent). lr = {s.lr:g}, batch sizes {tuple(sorted(s.batches))} "
@@ -1137,7 +1139,7 @@ def _row_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress
     ws = sgd.unpack(np.repeat(start.theta[None, :], t.replicas, axis=0), s.depth, s.width, data.dim)
     res = sgd.train(ws, data, beta=beta, lr=t.lr, batch=t.batch, epochs=t.epochs, seed=sd,
                     record_every=max(1, t.epochs // 200), progress=bool(progress))
-    # the package's one escape level (kramers.escape_target), on the empirical singular vectors of the empirical eta
+    # the package's one escape level (escape.escape_target), on the empirical singular vectors of the empirical eta
     esc = sgd.escape_by_mode_amplitude(res, mode, "forward", sv=eta, basis="empirical")
     ep, obs = esc.times()
     t_sde = np.asarray(ep, float) * -(-s.n_train // t.batch) * t.lr  # lr x steps, ceil(N/B) steps per epoch
@@ -1175,7 +1177,7 @@ def _row_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress
         f"escaped in {res.epochs_run} epochs ({n_steps} replica steps); largest second singular value of W at the "
         f"end {_fmt(float(np.nanmax(final_sigma2)))} (projection on the empirical mode 2, the escape variable: "
         f"{_fmt(float(final_lam.max()))}); escape level lambda_2 > {_fmt(esc.details['lambda_target'])} "
-        f"(kramers.escape_target, forward); "
+        f"(escape.escape_target, forward); "
         f"censored MLE lower bound on tau: {_fmt(est.ci_low)} SDE time. For contrast, an isotropic-noise model "
         f"with T = {_fmt(gn.temperature_iso)} would give a 1-D mean escape time "
         + (_fmt(ref_iso.tau) if ref_iso is not None and math.isfinite(ref_iso.tau)
