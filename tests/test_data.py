@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from langevin_grok._core.checks import InputError
-from langevin_grok.sgd.data import (as_seed_sequence, bayes_mse, best_rank_k, joint_covariance, make_dataset,
+from langevin_grok._core.seeds import as_seed_sequence
+from langevin_grok.sgd.data import (bayes_mse, best_rank_k, joint_covariance, make_dataset,
                                 make_sparse_dataset, mse_from_moments, population_mse, population_optimum)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .errors import InputError
+
 __all__ = [
     "check_rng",
     "InputError",
@@ -24,10 +26,6 @@ __all__ = [
     "check_int",
     "check_choice",
 ]
-
-
-class InputError(ValueError):
-    """Bad input to the public API: the message names the argument and the value."""
 
 
 def _fmt(value) -> str:

@@ -40,7 +40,6 @@ import json
 import math
 import time
 import traceback
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -48,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plotting
+from .._core.seeds import child_seed, name_key
 from .._core.checks import InputError, check_depth, check_int, check_sv
 from ..landscape.modes import (
     beta_c,
@@ -179,9 +179,7 @@ def figure_seed(root_seed: int, name: str) -> int:
     Keyed by the name (CRC-32), not by the position in the run, so adding or skipping figures does
     not change any other figure's random numbers.
     """
-    root = check_int("seed", root_seed, minimum=0)
-    ss = np.random.SeedSequence([root, zlib.crc32(name.encode("utf-8"))])
-    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return child_seed(check_int("seed", root_seed, minimum=0), name_key(name))
 
 
 def finish(name: str, fig, out_dir, *, params: dict | None = None, numbers: dict | None = None,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.seeds import as_seed_sequence
 from .._core.checks import InputError, check_int, check_sv
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "joint_covariance",
     "make_dataset",
     "make_sparse_dataset",
-    "as_seed_sequence",
     "second_moments",
     "mse_from_moments",
     "population_optimum",
@@ -39,25 +39,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- seeds
-def as_seed_sequence(seed) -> np.random.SeedSequence:
-    """A :class:`numpy.random.SeedSequence` from ``Generator | SeedSequence | int | None``.
-
-    ``None`` draws fresh OS entropy (recorded in ``.entropy``); a Generator contributes one
-    64-bit draw, so the caller's stream advances but global state is never touched.
-    """
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if seed is None:
-        return np.random.SeedSequence()
-    if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(int(seed.integers(0, 2**63)))
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        if seed < 0:
-            raise InputError(f"seed must be >= 0, got {seed!r}")
-        return np.random.SeedSequence(int(seed))
-    raise InputError(f"seed must be a numpy Generator, an int >= 0 or None, got {seed!r}")
-
-
 # --------------------------------------------------------------------------- covariances
 def _orthogonal(name: str, q, p: int) -> np.ndarray:
     if q is None:

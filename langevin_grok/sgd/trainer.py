@@ -36,7 +36,8 @@ import numpy as np
 
 from .._core.checks import (InputError, check_beta, check_choice, check_depth, check_finite, check_int,
                       check_nonnegative, check_positive)
-from .data import Dataset, as_seed_sequence, empirical_cross_svd, mse_from_moments
+from .._core.seeds import as_seed_sequence
+from .data import Dataset, empirical_cross_svd, mse_from_moments
 from ..landscape.modes import mode_landscape
 from ..landscape.network import layer_shapes, n_params  # re-exported: one definition of the layout
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._core.seeds import seed_int
 from .._core.checks import InputError, check_int
 from .registry import TaskKind, get_task
 
@@ -58,7 +59,7 @@ def _digest_words(text: str, n: int = 4) -> tuple[int, ...]:
 def task_seed(base_seed: int, params: dict, replica: int) -> int:
     """Seed of replica ``replica`` at parameters ``params`` (a 63-bit non-negative int)."""
     ss = np.random.SeedSequence(entropy=int(base_seed), spawn_key=(*_digest_words(canonical_json(params)), int(replica)))
-    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return seed_int(ss)
 
 
 def task_key(kind: str, version: str, params: dict, seed: int) -> str:

@@ -1,0 +1,60 @@
+"""Provenance of a result: package version, git commit, Python, platform and the numerical stack.
+
+One definition used by every writer (validation results, reproduction report, sweeps). The commit is read
+from the git checkout the package runs from; a non-editable install records the commit it was built from in
+``langevin_grok/_build_info.json`` (written at build time, see ``setup.py``), so ``pip install .`` keeps it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+__all__ = ["environment", "git_commit"]
+
+_VERSIONED = ("numpy", "scipy", "matplotlib", "mpmath", "sympy", "numba", "sdeint")
+_PKG = Path(__file__).resolve().parent.parent
+
+
+def _git(root: Path) -> str | None:
+    if not (root / ".git").exists():
+        return None
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return rev + (" (with uncommitted changes)" if dirty else "")
+
+
+def git_commit() -> str:
+    """The commit behind this copy of the package: the live checkout, else the one recorded at build time."""
+    live = _git(_PKG.parent)
+    if live:
+        return live
+    info = _PKG / "_build_info.json"
+    try:
+        recorded = json.loads(info.read_text()).get("commit")
+    except (OSError, ValueError):
+        recorded = None
+    return f"{recorded} (recorded at build time)" if recorded else "unknown (not a git checkout, no build record)"
+
+
+def environment() -> dict:
+    """Versions of Python, this package, its numerical dependencies, the commit, platform and core count."""
+    from .. import __version__
+
+    env = {"langevin_grok": __version__, "git": git_commit(), "python": platform.python_version(),
+           "platform": platform.platform(), "cpu_count": os.cpu_count()}
+    for name in _VERSIONED:
+        try:
+            env[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            env[name] = "not installed"
+    return env
