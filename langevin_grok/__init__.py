@@ -12,7 +12,7 @@ stays cheap and does not load numba, sympy, dask or matplotlib until they are us
 - :mod:`~langevin_grok._core.units`: T = lr c / (2B) and time-unit conversions.
 - :mod:`~langevin_grok.sgd.data`, :mod:`~langevin_grok.sgd.trainer`, :mod:`~langevin_grok.sgd.noise`: mini-batch SGD
   ensembles on real data and measured gradient noise.
-- :mod:`~langevin_grok.validation.validate`, :mod:`~langevin_grok.sweep`: the main job and resumable sweeps.
+- :mod:`~langevin_grok.validation`, :mod:`~langevin_grok.sweep`: the main job and resumable sweeps.
 - :mod:`~langevin_grok.report.plotting`, :mod:`~langevin_grok.report.figures`: every figure (matplotlib lives only there).
 
 The submodule ``langevin_grok.landscape.modes`` is not shadowed: the per-mode summary for several
@@ -50,7 +50,7 @@ _EXPORTS = {
     "make_dataset": "sgd.data", "train": "sgd.trainer", "run_protocol": "sgd.trainer", "quasi_static_sweep": "sgd.trainer",
     "gradient_noise": "sgd.noise",
     # validation, sweeps
-    "run_validation": "validation.validate", "run_sweep": "sweep", "load_results": "sweep",
+    "run_validation": "validation", "run_sweep": "sweep", "load_results": "sweep",
 }
 
 __all__ = ["__version__", "InputError", *_EXPORTS]

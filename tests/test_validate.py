@@ -1,4 +1,4 @@
-"""Tests of the main job (langevin_grok.validation.validate and ``langevin-grok validate``).
+"""Tests of the main job (langevin_grok.validation, its report, and ``langevin-grok validate``).
 
 The end-to-end test runs the smallest preset (``validation_config("test", seed=0)``, ~20-30 s on 2 cores)
 once per module. Rows 1 and 2 are real statistical checks: with seed 0 and the test settings (200 paths
@@ -17,24 +17,23 @@ import pytest
 
 from langevin_grok.cli import main
 from langevin_grok.theory.stats import exponential_mle
-from langevin_grok.validation.validate import (
-    ROW_ALPHA,
-    combine_points,
-    compare_time,
-    run_validation,
-    validation_config,
-)
+from langevin_grok.report.validation import table_rows, write_outputs
+from langevin_grok.report.validation_text import paragraph
+from langevin_grok.validation import combine_points, compare_time, run_validation, validation_config
+from langevin_grok.validation.results import ROW_ALPHA
 
 TOP_KEYS = {"command", "mode", "seed", "started", "wall_seconds", "out_dir", "environment", "config",
-            "reused_rows", "figures", "table", "rows"}
-ROW_KEYS = {"row", "title", "dynamics", "parameters", "prediction", "measurement", "ratio", "verdict",
-            "verdict_text", "points", "seeds", "n_seeds", "steps", "wall_seconds", "paragraph"}
+            "reused_rows", "figures", "rows"}
+ROW_KEYS = {"id", "row", "dynamics", "parameters", "prediction", "measurement", "ratio", "verdict",
+            "points", "seeds", "n_seeds", "steps", "wall_seconds"}
+POINT_KEYS = {"dE_over_T", "prediction", "measured", "ci_low", "ci_high", "noise_model"}
 
 
 @pytest.fixture(scope="module")
 def test_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("validate") / "run"
     report = run_validation(validation_config("test", 0), out, progress=False, command="pytest")
+    report = write_outputs(report, out)
     return out, report
 
 
@@ -48,7 +47,10 @@ def test_outputs_and_documented_keys(test_run):
     assert [r["row"] for r in res["rows"]] == [1, 2, 3, 4, 5]
     for r in res["rows"]:
         assert ROW_KEYS <= set(r), r["row"]
-        assert r["dynamics"] and r["verdict"] in ("agrees", "disagrees", "inconclusive", "no prediction", "no data")
+        assert r["dynamics"] and r["verdict"] in ("agrees", "disagrees", "inconclusive", "no_prediction", "no_data")
+        assert r["id"] in ("arc_1d", "chain", "network_injected", "sgd_reverse", "sgd_trap")
+        for p in r["points"]:
+            assert POINT_KEYS <= set(p), (r["id"], sorted(p))
         assert r["seeds"] and all(isinstance(s, int) and s >= 0 for s in r["seeds"])
         assert r["steps"] > 0 and r["n_seeds"] > 0
     for name in ("arrhenius.png", "escape_distribution.png", "survival.png"):
@@ -56,19 +58,21 @@ def test_outputs_and_documented_keys(test_run):
         assert name in res["figures"]
     md = (out / "report.md").read_text()
     for k in range(1, 6):
-        assert f"## Row {k}:" in md
+        assert f"## Row {k} (" in md
     # every row's finished result was written on its own
     assert sorted(p.name for p in (out / "rows").iterdir()) == [f"row{k}.json" for k in range(1, 6)]
     # the printed table has one line per point of rows 1-3 plus the row summaries
-    table = res["table"]
+    table = table_rows(report)
     assert {line[0] for line in table} == {"1", "2", "3", "4", "5"}
+    # results.json holds numbers, the report text is rendered from them (every row has a paragraph)
+    assert all(paragraph(r) for r in report.rows)
 
 
 def test_rows_1_and_2_agree(test_run):
     _, report = test_run
     for r in report.rows[:2]:
         comb = r.measurement["combined"]
-        assert r.verdict == "agrees", r.verdict_text
+        assert r.verdict == "agrees", r.points
         assert comb["pvalue"] >= ROW_ALPHA
         for p in r.points:
             assert 0.75 <= p["ratio"] <= 1.33, p
@@ -81,23 +85,24 @@ def test_rows_1_and_2_agree(test_run):
 def test_row3_states_missing_prediction_and_row5_absorbing(test_run):
     _, report = test_run
     r3, r5 = report.rows[2], report.rows[4]
-    assert r3.verdict == "no prediction" and r3.prediction["available"] is False
-    assert "zero modes" in r3.prediction["note"]
-    assert "reference" in r3.prediction["reference"]["label"]
+    assert r3.verdict == "no_prediction" and r3.prediction["available"] is False
+    assert r3.prediction["status"] == "zero_modes"
+    assert r3.prediction["reference"]["method"] == "exact_mfpt_1d"
     p = r5.points[0]
     assert p["escape_noise_zero"] is True and p["c_e"] < 1e-20 * p["trace"]
     # the structural zero: per-sample gradients on the weights the escape direction moves are exactly 0.0
     assert p["support_size"] > 0 and p["max_abs_grad_on_support"] == 0.0
     assert r5.verdict == ("agrees" if p["n_escaped"] == 0 else "disagrees")
+    assert r5.prediction["status"] == "absorbing"
 
 
 def test_rerun_reuses_finished_rows(test_run, tmp_path):
     out, first = test_run
-    again = run_validation(validation_config("test", 0), out, progress=False, figures=False)
+    again = run_validation(validation_config("test", 0), out, progress=False)
     assert again.reused_rows == (1, 2, 3, 4, 5)
     assert [r.to_dict() for r in again.rows] == [r.to_dict() for r in first.rows]
     # a different seed does not reuse (the settings hash differs): run only the cheap row 5 to check
-    other = run_validation(validation_config("test", 1), out, rows=(5,), progress=False, figures=False)
+    other = run_validation(validation_config("test", 1), out, rows=(5,), progress=False)
     assert other.reused_rows == ()
 
 
@@ -175,11 +180,11 @@ def test_interrupted_row_resumes_at_first_unfinished_point(test_run, tmp_path, m
     out = tmp_path / "interrupted"
     monkeypatch.setattr(engine, "simulate_ensemble", dying)
     with pytest.raises(KeyboardInterrupt):
-        run_validation(validation_config("test", 0), out, rows=(1,), progress=False, figures=False)
+        run_validation(validation_config("test", 0), out, rows=(1,), progress=False)
     assert (out / "rows" / "row1.parts" / "p0.json").is_file() and not (out / "rows" / "row1.json").exists()
     calls.clear()
     monkeypatch.setattr(engine, "simulate_ensemble", lambda *a, **k: calls.append(1) or real(*a, **k))
-    again = run_validation(validation_config("test", 0), out, rows=(1,), progress=False, figures=False)
+    again = run_validation(validation_config("test", 0), out, rows=(1,), progress=False)
     assert len(calls) == 1  # only the second temperature was simulated again
     assert again.rows[0].points == first.rows[0].points
     assert not (out / "rows" / "row1.parts").exists()
@@ -191,24 +196,26 @@ def test_row4_escape_level_diagnostics_and_dynamics(test_run):
     import dataclasses
 
     from langevin_grok.landscape.escape import escape_target
-    from langevin_grok.validation.validate import SGDReverseSettings, _row_sgd_reverse
+    from langevin_grok.validation.config import SGDReverseSettings
+    from langevin_grok.validation.row_sgd import run_sgd_reverse
 
     _, report = test_run
     r4 = report.rows[3]
     p = r4.parameters
     tgt = escape_target(3, p["sv_empirical"][1], p["beta"], "reverse")
-    assert f"{tgt.lambda_target:.4g}" in r4.paragraph and "empirical singular vectors" in r4.paragraph
+    assert p["lambda_target"] == pytest.approx(tgt.lambda_target, rel=1e-12)
     c = r4.measurement["diagnostics"]["c_noise_along_path"]
     assert c["c_e_over_start"][0] == pytest.approx(1.0) and c["lambda"][0] > c["lambda"][-1]
-    assert "(c) Measured noise" in r4.paragraph and "--full" in r4.paragraph
     assert validation_config("full").sgd_reverse.diagnose and not validation_config("default").sgd_reverse.diagnose
     # tiny diagnose run: every diagnostic carries its own dynamics statement and lands in the paragraph
     s = dataclasses.replace(SGDReverseSettings(), batches=(10, 14, 16), replicas=3, max_time=20.0, diagnose=True)
-    r = _row_sgd_reverse(s, 0, False)
+    r = run_sgd_reverse(s, 0, False)
     d = r.measurement["diagnostics"]
     for key in ("a_sgld", "b_lr_refinement", "d_with_replacement"):
         assert d[key]["dynamics"] and d[key]["points"]
     assert [q["batch"] for q in d["b_lr_refinement"]["points"]] == [16, 8, 4]
     assert all(q["batch"] == 512 for q in d["a_sgld"]["points"])  # full batch: no mini-batch noise
-    assert "(a) full-batch gradient" in r.paragraph and "(d) plain mini-batch SGD" in r.paragraph
-    assert "SGLD" in r.dynamics and r.n_seeds == 3 * (3 + 3 + 2 + 3)
+    assert (d["a_sgld"]["dynamics"], d["d_with_replacement"]["dynamics"]) == ("sgld_full_batch",
+                                                                             "sgd_with_replacement")
+    assert r.parameters["diagnose"] and r.n_seeds == 3 * (3 + 3 + 2 + 3)
+    assert paragraph(r)  # renders from the numbers alone

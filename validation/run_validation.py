@@ -1,6 +1,6 @@
 """Thin wrapper: ``python validation/run_validation.py [--quick | --full] [--out DIR] ...``.
 
-Same as ``langevin-grok validate ...``; all logic lives in :mod:`langevin_grok.validation.validate`.
+Same as ``langevin-grok validate ...``; all logic lives in :mod:`langevin_grok.validation`.
 """
 
 import sys

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from .._core.jsonable import jsonable
+from ..report.text import format_table  # noqa: F401  (re-exported for the subcommands)
 
 
 def finite_float(text: str) -> float:
@@ -27,24 +28,6 @@ def print_json(obj, stream=None) -> None:
     """Print one JSON object (non-finite floats become ``null``, numpy types become Python types)."""
     json.dump(jsonable(obj), stream or sys.stdout, indent=2, allow_nan=False)
     (stream or sys.stdout).write("\n")
-
-
-def format_table(headers: list[str], rows: list[list], floatfmt: str = ".6g") -> str:
-    """A plain aligned text table; ``None`` prints as ``-``."""
-
-    def cell(v):
-        if v is None:
-            return "-"
-        if isinstance(v, (float, np.floating)):
-            return format(float(v), floatfmt)
-        return str(v)
-
-    body = [[cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(h.rjust(w) for h, w in zip(headers, widths))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in body]
-    return "\n".join(out)
 
 
 def add_escape_mode_arguments(p) -> None:

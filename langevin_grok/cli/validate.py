@@ -56,7 +56,8 @@ def _int_arg(name: str, text, minimum: int) -> int:
 
 
 def run(args) -> int:
-    from ..validation.validate import check_out_dir, default_out_dir, format_table, run_validation, validation_config
+    from ..report.validation import format_table, write_outputs
+    from ..validation import check_out_dir, default_out_dir, run_validation, validation_config
 
     seed = _int_arg("seed", args.seed, 0)
     workers = None if args.workers is None else _int_arg("workers", args.workers, 1)
@@ -80,7 +81,8 @@ def run(args) -> int:
                                     ("--no-figures", args.no_figures)) if on]
     command = " ".join(shlex.quote(x) for x in parts)
     report = run_validation(config, out, rows=rows, resume=not args.fresh, workers=workers, progress=None,
-                            command=command, figures=not args.no_figures)
+                            command=command)
+    report = write_outputs(report, out, figures=not args.no_figures)
     table = format_table(report)
     stream = sys.stderr if args.json else sys.stdout
     print(table, file=stream)

@@ -1,0 +1,252 @@
+"""The validation report: the table, report.md, results.json's figure list and the figures of one run.
+
+Renders a :class:`~langevin_grok.validation.results.ValidationReport` computed by
+:func:`langevin_grok.validation.run_validation`; it computes nothing but presentation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..validation.cache import atomic_write
+from ..validation.results import ROW_ALPHA
+from .text import fmt as _fmt
+from .text import format_table as _format_table
+from .validation_text import METHODS, ROW_TITLES, SHORT_DYNAMICS, paragraph, point_verdict, verdict_text
+
+__all__ = ["TABLE_HEADERS", "table_rows", "format_table", "render_report", "write_outputs", "make_figures"]
+
+TABLE_HEADERS = ["row", "dynamics", "setting", "prediction", "measured [95% CI]", "ratio", "seeds", "steps",
+                 "verdict"]
+
+
+def _ci(p: dict) -> str:
+    return f"{_fmt(p['mean'])} [{_fmt(p['ci_low'])}, {_fmt(p['ci_high'])}]"
+
+
+def _rows_small(r) -> list[list]:
+    short = SHORT_DYNAMICS[r.dynamics]
+    out = [[f"{r.row}", short, f"dE/T={p['barrier_over_t']:g}",
+            f"{_fmt(p['prediction'])} ({'exact' if r.row == 1 else 'EK'})", _ci(p), _fmt(p["ratio"], 3),
+            str(p["n_paths"]), str(p["path_steps"]), point_verdict(p)] for p in r.points]
+    c = r.measurement["combined"]
+    out.append([f"{r.row}", short, "all T", "combined", f"chi2={_fmt(c['chi2'], 3)}/{c['dof']}",
+                f"p={_fmt(c['pvalue'], 3)}", str(r.n_seeds), str(r.steps), r.verdict.value.upper()])
+    return out
+
+
+def _rows_network(r) -> list[list]:
+    return [[f"{r.row}", SHORT_DYNAMICS[r.dynamics], f"dE1D/T={p['barrier_over_t']:g}",
+             (f"{_fmt(p['prediction'])}" if p["prediction"] is not None
+              else f"n/a (ref {_fmt(p['reference_exact_1d'])})"), _ci(p),
+             f"{_fmt(p['ratio_to_reference'], 3)} (ref)", str(p["n_paths"]), str(p["path_steps"]),
+             r.verdict.value.upper()] for p in r.points]
+
+
+def _rows_sgd_reverse(r) -> list[list]:
+    m = r.measurement
+    return [[f"{r.row}", SHORT_DYNAMICS[r.dynamics], f"lr={r.parameters['lr']:g}, {len(r.points)} B",
+             f"dE={_fmt(r.prediction['value'])}", f"{_fmt(m['value'])} [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]",
+             _fmt(r.ratio, 3), str(r.n_seeds), str(r.steps), r.verdict.value.upper()]]
+
+
+def _rows_sgd_trap(r) -> list[list]:
+    p = r.points[0]
+    return [[f"{r.row}", SHORT_DYNAMICS[r.dynamics], f"c_e={_fmt(p['c_e'])}", "0 escapes (absorbing)",
+             f"{p['n_escaped']}/{p['n_replicas']} escaped", "-", str(r.n_seeds), str(r.steps),
+             r.verdict.value.upper()]]
+
+
+_TABLE = {"arc_1d": _rows_small, "chain": _rows_small, "network_injected": _rows_network,
+          "sgd_reverse": _rows_sgd_reverse, "sgd_trap": _rows_sgd_trap}
+
+
+def table_rows(report) -> list[list]:
+    """One list of cells per table line (rows 1-3: one line per temperature; row 4: fitted barrier)."""
+    return [line for r in report.rows for line in _TABLE[r.id](r)]
+
+
+def format_table(report) -> str:
+    """The plain-text table printed by the command."""
+    return _format_table(TABLE_HEADERS, table_rows(report))
+
+
+def render_report(report) -> str:
+    """report.md: the table, then a paragraph per row."""
+    c = report.config
+    lines = [f"# langevin-grok validate ({c.mode})", "",
+             f"Command: `{report.command}`  ", f"Started {report.started}, wall time {report.wall_seconds:.1f} s, "
+             f"root seed {c.seed}, langevin_grok {report.environment.get('langevin_grok')} "
+             f"(commit {report.environment.get('git')})."
+             + (f" Rows reused from an earlier run in this folder: {list(report.reused_rows)}."
+                if report.reused_rows else ""), "",
+             "Times are SDE time t = lr x (SGD steps); intervals are 95 % likelihood-ratio intervals of the "
+             "censored exponential MLE. Rows with several temperatures are judged by a combined chi-square "
+             f"(agree when p >= {ROW_ALPHA}). Nothing was tuned to make a row agree.", ""]
+    lines += ["| " + " | ".join(TABLE_HEADERS) + " |", "|" + "---|" * len(TABLE_HEADERS)]
+    lines += ["| " + " | ".join(str(x) for x in row) + " |" for row in table_rows(report)]
+    lines.append("")
+    for r in report.rows:
+        from .validation_text import DYNAMICS
+
+        lines += [f"## Row {r.row} (`{r.id}`): {ROW_TITLES[r.id]}", "",
+                  f"**Dynamics:** {DYNAMICS.get(r.dynamics, r.dynamics)}.  ",
+                  f"**Prediction:** {METHODS.get(r.prediction.get('method'), r.prediction.get('method'))}.  ",
+                  f"**Verdict:** {r.verdict.value} — {verdict_text(r)}.  ",
+                  f"Seeds: {r.n_seeds} paths/replicas, {r.steps} steps, {r.wall_seconds:.1f} s.", "", paragraph(r),
+                  ""]
+    if report.figures:
+        lines += ["## Figures", ""] + [f"- [{f}]({f})" for f in report.figures] + [""]
+    return "\n".join(lines)
+
+
+def write_outputs(report, out, figures: bool = True):
+    """Write the figures (optional), ``results.json`` (with the figure list) and ``report.md`` into ``out``.
+
+    Returns the report with its ``figures`` field filled in.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if figures:
+        report = replace(report, figures=tuple(make_figures(report, out)))
+    atomic_write(out / "results.json", json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n")
+    atomic_write(out / "report.md", render_report(report))
+    return report
+
+
+def _log_err(pts) -> np.ndarray:
+    """Asymmetric error bars of ln tau from the 95 % intervals (0 where an end is missing)."""
+    def up(p):
+        return math.log(p["ci_high"] / p["mean"]) if p["ci_high"] and math.isfinite(p["ci_high"]) else 0.0
+
+    return np.array([[math.log(p["mean"] / p["ci_low"]) for p in pts], [up(p) for p in pts]])
+
+
+def _panel_small(ax, r, plotting) -> None:
+    pts = [p for p in r.points if p["n_escaped"] > 0]
+    x = np.array([1.0 / p["temperature"] for p in pts])
+    y = np.log([p["mean"] for p in pts])
+    bar = r.parameters["barrier"]
+    if r.row == 1:
+        pref = math.log(pts[0]["kramers"]) - bar * x[0]
+        plotting.plot_arrhenius(x, y, _log_err(pts), predicted=(bar, pref), predicted_label="1-D Kramers",
+                                theory_curves={"exact MFPT": (x, np.log([p["prediction"] for p in pts]))},
+                                slope_name=r"$\Delta E$", xlabel=r"$1/T$ (1/loss units)",
+                                title="row 1: 1-D arc, Langevin", ax=ax)
+        return
+    pref = math.log(pts[0]["prediction"]) - bar * x[0] if pts else 0.0
+    plotting.plot_arrhenius(x, y, _log_err(pts), predicted=(bar, pref), predicted_label="Eyring-Kramers",
+                            theory_curves={"1-D exact MFPT": (x, np.log([p["exact_1d"] for p in pts]))},
+                            xlabel=r"$1/T$ (1/loss units)", title="row 2: scalar chain, Langevin", ax=ax)
+
+
+def _panel_network(ax, r, plotting) -> None:
+    pts = [p for p in r.points if p["n_escaped"] > 0]
+    x = np.array([1.0 / p["temperature"] for p in pts])
+    y = np.log([p["mean"] for p in pts])
+    app = r.measurement.get("apparent_barrier")
+    curves = {"1-D exact MFPT (reference only)": (x, np.log([p["reference_exact_1d"] for p in pts]))}
+    if all(p["prediction"] is not None for p in pts) and pts:
+        curves["prediction"] = (x, np.log([p["prediction"] for p in pts]))
+    plotting.plot_arrhenius(x, y, _log_err(pts), fit=None if app is None else (app["slope"], app["intercept"]),
+                            slope_name="apparent slope", theory_curves=curves, xlabel=r"$1/T$ (1/loss units)",
+                            title="row 3: network + injected T", ax=ax)
+
+
+def _panel_sgd_reverse(ax, r, plotting) -> None:
+    pts = r.points
+    fitd = r.measurement.get("fit")
+    x = np.array([p["inv_T_eff"] for p in pts])
+    y = np.array([math.log(p["mean"]) if p["n_escaped"] else np.nan for p in pts])
+    err = np.array([[math.log(p["mean"] / p["ci_low"]) if p["n_escaped"] else 0 for p in pts],
+                    [math.log(p["ci_high"] / p["mean"]) if p["n_escaped"] and p["ci_high"] is not None
+                     and math.isfinite(p["ci_high"]) else 0 for p in pts]])
+    bc = r.prediction["noise_weighted"]["value"]
+    lnp = r.parameters["kramers_1d_log_prefactor"]
+    lb = np.array([math.log(p["ci_low"]) if not p["n_escaped"] else np.nan for p in pts])
+    plotting.plot_arrhenius(
+        x, y, err, fit=None if fitd is None else (fitd["slope"], fitd["intercept"]),
+        theory_curves={"noise-weighted barrier": (x, lnp + bc * x)},
+        lower_bounds=lb if np.isfinite(lb).any() else None, slope_name=r"$\Delta E_{eff}$",
+        r2=None if fitd is None else fitd["r_squared"], slope_err=None if fitd is None else fitd["slope_se"],
+        predicted=(r.prediction["value"], lnp), predicted_label="1-D Kramers at T_eff",
+        xlabel=r"$1/T_{\rm eff}$ (from $c_e$; 1/loss units)", title="row 4: plain SGD, reverse",
+        note=None if any(p["n_escaped"] for p in pts) else "no escapes", ax=ax)
+
+
+_PANELS = {"arc_1d": _panel_small, "chain": _panel_small, "network_injected": _panel_network,
+           "sgd_reverse": _panel_sgd_reverse}
+
+
+def _arrhenius_figure(by: dict, out: Path, plotting) -> list[str]:
+    panels = [k for k in ("arc_1d", "chain", "network_injected", "sgd_reverse") if k in by]
+    if not panels:
+        return []
+    ncols = min(2, len(panels))
+    fig, axes = plotting.new_figure(-(-len(panels) // ncols), ncols)
+    axes = np.atleast_1d(axes).ravel()
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    for ax, k in zip(axes, panels):
+        _PANELS[k](ax, by[k], plotting)
+    plotting.save_figure(fig, out, "arrhenius", formats=("png",))
+    return ["arrhenius.png"]
+
+
+def _series(by: dict) -> list[tuple]:
+    """(row, times, escaped, tau, label) of the coldest point of rows 1-3 and of row 5."""
+    from ..theory.stats import exponential_mle
+
+    series = []
+    for k in ("arc_1d", "chain", "network_injected"):
+        if k in by:
+            r = by[k]
+            t, e = np.array(r.data["times"][-1]), np.array(r.data["escaped"][-1], dtype=bool)
+            if k == "network_injected" and r.points[-1]["prediction"] is None:
+                tau, lab = (exponential_mle(t, e).mean if e.any() else None), "measured MLE"
+            else:
+                tau, lab = r.points[-1]["prediction"], METHODS[r.points[-1].get("prediction_method",
+                                                                                 r.prediction["method"])]
+            series.append((r.row, t, e, tau, lab, r.points[-1]["dE_over_T"]))
+    if "sgd_trap" in by:
+        r = by["sgd_trap"]
+        series.append((r.row, np.array(r.data["times"][0]), np.array(r.data["escaped"][0], dtype=bool),
+                       r.points[0].get("reference_iso_exact_1d"), "isotropic-T 1-D reference", None))
+    return [s for s in series if s[3] is not None and math.isfinite(s[3]) and s[3] > 0]
+
+
+def make_figures(report, out) -> list[str]:
+    """Arrhenius plot, escape-time distributions and survival curves (PNG) into ``out``."""
+    from ..theory.stats import ks_exponential
+    from . import plotting
+
+    out = Path(out)
+    by = {r.id: r for r in report.rows}
+    names = _arrhenius_figure(by, out, plotting)
+    usable = _series(by)
+    if not usable:
+        return names
+
+    def title(k, lab, x):
+        return f"row {k} ({lab})" + ("" if x is None else f", dE/T = {x:g}")
+
+    dist = [s for s in usable if s[2].any()]
+    if dist:
+        fig, axes = plotting.new_figure(1, len(dist))
+        for ax, (k, t, e, tau, lab, x) in zip(np.atleast_1d(axes), dist):
+            ks = ks_exponential(t, e, tau=tau)
+            plotting.plot_escape_distribution(np.where(e, t, np.nan), tau=tau, ks_pvalue=ks.pvalue,
+                                              xlabel="escape time (SDE time)", title=title(k, lab, x), ax=ax)
+        plotting.save_figure(fig, out, "escape_distribution", formats=("png",))
+        names.append("escape_distribution.png")
+    fig, axes = plotting.new_figure(1, len(usable))
+    for ax, (k, t, e, tau, lab, x) in zip(np.atleast_1d(axes), usable):
+        plotting.plot_survival(t, e, tau=tau, xlabel="time (SDE time)", title=title(k, lab, x), ax=ax)
+    plotting.save_figure(fig, out, "survival", formats=("png",))
+    names.append("survival.png")
+    return names

@@ -1,0 +1,184 @@
+"""Validation settings: one frozen settings object per row and the presets that combine them.
+
+Presets are arguments (:func:`validation_config`), never module globals patched by callers. Each settings
+object is the single source of its row's defaults; the command line and the tests read them from here.
+Theory and conventions: ``docs/theory.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .._core.checks import check_choice, check_int
+
+__all__ = [
+    "MODES", "ROW_IDS", "ArcSettings", "ChainSettings", "NetworkSettings", "SGDReverseSettings",
+    "SGDTrapSettings", "ValidationConfig", "validation_config",
+]
+
+MODES = ("test", "quick", "default", "full")
+# stable string id of each row (results.json, tests and the report key on these, not on the number)
+ROW_IDS = {1: "arc_1d", 2: "chain", 3: "network_injected", 4: "sgd_reverse", 5: "sgd_trap"}
+
+
+@dataclass(frozen=True)
+class ArcSettings:
+    """Row 1: 1-D arc model. ``barrier_over_t``: the dE/T values; paths per temperature
+    ``clip(step_budget / (tau_exact / dt), min_paths, max_paths)``; cap ``cap_factor * tau_exact``."""
+
+    depth: int = 3
+    sv: float = 0.8
+    beta: float = 0.32
+    direction: str = "forward"
+    barrier_over_t: tuple = (3.0, 4.0, 5.0, 6.0, 7.0, 8.0)
+    dt: float = 0.02
+    max_paths: int = 400
+    min_paths: int = 50
+    step_budget: float = 1e8
+    cap_factor: float = 20.0
+
+
+@dataclass(frozen=True)
+class ChainSettings(ArcSettings):
+    """Row 2: scalar chain (width = dim = 1) in weight space; the fields and sizing rules of
+    :class:`ArcSettings` with the Eyring-Kramers time in place of the exact MFPT."""
+
+    barrier_over_t: tuple = (5.0, 6.0, 7.0)
+    min_paths: int = 100
+    step_budget: float = 6e7
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """Row 3: the paper's network on the population loss, Langevin with isotropic noise T.
+
+    Start: the rank-1 trap (mode 0 learned, mode 1 trivial, canonical frame). Event: the end-to-end
+    value of mode 1, ``u_1^T W v_1``, rises through the 1-D forward target. T from ``barrier_over_t``
+    with the 1-D forward barrier of mode 1. Cap: ``max_time`` (SDE time) per path.
+    """
+
+    depth: int = 3
+    width: int = 10
+    dim: int = 2
+    sv: tuple = (0.9, 0.8)
+    beta: float = 0.32
+    barrier_over_t: tuple = (4.0, 6.0, 8.0)
+    n_paths: int = 64
+    dt: float = 0.02
+    max_time: float = 2000.0
+
+
+@dataclass(frozen=True)
+class SGDReverseSettings:
+    """Row 4: plain mini-batch SGD, reverse escape of mode 1 (learned -> trivial).
+
+    Data: ``n_train`` samples with ``sv``, training inputs whitened (``X^T X / N = I`` exactly, so the
+    full-batch loss is exactly the per-mode landscape with the empirical singular values).
+    ``beta``: the midpoint between beta* and beta_c of the empirical mode-1 singular value.
+    One learning rate ``lr`` and a ladder of batch sizes ``batches`` (the Arrhenius sweep in B/lr);
+    T_eff = lr c_e (N-B)/(N-1) / (2B) with c_e the measured noise along the escape direction at the
+    start. Each point runs ``replicas`` replicas for ``max_time`` SDE time (epochs rounded up).
+    ``lr`` and ``batches`` were chosen from a pilot run so that escapes happen within the run length
+    (plain-SGD escapes are far slower than T_eff and the landscape barrier suggest), not from the
+    prediction and not to make the row agree.
+
+    ``diagnose``: also run the cause-separating diagnostics of :func:`langevin_grok.validation.row_sgd.reverse_diagnostics` (on in
+    ``"full"``; about 2-3 extra minutes on 2 cores): (a) full-batch gradient + isotropic injected noise
+    at the same T_eff values, (b) lr halved twice at fixed lr/B, (d) batches with replacement. The
+    noise along the escape path (c) is measured in every mode.
+    """
+
+    depth: int = 3
+    width: int = 10
+    sv: tuple = (0.9, 0.8)
+    n_train: int = 512
+    n_test: int = 512
+    lr: float = 0.3
+    batches: tuple = (12, 14, 16, 18)
+    replicas: int = 64
+    max_time: float = 3000.0
+    diagnose: bool = False
+
+
+@dataclass(frozen=True)
+class SGDTrapSettings:
+    """Row 5: plain SGD from the exact rank-1 trap on the data set and beta of row 4.
+
+    ``lr``, ``batch``: the seed paper's Fig. 1(a) values; ``epochs`` run length.
+    """
+
+    lr: float = 0.08
+    batch: int = 64
+    replicas: int = 32
+    epochs: int = 2000
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """All settings of one validation run (see :func:`validation_config` for the presets)."""
+
+    mode: str
+    seed: int
+    arc: ArcSettings = field(default_factory=ArcSettings)
+    chain: ChainSettings = field(default_factory=ChainSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    sgd_reverse: SGDReverseSettings = field(default_factory=SGDReverseSettings)
+    sgd_trap: SGDTrapSettings = field(default_factory=SGDTrapSettings)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def row_settings(self, row: int) -> dict:
+        """The settings one row depends on (rows 4 and 5 share the data set and beta)."""
+        if row == 1:
+            return asdict(self.arc)
+        if row == 2:
+            return asdict(self.chain)
+        if row == 3:
+            return asdict(self.network)
+        if row == 4:
+            return asdict(self.sgd_reverse)
+        return {"data": asdict(self.sgd_reverse), "trap": asdict(self.sgd_trap)}
+
+
+def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
+    """Preset settings.
+
+    ``"default"``: a few minutes on 2 cores; ``"quick"``: under a minute; ``"full"``: more
+    temperatures, paths and a smaller time step (publication grade; about an hour on 2 cores, an
+    estimate from the per-step costs of the default run, not measured);
+    ``"test"``: the smallest configuration the test suite runs (seconds).
+    """
+    mode = check_choice("mode", mode, MODES)
+    seed = check_int("seed", seed, minimum=0)
+    if mode == "default":
+        return ValidationConfig(mode, seed)
+    if mode == "quick":
+        return ValidationConfig(
+            mode, seed,
+            arc=ArcSettings(barrier_over_t=(3.0, 4.0, 5.0), max_paths=200, min_paths=100, step_budget=4e7),
+            chain=ChainSettings(barrier_over_t=(5.0,), max_paths=200, min_paths=100, step_budget=4e7),
+            network=NetworkSettings(barrier_over_t=(4.0,), n_paths=24, max_time=500.0),
+            sgd_reverse=SGDReverseSettings(batches=(12, 14, 16), replicas=32, max_time=800.0),
+            sgd_trap=SGDTrapSettings(replicas=16, epochs=300),
+        )
+    if mode == "test":
+        return ValidationConfig(
+            mode, seed,
+            arc=ArcSettings(barrier_over_t=(3.0, 4.0), max_paths=200, min_paths=200, step_budget=1e12),
+            chain=ChainSettings(barrier_over_t=(5.0,), max_paths=200, min_paths=200, step_budget=1e12),
+            network=NetworkSettings(barrier_over_t=(4.0,), n_paths=8, max_time=100.0),
+            sgd_reverse=SGDReverseSettings(batches=(10, 12, 14), replicas=16, max_time=300.0),
+            sgd_trap=SGDTrapSettings(replicas=4, epochs=20),
+        )
+    return ValidationConfig(
+        mode, seed,
+        arc=ArcSettings(barrier_over_t=(3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0), dt=0.01, max_paths=1000,
+                        min_paths=100, step_budget=1e9),
+        chain=ChainSettings(barrier_over_t=(5.0, 6.0, 7.0, 8.0), dt=0.01, max_paths=1000, min_paths=200,
+                            step_budget=1e9),
+        network=NetworkSettings(barrier_over_t=(4.0, 6.0, 8.0, 10.0), n_paths=200, dt=0.01, max_time=5000.0),
+        sgd_reverse=SGDReverseSettings(batches=(12, 13, 14, 15, 16, 17, 18, 19, 20), replicas=128,
+                                       max_time=10000.0, diagnose=True),
+        sgd_trap=SGDTrapSettings(replicas=64, epochs=20000),
+    )
