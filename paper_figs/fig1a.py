@@ -3,7 +3,7 @@
 Thin wrapper around `langevin-grok figures --only fig1a` writing into this directory
 (`fig1a.png`, `fig1a.pdf`, `fig1a.json`) and rebuilding REPRODUCTION.md here from every
 figure record present. Quick protocol by default; `python paper_figs/fig1a.py --full` runs the
-paper's seed counts and lengths (run times in the docstring of langevin_grok/figures_sim.py).
+paper's seed counts and lengths (run times in the docstring of langevin_grok/report/paper_*.py).
 """
 
 import sys

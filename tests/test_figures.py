@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from langevin_grok.report import figures as F
+from langevin_grok.report import figures_theory as FT
+from langevin_grok.report import registry as Reg
 from langevin_grok.report import reproduction as R
 from langevin_grok._core.checks import InputError
 from langevin_grok.cli import main
@@ -31,16 +33,16 @@ def tiny(monkeypatch):
     """A private registry copy with a cheap extra figure "tiny" (runner mechanics without slow drawing)."""
     from langevin_grok.report import plotting
 
-    monkeypatch.setattr(F, "_REGISTRY", dict(F._REGISTRY))
+    monkeypatch.setattr(Reg, "_REGISTRY", dict(Reg._REGISTRY))
 
     @F.register_figure("tiny", title="a cheap test figure", kind="simulation", order=98.0)
-    def tiny_fig(*, quick, out_dir, seed):
+    def tiny_fig(*, preset, out_dir, seed, progress=False):
         rng = np.random.default_rng(seed)
         fig, ax = plotting.new_figure(figsize=(2, 2))
         ax.plot(rng.random(5))
         claim = R.Claim(key="tiny_claim", claim="tiny claim", paper="1", toolkit="1.0 +- 0.1", status=R.REPRODUCED,
                         why="test", seeds=str(seed), value=float(rng.random()))
-        return F.finish("tiny", fig, out_dir, params={"quick": quick}, numbers={"x": 1.5}, claims=(claim,))
+        return F.finish("tiny", fig, out_dir, params={"preset": preset}, numbers={"x": 1.5}, claims=(claim,))
 
     return "tiny"
 
@@ -58,7 +60,7 @@ def test_registry_lists_only_real_figures_in_order():
 
 
 def test_register_figure_rejects_duplicates_and_bad_names(monkeypatch):
-    monkeypatch.setattr(F, "_REGISTRY", dict(F._REGISTRY))
+    monkeypatch.setattr(Reg, "_REGISTRY", dict(Reg._REGISTRY))
     with pytest.raises(InputError, match="already registered"):
         F.register_figure("fig2a", title="x")(lambda **kw: None)
     with pytest.raises(InputError, match="name"):
@@ -141,11 +143,11 @@ def test_report_is_rebuilt_from_all_records(quick_run, tmp_path, tiny):
 
 def test_failing_figure_is_reported_and_others_run(tmp_path, tiny):
     @F.register_figure("boom", title="always fails", order=99.0)
-    def boom(*, quick, out_dir, seed):
+    def boom(*, preset, out_dir, seed, progress=False):
         raise RuntimeError("deliberate failure")
 
     @F.register_figure("badnum", title="returns an object that is not JSON-able", order=99.5)
-    def badnum(*, quick, out_dir, seed):
+    def badnum(*, preset, out_dir, seed, progress=False):
         from langevin_grok.report import plotting
 
         fig, _ = plotting.new_figure(figsize=(1, 1))
@@ -171,7 +173,7 @@ def test_extra_report_dir(tmp_path, tiny):
 # --------------------------------------------------------------------------- theory data
 def test_minimal_path_curves_match_landscape():
     for coord in ("lambda", "r"):
-        curves = F.minimal_path_curves(3, 0.8, (0.29, 0.32, 0.35), coordinate=coord, n=4001)
+        curves = FT.minimal_path_curves(3, 0.8, (0.29, 0.32, 0.35), coordinate=coord, n=4001)
         for c in curves:
             m = mode_landscape(3, 0.8, c.beta)
             assert c.barrier_forward == pytest.approx(m.barrier_forward)
@@ -185,11 +187,11 @@ def test_minimal_path_curves_match_landscape():
             j = np.argmin(np.where(c.x > c.x_saddle, c.energy, np.inf))
             assert c.energy[j] == pytest.approx(c.e_min, abs=1e-6)
     with pytest.raises(InputError, match="coordinate"):
-        F.minimal_path_curves(3, 0.8, (0.32,), coordinate="a")
+        FT.minimal_path_curves(3, 0.8, (0.32,), coordinate="a")
 
 
 def test_bifurcation_branches_end_at_fold_and_axes():
-    for b in F.bifurcation_branches(3, (0.9, 0.8), n=200):
+    for b in FT.bifurcation_branches(3, (0.9, 0.8), n=200):
         eta = 0.9 if "0.9" in b.label else 0.8
         assert b.beta_c == pytest.approx(beta_c(3, eta)) and b.beta_star == pytest.approx(beta_star(3, eta))
         # the fold is the largest beta on both branches, and they meet there
@@ -204,7 +206,7 @@ def test_bifurcation_branches_end_at_fold_and_axes():
 
 
 def test_depth_table_barriers_equal_at_coexistence():
-    tab = F.depth_table([3, 4, 5, 6], [0.8, 0.9], fraction=0.9)
+    tab = FT.depth_table([3, 4, 5, 6], [0.8, 0.9], fraction=0.9)
     assert tab["depths"] == [3, 4, 5, 6]
     for eta in ("0.8", "0.9"):
         row = tab[eta]
@@ -216,16 +218,16 @@ def test_depth_table_barriers_equal_at_coexistence():
         assert all(np.diff(row["beta_c"]) < 0)  # beta_c falls with depth
     assert tab["0.8"]["beta_c"][0] == pytest.approx(0.350882128585544)
     with pytest.raises(InputError, match="fraction"):
-        F.depth_table([3], [0.8], fraction=1.5)
+        FT.depth_table([3], [0.8], fraction=1.5)
 
 
 def test_minimal_path_check_scalar_chain_and_paper_network():
-    chain = F.minimal_path_check(3, [0.8], 0.32, width=1)
+    chain = FT.minimal_path_check(3, [0.8], 0.32, width=1)
     assert chain["index"] == 1 and chain["n_zero"] == 0
     assert chain["unstable_eigenvalue"] == pytest.approx(chain["d2U_dr2_at_saddle_1d"], rel=1e-10)
     assert chain["cos_unstable_direction_vs_path"] == pytest.approx(1.0, abs=1e-12)
     assert chain["smallest_positive_eigenvalue"] == pytest.approx(2 * 0.32, rel=1e-10)
-    net = F.minimal_path_check(3, [0.9, 0.8], 0.32, width=10)
+    net = FT.minimal_path_check(3, [0.9, 0.8], 0.32, width=10)
     assert net["index"] == 1 and net["n_zero"] == net["orbit_dimension"] > 0
     assert net["cos_unstable_direction_vs_path"] == pytest.approx(1.0, abs=1e-10)
     assert net["barrier_weight_space"] == pytest.approx(0.028453461730578, rel=1e-10)
@@ -284,9 +286,9 @@ def test_cli_figures(tmp_path, capsys, tiny):
     assert "tiny" in out and "REPRODUCTION.md" in out
     text = (tmp_path / "REPRODUCTION.md").read_text()
     assert f"langevin-grok figures --quick --seed 5 --out {tmp_path} --only tiny" in text
-    assert json.loads((tmp_path / "tiny.json").read_text())["params"] == {"quick": True}
+    assert json.loads((tmp_path / "tiny.json").read_text())["params"] == {"preset": "quick"}
     assert main(["figures", "--full", "--only", tiny, "--out", str(tmp_path), "--no-progress"]) == 0
-    assert json.loads((tmp_path / "tiny.json").read_text())["params"] == {"quick": False}
+    assert json.loads((tmp_path / "tiny.json").read_text())["params"] == {"preset": "full"}
     assert main(["figures", "--list"]) == 0
     assert "fig2a" in capsys.readouterr().out
     assert main(["figures", "--only", "nope", "--out", str(tmp_path)]) == 2

@@ -10,27 +10,21 @@ import numpy as np
 import pytest
 
 from langevin_grok.report import figures as F
-from langevin_grok.report import figures_sim as S
+from langevin_grok.report import paper_arrhenius, paper_common, paper_sweep, paper_traps
+from langevin_grok.sgd import schedule
 from langevin_grok.report import reproduction as R
 from langevin_grok.sgd import trainer as sgd
 from langevin_grok.sgd.data import make_dataset
 
 SIM = ("fig1a", "fig1b", "fig2b", "fig3", "escape_dist")
-TINY = {"FIG1A_QUICK": S.FIG1A_TINY, "FIG1B_QUICK": S.FIG1B_TINY, "FIG2B_QUICK": S.FIG2B_TINY,
-        "FIG3_QUICK": S.FIG3_TINY, "ESCAPE_DIST_QUICK": S.ESCAPE_DIST_TINY}
+
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """Every simulation figure through the runner, with the tiny configurations in place of quick."""
-    mp = pytest.MonkeyPatch()
-    for k, v in TINY.items():
-        mp.setattr(S, k, v)
+    """Every simulation figure through the runner, with the tiny preset (an argument, no patched globals)."""
     out = tmp_path_factory.mktemp("simfigs")
-    try:
-        summary = F.run_figures(list(SIM), out_dir=out, quick=True, seed=5)
-    finally:
-        mp.undo()
+    summary = F.run_figures(list(SIM), out_dir=out, quick=True, seed=5, preset="tiny")
     return out, summary
 
 
@@ -61,7 +55,7 @@ def test_tiny_run_writes_images_records_and_rows(tiny_run):
         assert R.PAPER_CLAIMS[k].claim in report
     # the tiny parameters are what the records say was run
     rec = json.loads((out / "fig1a.json").read_text())
-    assert rec["params"]["n_seeds"] == S.FIG1A_TINY.n_seeds and rec["params"]["epochs"] == S.FIG1A_TINY.epochs
+    assert rec["params"]["n_seeds"] == paper_traps.FIG1A_TINY.n_seeds and rec["params"]["epochs"] == paper_traps.FIG1A_TINY.epochs
 
 
 def _claims(summary):
@@ -81,7 +75,7 @@ def test_censored_measurements_are_never_reproduced(tiny_run):
     # full-batch GD from an exactly rank-1 state: sigma_2 is rounding noise, nothing escapes
     assert r.numbers["sigma_2_max_over_all"] < 1e-12
     assert m["n_events"] == 0 and c.status in (R.NOT_REPRODUCED, R.CONTRADICTED)
-    assert r.numbers["batch_used"] == S.FIG1B_TINY.n_train
+    assert r.numbers["batch_used"] == paper_traps.FIG1B_TINY.n_train
     # fig2b: rows without a fit are not reproduced
     for key in ("fig2b_R2", "fig2b_dE_eff"):
         c, r = cl[key]
@@ -108,18 +102,18 @@ def test_interval_rows_agree_with_their_intervals(tiny_run):
 
 def test_tau_status_rules():
     none = {"n_events": 0, "ci_low": 5000.0, "ci_high": None}
-    assert S._tau_status(none, 2750, 11000) == R.NOT_REPRODUCED  # censored: never reproduced
-    assert S._tau_status({**none, "ci_low": 2e4}, 2750, 11000) == R.CONTRADICTED  # bound beyond the claim
+    assert paper_common._tau_status(none, 2750, 11000) == R.NOT_REPRODUCED  # censored: never reproduced
+    assert paper_common._tau_status({**none, "ci_low": 2e4}, 2750, 11000) == R.CONTRADICTED  # bound beyond the claim
     some = {"n_events": 5, "ci_low": 4000.0, "ci_high": 9000.0}
-    assert S._tau_status(some, 2750, 11000) == R.REPRODUCED
-    assert S._tau_status({**some, "ci_low": 12000.0, "ci_high": 30000.0}, 2750, 11000) == R.CONTRADICTED
+    assert paper_common._tau_status(some, 2750, 11000) == R.REPRODUCED
+    assert paper_common._tau_status({**some, "ci_low": 12000.0, "ci_high": 30000.0}, 2750, 11000) == R.CONTRADICTED
 
 
 def test_mle_counts_censored_runs():
-    m = S._mle([10.0, None, 30.0, None], 100.0)
+    m = schedule.escape_mle([10.0, None, 30.0, None], 100.0)
     assert m["n_events"] == 2 and m["n_censored"] == 2
     assert m["mean"] == pytest.approx((10 + 30 + 100 + 100) / 2)
-    m = S._mle([None, None], 50.0)
+    m = schedule.escape_mle([None, None], 50.0)
     assert m["mean"] is None and m["ci_low"] > 50.0  # a lower bound only
 
 
@@ -130,19 +124,19 @@ def test_sigma_crossing_and_drops():
     s = r.svals.copy()
     s[:, :, 1] = np.array([[0, 0, 0], [0, 0, 1], [0, 1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]])[: s.shape[0]] * 0.5
     r2 = type(r)(**{**r.__dict__, "svals": s})
-    assert S.sigma_crossing(r2, 1, 0.1, "up") == [3.0, 2.0, 1.0]
-    assert S.sigma_crossing(r2, 1, 0.1, "down") == [0.0, 0.0, 0.0]
+    assert schedule.sigma_crossing(r2, 1, 0.1, "up") == [3.0, 2.0, 1.0]
+    assert schedule.sigma_crossing(r2, 1, 0.1, "down") == [0.0, 0.0, 0.0]
     betas = np.array([0.1, 0.2, 0.3, 0.4])
     sv = np.zeros((4, 2, 2))
     sv[:, 0, 0] = [0.5, 0.4, 0.0, 0.0]
     sv[:, 1, 0] = [0.0, 0.0, 0.0, 0.0]  # never above: no drop
-    assert S._drops(sv, betas, 0, 1e-3) == [0.3, None]
+    assert paper_sweep._drops(sv, betas, 0, 1e-3) == [0.3, None]
 
 
 def test_concat_chains_records_on_one_epoch_axis():
     data = make_dataset([0.9, 0.8], n_train=64, n_test=16, seed=1)
     w0 = sgd.init_random(3, 4, 2, 2, seed=2)
-    r = S._train_schedule(w0, data, schedule=[(4, 1), (6, 3)], seed=3, beta=0.1, lr=0.05, batch=16)
+    r = schedule.train_schedule(w0, data, schedule=[(4, 1), (6, 3)], seed=3, beta=0.1, lr=0.05, batch=16)
     assert r.epochs.tolist() == [0, 1, 2, 3, 4, 7, 10] and r.epochs_run == 10
     assert r.test_mse.shape == (7, 2) and r.svals.shape == (7, 2, 2)
     for name in ("mode_sv", "mode_sv_empirical"):

@@ -18,10 +18,7 @@ Grokking in Deep Neural Networks", arXiv:2606.17120 (2026). Its stated numbers a
 from __future__ import annotations
 
 import datetime as _dt
-import importlib.metadata
 import math
-import platform
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +28,7 @@ from scipy.optimize import brentq
 
 from .._core.checks import InputError, check_choice, check_int
 from .._core.jsonable import jsonable
+from .._core.provenance import environment
 from ..landscape.modes import beta_c, beta_star, lambda_c, mode_landscape
 
 __all__ = [
@@ -414,35 +412,10 @@ def theory_claims_fig2a(depth: int = DEPTH, beta: float = BETA_TRAP,
 
 
 # --------------------------------------------------------------------------- provenance
-_VERSIONED = ("numpy", "scipy", "matplotlib", "mpmath", "sympy", "numba", "sdeint")
 
 
-def _git_describe() -> str:
-    root = Path(__file__).resolve().parent.parent
-    if not (root / ".git").exists():
-        return "not a git checkout"
-    try:
-        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return rev + (" (with uncommitted changes)" if dirty else "")
 
 
-def environment() -> dict[str, str]:
-    """Versions of Python, this package, its numerical dependencies and the git commit."""
-    from .. import __version__
-
-    env = {"langevin_grok": __version__, "git": _git_describe(), "python": platform.python_version(),
-           "platform": platform.platform()}
-    for name in _VERSIONED:
-        try:
-            env[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            env[name] = "not installed"
-    return env
 
 
 # --------------------------------------------------------------------------- report

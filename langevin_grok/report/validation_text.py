@@ -200,7 +200,7 @@ def _sgd_diag_text(diag: dict, main_points=(), lam_min: float | None = None,
 
 
 def _sgd_reverse_verdict(r) -> str:
-    m, P = r.measurement, r.parameters
+    m = r.measurement
     if m["value"] is None:
         n_ok = sum(1 for p in r.points if p["n_escaped"] > 0)
         return f"only {n_ok} of {len(r.points)} settings had escapes; an Arrhenius fit needs 3"

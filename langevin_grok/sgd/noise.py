@@ -31,6 +31,7 @@ from ..landscape.network import DeepLinearNetwork, stationary_point, unpack
 from .._core.units import sgd_temperature
 
 __all__ = [
+    "state_noise",
     "per_sample_grads",
     "GradientNoise",
     "gradient_noise",
@@ -495,3 +496,27 @@ def aligned_escape_noise_ensemble(thetas, X, Y, net: DeepLinearNetwork, state_mo
                             n_top=n_top, zero_rtol=zero_rtol)
         out.append(AlignedEscapeNoise(tuple(S.modes), tuple(P.modes), al, e_rot, gn))
     return tuple(out)
+
+
+def state_noise(data: Dataset, beta: float, modes, *, lr: float, batch: int, depth: int = 3,
+                width: int = 10) -> dict:
+    """Per-sample gradient noise (:func:`langevin_grok.sgd.noise.gradient_noise`) on the training set at the
+    canonical stationary state ``modes`` (population network at ``beta``), projected on the escape
+    direction of the saddle chosen by :func:`langevin_grok.sgd.noise.relevant_saddle`.
+
+    Returns the trace, ``c_e``, whether ``c_e`` vanishes, and the temperatures ``T_trace = lr (tr C/D)
+    /(2B)`` (the paper's) and ``T_e = lr c_e/(2B)`` (docs/theory.md's), both with the without-replacement
+    factor of shuffled epochs.
+    """
+    net = DeepLinearNetwork.from_singular_values(depth, width, data.dim, list(data.sv), beta)
+    state = stationary_point(net, modes)
+    rel = relevant_saddle(depth, data.sv, beta, modes)
+    direction = escape_direction(net, rel[0]) if rel is not None else None
+    gn = gradient_noise(state.theta, data.x_train, data.y_train, depth, width, direction=direction, lr=lr,
+                        batch=min(batch, data.n_train))
+    return {"state": list(modes), "saddle": None if rel is None else list(rel[0]),
+            "escape_mode": None if rel is None else rel[1], "direction": None if rel is None else rel[2],
+            "trace": gn.trace, "mean_variance": gn.mean_variance, "c_e": gn.direction_variance,
+            "c_e_exactly_zero": gn.exactly_zero, "escape_noise_zero": gn.escape_noise_zero,
+            "T_trace": gn.temperature_iso, "T_e": gn.temperature_direction, "lr": lr, "batch": min(batch, data.n_train),
+            "where": "canonical stationary point of the population network at beta, gradients on the training set"}

@@ -25,25 +25,17 @@ from .._core.seeds import child_seed
 from .cache import PartStore
 from .config import ROW_IDS, SGDReverseSettings, SGDTrapSettings
 from .results import CONFIDENCE, RowResult
+from ..sgd.reverse import reverse_escape_ensemble
 
 __all__ = ["run_sgd_reverse", "run_sgd_trap", "reverse_diagnostics", "sgd_problem"]
 
 
 def sgd_problem(s: SGDReverseSettings, seed: int) -> dict:
-    """Data set, beta and stationary points shared by rows 4 and 5."""
-    from ..sgd.data import empirical_cross_svd, make_dataset
-    from ..landscape.modes import beta_c, beta_star
-    from ..landscape.network import DeepLinearNetwork
+    """Data set, beta (midpoint of beta*, beta_c) and network shared by rows 4 and 5."""
+    from ..sgd.reverse import reverse_problem
 
-    data_seed = child_seed(seed, 4, 0)
-    data = make_dataset(list(s.sv), s.n_train, s.n_test, seed=data_seed, whiten_train=True)
-    _, s_emp, _ = empirical_cross_svd(data)
-    mode = 1
-    b_star, b_c = beta_star(s.depth, float(s_emp[mode])), beta_c(s.depth, float(s_emp[mode]))
-    beta = 0.5 * (b_star + b_c)
-    net = DeepLinearNetwork.from_data(data.x_train, data.y_train, s.depth, s.width, beta)
-    return {"data": data, "data_seed": data_seed, "sv_emp": s_emp, "beta": beta, "beta_star": b_star,
-            "beta_c": b_c, "net": net, "mode": mode}
+    return reverse_problem(s.sv, s.n_train, s.n_test, s.depth, s.width, data_seed=child_seed(seed, 4, 0),
+                           fraction=0.5)
 
 
 def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_start, n_points: int = 33) -> dict:
@@ -71,35 +63,6 @@ def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_
             "tangent_overlap": float(abs(e @ d) / np.linalg.norm(d))}
 
 
-def _sgd_escape_ensemble(data, theta0, *, width, beta, lr, batch, max_time, replicas, seed, rule,
-                         noise_temperature=0.0, replacement=False, record_every=1, progress=False) -> dict:
-    """One SGD ensemble from ``theta0`` (all replicas) until ``max_time`` SDE time or every replica escaped by
-    ``rule`` (early stop: escape epochs identical to the full run). Times in SDE units ``lr * steps``; the
-    escape is checked every ``record_every`` epochs."""
-    from ..sgd import trainer as sgd
-
-    steps_per_epoch = -(-data.n_train // batch)
-    epochs = int(math.ceil(max_time / (lr * steps_per_epoch)))
-    ws = sgd.unpack(np.repeat(np.asarray(theta0, float)[None, :], replicas, axis=0), rule.amplitude_depth, width,
-                    data.dim)
-    res = sgd.train(ws, data, beta=beta, lr=lr, batch=batch, epochs=epochs, seed=seed, record_every=record_every,
-                    noise_temperature=noise_temperature, replacement=replacement, progress=bool(progress),
-                    stop_rule=rule)
-    esc = sgd.escape_by_rule(res, rule)
-    ep, obs = esc.times()
-    lam = getattr(res, rule.key)[:, :, rule.mode]  # (R, M) the escape variable lambda over the run
-    live = ~np.asarray(esc.diverged)
-    ep = np.where(obs, ep, float(epochs))  # censored replicas ran the whole length (early stop needs all escaped)
-    # SDE time = lr x steps with the steps train really takes: ceil(N/B) per epoch (the last batch holds the
-    # N mod B leftover samples); temperature.epochs_to_sde_time assumes N/B and is up to 2 % short here
-    return {"t_sde": np.asarray(ep, float) * steps_per_epoch * lr, "observed": obs, "epochs": epochs,
-            "epochs_run": res.epochs_run, "n_diverged": esc.n_diverged,
-            "sgd_steps": int(res.epochs_run * steps_per_epoch * replicas),
-            # where the metastable state really sits under this noise: median of lambda over the records
-            # before each replica's escape (all records for censored replicas)
-            "lambda_median_before_escape": float(np.nanmedian(np.where(
-                (res.epochs[:, None] < np.where(obs, ep, np.inf)[None, :]) & live[None, :], lam, np.nan)))
-            if live.any() else None}
 
 
 def _arrhenius(points: list):
@@ -171,7 +134,7 @@ def reverse_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float
     for k, B in enumerate(sorted(s.batches) if heavy else ()):
         T = sgd_temperature(lr, B, c_e, n_train=N)
         sd = child_seed(seed, 4, 100 + k)
-        sim = cache.cached(100 + k, lambda T=T, sd=sd: _sgd_escape_ensemble(
+        sim = cache.cached(100 + k, lambda T=T, sd=sd: reverse_escape_ensemble(
             data, theta0, width=s.width, beta=beta, lr=lr, batch=N, max_time=s.max_time, replicas=s.replicas,
             seed=sd, rule=rule, noise_temperature=T, record_every=-(-N // B), progress=progress))
         pts_a.append(_estimate_point(sim, batch_of_T=B, T_eff=T, inv_T_eff=1.0 / T, barrier_over_T_eff=barrier / T,
@@ -196,7 +159,7 @@ def reverse_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float
                 pt["reused_from_row"] = True  # the row's own ensemble at (lr, B0): not run twice
             else:
                 sd = child_seed(seed, 4, 200 + j)
-                sim = cache.cached(200 + j, lambda lr_j=lr_j, B_j=B_j, sd=sd: _sgd_escape_ensemble(
+                sim = cache.cached(200 + j, lambda lr_j=lr_j, B_j=B_j, sd=sd: reverse_escape_ensemble(
                     data, theta0, width=s.width, beta=beta, lr=lr_j, batch=B_j, max_time=s.max_time,
                     replicas=s.replicas, seed=sd, rule=rule, progress=progress))
                 pt = _estimate_point(sim, seed=sd)
@@ -209,7 +172,7 @@ def reverse_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float
     for k, B in enumerate(sorted(s.batches)):
         T = sgd_temperature(lr, B, c_e, n_train=N, replacement=True)
         sd = child_seed(seed, 4, 300 + k)
-        sim = cache.cached(300 + k, lambda B=B, sd=sd: _sgd_escape_ensemble(
+        sim = cache.cached(300 + k, lambda B=B, sd=sd: reverse_escape_ensemble(
             data, theta0, width=s.width, beta=beta, lr=lr, batch=B, max_time=s.max_time, replicas=s.replicas,
             seed=sd, rule=rule, replacement=True, progress=progress))
         pts_d.append(_estimate_point(sim, batch=B, T_eff=T, inv_T_eff=1.0 / T, barrier_over_T_eff=barrier / T,
@@ -259,7 +222,7 @@ def _reverse_points(s: SGDReverseSettings, P: dict, seed: int, cache: PartStore,
     for k, B in enumerate(sorted(s.batches)):
         T_eff = sgd_temperature(lr, B, P["c_e"], n_train=s.n_train)
         sd = child_seed(seed, 4, 1 + k)
-        sim = cache.cached(k, lambda B=B, sd=sd: _sgd_escape_ensemble(
+        sim = cache.cached(k, lambda B=B, sd=sd: reverse_escape_ensemble(
             P["data"], P["start"].theta, width=s.width, beta=P["beta"], lr=lr, batch=B, max_time=s.max_time,
             replicas=s.replicas, seed=sd, rule=P["rule"], progress=progress))
         kr = kramers_1d(s.depth, P["eta"], P["beta"], T_eff, "reverse")
