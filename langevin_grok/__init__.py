@@ -47,7 +47,7 @@ _EXPORTS = {
     "eyring_kramers": "theory.kramers", "eyring_kramers_chain": "theory.kramers", "ZeroModeError": "theory.kramers",
     "exponential_mle": "theory.stats", "arrhenius_fit": "theory.stats",
     # SGD
-    "make_dataset": "sgd.data", "train": "sgd.trainer", "run_protocol": "sgd.trainer", "quasi_static_sweep": "sgd.trainer",
+    "make_dataset": "sgd.data", "train": "sgd.trainer", "run_protocol": "sgd.protocol", "quasi_static_sweep": "sgd.trainer",
     "gradient_noise": "sgd.noise",
     # validation, sweeps
     "run_validation": "validation", "run_sweep": "sweep", "load_results": "sweep",

@@ -105,4 +105,10 @@ def test_help_states_units(capsys):
     out = " ".join(capsys.readouterr().out.split())
     for opt in ("--n-pool", "--n-train", "--n-test", "--data-seed", "--no-early-stop"):
         assert opt in out
-    assert "(samples, >= --n-train" in out and "integer >= 0, default: --seed" in out
+    assert "(samples, >= n_train" in out and "(default: the seed)" in out
+    # every protocol parameter is an option, built from the protocol's one table
+    from langevin_grok.sgd.protocol import PROTOCOL_PARAMS
+
+    for name, spec in PROTOCOL_PARAMS.items():
+        flag = ("--no-" if spec["type"] == "bool" and spec.get("default") else "--") + name.replace("_", "-")
+        assert flag in out, flag

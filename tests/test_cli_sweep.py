@@ -92,7 +92,7 @@ def test_usage_errors(cfg, capsys):
 def test_list_kinds(capsys):
     assert main(["sweep", "--list-kinds"]) == 0
     out = capsys.readouterr().out
-    assert "landscape:" in out and "reference_arc_escape:" in out and "temperature" in out
+    assert "landscape:" in out and "simulate:" in out and "temperature" in out
     assert main(["sweep", "--list-kinds", "--json"]) == 0
     kinds = json.loads(capsys.readouterr().out)
     assert kinds["landscape"]["stochastic"] is False

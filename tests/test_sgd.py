@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from langevin_grok.sgd import escape as sgd_escape
 from langevin_grok.sgd import trainer as sgd
 from langevin_grok._core.checks import InputError
 from langevin_grok.sgd.data import make_dataset
@@ -156,7 +157,7 @@ def _escape_counts(configs, epochs, M, seed=5):
     out = []
     for lr, B in configs:
         res = sgd.train(w0, data, beta=beta, lr=lr, batch=B, epochs=epochs, seed=seed)
-        esc = sgd.escape_by_mode_amplitude(res, 0, "reverse", sv=eta)
+        esc = sgd_escape.escape_by_mode_amplitude(res, 0, "reverse", sv=eta)
         assert esc.n_diverged == 0
         # the escaped replicas end in the trivial state
         done = np.array([e is not None for e in esc.epochs])
@@ -187,9 +188,9 @@ def test_escape_criteria_on_a_learning_run():
     data = make_dataset([0.9, 0.8], n_train=128, n_test=128, seed=8, whiten_train=True)
     w0 = sgd.init_random(3, 4, 2, 5, seed=2, scale=0.1)  # small init: a plateau, then learning
     res = sgd.train(w0, data, beta=0.02, lr=0.05, batch=32, epochs=300, seed=1, record_every=2)
-    by_mse = sgd.escape_by_test_mse(res)
-    by_sv = sgd.escape_by_singular_value(res, 1, 0.3)
-    by_amp = sgd.escape_by_mode_amplitude(res, 1, "forward", sv=float(_empirical_eta(data)[1]))
+    by_mse = sgd_escape.escape_by_test_mse(res)
+    by_sv = sgd_escape.escape_by_singular_value(res, 1, 0.3)
+    by_amp = sgd_escape.escape_by_mode_amplitude(res, 1, "forward", sv=float(_empirical_eta(data)[1]))
     for esc in (by_mse, by_sv, by_amp):
         assert esc.n_escaped == 5 and esc.n_censored == 0
         assert all(0 < e < 300 for e in esc.epochs)
@@ -198,7 +199,7 @@ def test_escape_criteria_on_a_learning_run():
         k = int(np.flatnonzero(res.epochs == e)[0])
         assert res.test_mse[k, i] <= by_mse.threshold[i] < res.test_mse[k - 1, i]
     # a threshold never reached is censored, and the censored time is the last epoch
-    never = sgd.escape_by_singular_value(res, 1, 5.0)
+    never = sgd_escape.escape_by_singular_value(res, 1, 5.0)
     assert never.n_escaped == 0 and never.n_censored == 5
     t, obs = never.times()
     assert np.all(t == 300) and not obs.any()
@@ -217,7 +218,7 @@ def test_divergence_detected_per_replica():
     assert np.all(np.isnan(res.weights[0][1]))
     assert np.all(np.isfinite(res.test_mse[-1, [0, 2, 3]]))
     assert np.isnan(res.test_mse[-1, 1])
-    esc = sgd.escape_by_test_mse(res)
+    esc = sgd_escape.escape_by_test_mse(res)
     assert esc.epochs[1] is None and esc.n_diverged == 1
     # a huge learning rate: every replica diverges, and that is a result, not an exception
     res2 = sgd.train(sgd.init_random(3, 4, 2, 3, seed=0), data, beta=0.1, lr=50.0, batch=16, epochs=5, seed=0)
@@ -285,7 +286,7 @@ def test_mode_amplitude_level_is_the_engine_event_level():
     for direction in ("forward", "reverse"):
         setup = escape_setup(model, direction, mode_index=1)
         tgt = escape_target(L, 0.8, beta, direction)
-        rule = sgd.mode_amplitude_rule(L, 0.8, beta, 1, direction)
+        rule = sgd_escape.mode_amplitude_rule(L, 0.8, beta, 1, direction)
         assert rule.threshold ** L == pytest.approx(tgt.lambda_target, rel=1e-13)
         assert setup.target.lambda_target == tgt.lambda_target
         ev = setup.events[0]
@@ -327,8 +328,8 @@ def test_empirical_projection_of_exact_rank1_state_is_zero():
     b = 0.5 * (ml.beta_star + ml.beta_c)
     res_b = sgd.train(w0, data, beta=b, lr=0.01, batch=64, epochs=0, seed=0)
     for sv in ("empirical", eta):
-        esc = sgd.escape_by_mode_amplitude(res_b, 1, "reverse", sv=sv)
+        esc = sgd_escape.escape_by_mode_amplitude(res_b, 1, "reverse", sv=sv)
         assert esc.details["basis"] == "empirical" and esc.n_escaped == 2  # lambda_2 = 0 < lambda_sad / 2
-    assert sgd.escape_by_mode_amplitude(res_b, 1, "reverse").details["basis"] == "population"
+    assert sgd_escape.escape_by_mode_amplitude(res_b, 1, "reverse").details["basis"] == "population"
     with pytest.raises(InputError, match="basis"):
-        sgd.escape_by_mode_amplitude(res_b, 1, "reverse", sv=0.5)
+        sgd_escape.escape_by_mode_amplitude(res_b, 1, "reverse", sv=0.5)

@@ -5,6 +5,10 @@ import json
 import numpy as np
 import pytest
 
+from langevin_grok.sgd import protocol as sgd_protocol
+
+from langevin_grok.sgd import escape as sgd_escape
+
 from langevin_grok.sgd import noise
 from langevin_grok.sgd import trainer as sgd
 from langevin_grok._core.checks import InputError
@@ -32,11 +36,11 @@ def test_early_stop_gives_the_same_escapes_and_curves(data):
     w0 = list(sgd.init_random(L, W, P, 5, seed=11))
     w0[0] = w0[0].copy()
     w0[0][0] *= 1e3  # replica 0 diverges within a few steps; the stop waits for escaped *or* diverged
-    rule = sgd.singular_value_rule(1, 0.05, "up", dim=P)
+    rule = sgd_escape.singular_value_rule(1, 0.05, "up", dim=P)
     kw = dict(beta=0.05, lr=0.05, batch=16, epochs=300, seed=5, record_every=2)
     full = sgd.train(w0, data, **kw)
     stop = sgd.train(w0, data, stop_rule=rule, **kw)
-    e_full, e_stop = sgd.escape_by_rule(full, rule), sgd.escape_by_rule(stop, rule)
+    e_full, e_stop = sgd_escape.escape_by_rule(full, rule), sgd_escape.escape_by_rule(stop, rule)
     assert full.diverged[0] and stop.diverged[0]
     assert e_full.n_escaped == 4 and e_full.epochs == e_stop.epochs
     assert stop.stopped_early and not full.stopped_early
@@ -46,12 +50,12 @@ def test_early_stop_gives_the_same_escapes_and_curves(data):
     for k in ("train_mse", "test_mse", "mode_sv", "loss"):
         np.testing.assert_array_equal(getattr(stop, k), getattr(full, k)[:R])
     # the same rule through the public criterion functions
-    assert sgd.escape_by_singular_value(full, 1, 0.05, "up").epochs == e_full.epochs
+    assert sgd_escape.escape_by_singular_value(full, 1, 0.05, "up").epochs == e_full.epochs
 
 
 def test_no_early_stop_while_one_replica_is_censored(data):
     w0 = sgd.init_random(L, W, P, 3, seed=2)
-    rule = sgd.singular_value_rule(1, 10.0, "up", dim=P)  # never reached
+    rule = sgd_escape.singular_value_rule(1, 10.0, "up", dim=P)  # never reached
     r = sgd.train(w0, data, beta=0.05, lr=0.05, batch=16, epochs=5, seed=1, stop_rule=rule)
     assert not r.stopped_early and r.epochs_run == 5
     with pytest.raises(InputError, match="stop_rule"):
@@ -64,8 +68,8 @@ PROTO = dict(depth=L, width=W, sv=[0.9, 0.8], beta=0.05, lr=0.05, batch=16, epoc
 
 
 def test_run_protocol_early_stop_matches_full_run():
-    a = sgd.run_protocol(**PROTO, n_replicas=3, seed=9)
-    b = sgd.run_protocol(**PROTO, n_replicas=3, seed=9, early_stop=False)
+    a = sgd_protocol.run_protocol(**PROTO, replicas=3, seed=9)
+    b = sgd_protocol.run_protocol(**PROTO, replicas=3, seed=9, early_stop=False)
     assert a.early_stop_applied and a.stopped_early and a.epochs_run < b.epochs_run == 400
     assert a.n_escaped == 3 and a.escape_epochs == b.escape_epochs
     assert a.criterion == "mode_amplitude" and a.criterion_direction == "forward" and a.criterion_mode == 1
@@ -79,7 +83,7 @@ def test_run_protocol_early_stop_matches_full_run():
 def test_sgd_sweep_kind_equals_direct_call(tmp_path):
     from langevin_grok.sweep import get_task, load_results, run_sweep
 
-    assert get_task("sgd").function is sgd.sweep_task
+    assert get_task("sgd").function is sgd_protocol.sweep_task
     fixed = {"depth": L, "width": W, "sv": [0.9, 0.8], "beta": 0.05, "lr": 0.05, "batch": 16, "epochs": 30,
              "n_train": 64, "n_test": 32, "replicas": 2, "criterion": "singular_value", "escape_mode": 1,
              "sv_threshold": 0.05, "data_seed": 4}
@@ -87,8 +91,8 @@ def test_sgd_sweep_kind_equals_direct_call(tmp_path):
     s = run_sweep(cfg, store=tmp_path / "s.sqlite", workers=1, progress=False)
     assert s.n_done == 1 and s.n_failed == 0
     (row,) = load_results(tmp_path / "s.sqlite", config=cfg)
-    direct = sgd.run_protocol(depth=L, width=W, sv=[0.9, 0.8], beta=0.05, lr=0.05, batch=16, epochs=30,
-                              n_train=64, n_test=32, n_replicas=2, criterion="singular_value", escape_mode=1,
+    direct = sgd_protocol.run_protocol(depth=L, width=W, sv=[0.9, 0.8], beta=0.05, lr=0.05, batch=16, epochs=30,
+                              n_train=64, n_test=32, replicas=2, criterion="singular_value", escape_mode=1,
                               sv_threshold=0.05, data_seed=4, seed=row["seed"])
     assert row["result"] == json.loads(json.dumps(direct.to_dict()))
     assert row["result"]["settings"]["seed"] == row["seed"]

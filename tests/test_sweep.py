@@ -18,7 +18,6 @@ import pytest
 from langevin_grok._core.checks import InputError
 from langevin_grok.landscape.modes import mode_landscape
 from langevin_grok.sweep import (
-    LAZY_KINDS,
     SweepStore,
     get_task,
     load_config,
@@ -29,14 +28,15 @@ from langevin_grok.sweep import (
     run_sweep,
     task_seed,
 )
-from langevin_grok.sweep.kinds import reference_arc_escape_task
+from langevin_grok.sweep.kinds import simulate_task
 
 ARC_FIXED = {"depth": 3, "sv": 0.8, "beta": 0.32, "paths": 16}
 
 
 def arc_config(temps=(0.02, 0.03), seeds=2, t_max=1.0, **sweep):
-    return {"sweep": {"kind": "reference_arc_escape", "seeds": seeds, "base_seed": 11, **sweep},
-            "grid": {"temperature": list(temps)}, "fixed": dict(ARC_FIXED, t_max=t_max)}
+    """A cheap seeded task of the engine's ``simulate`` kind (arc model; the sweep tests use the engine)."""
+    return {"sweep": {"kind": "simulate", "seeds": seeds, "base_seed": 11, **sweep},
+            "grid": {"temperature": list(temps)}, "fixed": dict(ARC_FIXED, max_time=t_max)}
 
 
 def write_toml(path: Path, text: str) -> Path:
@@ -67,10 +67,10 @@ BAD = [
     (arc_config(base_seed=-1), "sweep.base_seed"),
     (arc_config(temps=(0.02, 0.0)), "grid.temperature[1]"),
     (arc_config(temps=(0.02, True)), "grid.temperature[1]"),
-    ({**arc_config(), "fixed": dict(ARC_FIXED, t_max=1.0, direction="sideways")}, "fixed.direction"),
-    ({**arc_config(), "fixed": dict(ARC_FIXED, t_max=1.0, paths=0)}, "fixed.paths"),
+    ({**arc_config(), "fixed": dict(ARC_FIXED, max_time=1.0, direction="sideways")}, "fixed.direction"),
+    ({**arc_config(), "fixed": dict(ARC_FIXED, max_time=1.0, paths=0)}, "fixed.paths"),
     # combination check of the kind: no barrier above beta_c = 0.3509
-    ({**arc_config(), "fixed": dict(ARC_FIXED, t_max=1.0, beta=0.4)}, "beta"),
+    ({**arc_config(), "fixed": dict(ARC_FIXED, max_time=1.0, beta=0.4)}, "beta"),
 ]
 
 
@@ -116,7 +116,7 @@ def test_not_a_store(tmp_path):
 def test_expansion_order_defaults_and_types(tmp_path):
     p = write_toml(tmp_path / "scan.toml", """
 [sweep]
-kind = "reference_arc_escape"
+kind = "simulate"
 seeds = 2
 [grid]
 depth = [3, 4.0]
@@ -124,16 +124,16 @@ temperature = [0.02, 0.03, 0.05]
 [fixed]
 sv = 0.8
 beta = 0.2
-t_max = 1
+max_time = 1
 """)
     cfg = load_config(p)
     assert cfg.name == "scan" and cfg.base_seed == 0
     assert len(cfg.tasks) == 2 * 3 * 2
     t = cfg.tasks[0].params
     # defaults filled in, integral floats -> int, ints -> float where the schema says float
-    assert t == {"depth": 3, "sv": 0.8, "beta": 0.2, "temperature": 0.02, "dt": 1e-3, "paths": 64,
-                 "t_max": 1.0, "direction": "forward"}
-    assert type(cfg.tasks[-1].params["depth"]) is int and type(t["t_max"]) is float
+    assert t == {"model": "arc", "depth": 3, "sv": 0.8, "beta": 0.2, "temperature": 0.02, "dt": 1e-3,
+                 "paths": 100, "max_time": 1.0, "direction": "forward", "bridge": True, "threads": 1}
+    assert type(cfg.tasks[-1].params["depth"]) is int and type(t["max_time"]) is float
     # last grid key varies fastest, replicas innermost
     assert [(x.params["depth"], x.params["temperature"], x.replica) for x in cfg.tasks[:5]] == [
         (3, 0.02, 0), (3, 0.02, 1), (3, 0.03, 0), (3, 0.03, 1), (3, 0.05, 0)]
@@ -182,7 +182,7 @@ def test_rerun_skips_finished_and_extension_runs_only_new(tmp_path):
     rows = load_results(store)
     assert len({r["key"] for r in rows}) == 4
     for r in rows:  # each stored result is the task function at the stored seed
-        assert r["result"] == reference_arc_escape_task(r["params"], r["seed"])
+        assert r["result"] == simulate_task(r["params"], r["seed"])
         assert r["status"] == "done" and r["wall_time"] > 0 and r["package_version"]
 
 
@@ -228,21 +228,23 @@ def test_plan_does_not_create_store(tmp_path):
     assert [d for _, d in plan(cfg, tmp_path / "p.sqlite")] == [True, True]
 
 
-def test_lazy_kind_hook(monkeypatch):
-    mod = types.ModuleType("lg_fake_engine")
-    mod.sweep_task = _flaky
-    mod.SWEEP_SCHEMA = {"x": {"type": "int", "required": True}, "mode": {"type": "str", "default": "a",
-                                                                        "choices": ["a", "b"]}}
-    mod.SWEEP_VERSION = "7"
-    monkeypatch.setitem(sys.modules, "lg_fake_engine", mod)
-    monkeypatch.setitem(LAZY_KINDS, "fake", "lg_fake_engine")
-    monkeypatch.setitem(LAZY_KINDS, "missing", "lg_no_such_module_xyz")
-    tk = get_task("fake")
+def test_registered_kind_schema_and_unknown_kind(monkeypatch):
+    from langevin_grok.sweep import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    tk = register_task("fake", _flaky, {"x": {"type": "int", "required": True},
+                                         "mode": {"type": "str", "default": "a", "choices": ["a", "b"]}}, version="7")
+    assert get_task("fake") is tk
     assert tk.version == "7" and tk.schema["x"].required and tk.schema["mode"].default == "a"
     with pytest.raises(InputError, match="fixed.mode"):
         load_config({"sweep": {"kind": "fake"}, "fixed": {"x": 1, "mode": "c"}})
-    with pytest.raises(InputError, match="not available"):
+    with pytest.raises(InputError, match="sweep.kind"):
         get_task("missing")
+    # the built-in kinds, one per experiment of the package; the sgd schema is the protocol's own table
+    from langevin_grok.sgd import protocol
+
+    assert {"landscape", "kramers", "simulate", "sgd"} <= set(registry.list_kinds())
+    assert set(get_task("sgd").schema) == set(protocol.PROTOCOL_PARAMS) - {"seed"}
 
 
 def test_results_array_fields():
@@ -279,10 +281,10 @@ def _count_done(db: Path) -> int:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_kill9_midrun_then_rerun_completes_exactly_the_missing_tasks(tmp_path):
-    # 12 tasks of ~0.15 s each (8000 Euler steps) on 2 workers: ~1 s uninterrupted on an idle machine.
+    # 12 engine tasks (arc model, 16 paths x 8000 steps each) on 2 workers.
     cfg_text = """
 [sweep]
-kind = "reference_arc_escape"
+kind = "simulate"
 name = "killme"
 seeds = 6
 base_seed = 3
@@ -293,7 +295,7 @@ depth = 3
 sv = 0.8
 beta = 0.32
 paths = 16
-t_max = 8.0
+max_time = 8.0
 """
     cfg = write_toml(tmp_path / "killme.toml", cfg_text)
     db = tmp_path / "killed.sqlite"

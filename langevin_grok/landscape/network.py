@@ -127,23 +127,39 @@ def n_params(depth: int, width: int, dim: int) -> int:
 
 
 def pack(layers: Sequence[np.ndarray]) -> np.ndarray:
-    """Concatenate ``W_1 .. W_L`` (each row-major) into ``theta`` of shape ``(D,)``."""
-    return np.concatenate([np.asarray(W, dtype=float).ravel() for W in layers])
+    """Concatenate ``W_1 .. W_L`` (each row-major) into ``theta``.
+
+    Layers of shape ``(r, c)`` give ``theta`` of shape ``(D,)``; an ensemble, layers ``(M, r, c)``, gives
+    ``(M, D)`` (any common leading axes are kept). The one definition of the parameter layout.
+    """
+    arrs = [np.asarray(W, dtype=float) for W in layers]
+    lead = arrs[0].shape[:-2]
+    return np.concatenate([W.reshape(*lead, -1) for W in arrs], axis=-1)
 
 
 def _unpack(theta: np.ndarray, shapes) -> list[np.ndarray]:
     out, i = [], 0
+    lead = theta.shape[:-1]
     for r, c in shapes:
-        out.append(theta[i : i + r * c].reshape(r, c))
+        out.append(theta[..., i : i + r * c].reshape(*lead, r, c))
         i += r * c
     return out
 
 
 def unpack(theta, depth: int, width: int, dim: int) -> list[np.ndarray]:
-    """Split ``theta`` (shape ``(D,)``) into the layer matrices ``[W_1, ..., W_L]`` (views)."""
+    """Split ``theta`` (shape ``(D,)``) into the layer matrices ``[W_1, ..., W_L]`` (views).
+
+    ``theta`` of shape ``(..., D)`` (an ensemble) gives layers of shape ``(..., r, c)``.
+    """
     shapes = layer_shapes(depth, width, dim)
     d = sum(r * c for r, c in shapes)
-    return _unpack(_as_theta(theta, d), shapes)
+    arr = np.asarray(theta, dtype=float) if np.ndim(theta) > 1 else None
+    if arr is None:
+        return _unpack(_as_theta(theta, d), shapes)
+    if arr.shape[-1] != d:
+        raise InputError(f"theta must have {d} columns for depth={depth}, width={width}, dim={dim}, "
+                         f"got shape {arr.shape}")
+    return _unpack(arr, shapes)
 
 
 # --------------------------------------------------------------------------- core numerics (no checks)

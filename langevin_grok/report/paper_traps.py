@@ -15,6 +15,7 @@ import numpy as np
 
 from ..landscape.modes import beta_c
 from ..landscape.network import DeepLinearNetwork, stationary_point
+from ..sgd import escape as sgd_escape
 from ..sgd import trainer as sgd
 from ..sgd.data import (bayes_mse, best_rank_k, empirical_cross_svd, make_dataset, make_sparse_dataset,
                         mse_from_moments)
@@ -99,7 +100,7 @@ def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", p
         # checkpoint the plateau is the test MSE after relaxing inside the trap at the new beta
         # (epoch 100), else the checkpoint's own beta would count as an escape.
         plateau = None if label == "random init" else r.test_mse[k_relax]
-        esc[label] = sgd.escape_by_test_mse(r, plateau=plateau)
+        esc[label] = sgd_escape.escape_by_test_mse(r, plateau=plateau)
         mles[label] = escape_mle(list(esc[label].epochs), end)
     # the traps by the singular values of the end-to-end map (sigma_k > threshold), counting only
     # runs that start inside the trap (sigma_k below the threshold at the start)

@@ -21,6 +21,8 @@ direction temperature is then 0; no finite escape time may be predicted from it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +31,9 @@ from .._core.checks import InputError, check_beta, check_depth, check_int, check
 from ..landscape.modes import mode_landscape
 from ..landscape.network import DeepLinearNetwork, stationary_point, unpack
 from .._core.units import sgd_temperature
+
+if TYPE_CHECKING:
+    from .data import Dataset
 
 __all__ = [
     "state_noise",

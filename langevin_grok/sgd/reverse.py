@@ -20,6 +20,7 @@ from .._core.errors import InputError
 
 from ..landscape.modes import beta_c, beta_star
 from ..landscape.network import DeepLinearNetwork
+from . import escape as sgd_escape
 from . import trainer as sgd
 from .data import empirical_cross_svd, make_dataset
 
@@ -62,7 +63,7 @@ def reverse_escape_ensemble(data, theta0, *, width, beta, lr, batch, replicas, s
     res = sgd.train(ws, data, beta=beta, lr=lr, batch=batch, epochs=epochs, seed=seed, record_every=record_every,
                     noise_temperature=noise_temperature, replacement=replacement, progress=bool(progress),
                     stop_rule=rule)
-    esc = sgd.escape_by_rule(res, rule)
+    esc = sgd_escape.escape_by_rule(res, rule)
     ep, obs = esc.times()
     lam = getattr(res, rule.key)[:, :, rule.mode]  # (R, M) the escape variable lambda over the run
     live = ~np.asarray(esc.diverged)
@@ -119,7 +120,7 @@ def escape_setup(proto: EscapeProtocol, *, depth: int, width: int, sv, data_seed
     lrs = [ml.barrier_reverse / (k * T_e1) for k in proto.barrier_over_t]
     if max(lrs) > proto.max_lr:
         raise InputError(f"escape protocol needs lr up to {max(lrs):.3g} > max_lr = {proto.max_lr}")
-    rule = sgd.mode_amplitude_rule(depth, float(eta[1]), beta, 1, "reverse", basis="empirical")
+    rule = sgd_escape.mode_amplitude_rule(depth, float(eta[1]), beta, 1, "reverse", basis="empirical")
     return {"data": data, "eta": eta, "beta": beta, "landscape": ml, "start": start, "lrs": lrs, "rule": rule,
             "T_e_per_lr": T_e1, "T_trace_per_lr": T_tr1, "c_e": gn.direction_variance, "trace": gn.trace,
             "beta_star": P["beta_star"], "beta_c": P["beta_c"], "batch": proto.batch, "width": width,

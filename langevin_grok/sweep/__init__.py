@@ -16,7 +16,7 @@ Examples
 """
 
 from .config import SweepConfig, Task, expand_tasks, load_config, task_key, task_seed
-from .registry import LAZY_KINDS, TaskKind, get_task, list_kinds, register_task
+from .registry import TaskKind, get_task, list_kinds, register_task
 from .run import SweepSummary, default_store_path, execute_task, load_results, plan, results_array, run_sweep
 from .schema import REQUIRED, Param
 from .store import SweepStore
@@ -28,7 +28,6 @@ __all__ = [
     "register_task",
     "get_task",
     "list_kinds",
-    "LAZY_KINDS",
     "SweepConfig",
     "Task",
     "load_config",

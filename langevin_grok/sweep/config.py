@@ -3,7 +3,7 @@
 Layout::
 
     [sweep]
-    kind = "reference_arc_escape"   # a registered task kind (langevin-grok sweep --list-kinds)
+    kind = "simulate"               # a registered task kind (langevin-grok sweep --list-kinds)
     name = "arc-T-scan"             # optional; default: the file's stem
     seeds = 8                       # replicas per grid point (int), or an explicit list of seeds
     base_seed = 2026                # optional, default 0

@@ -5,12 +5,9 @@ JSON-serialisable results, plus the schema of ``params`` (see :mod:`.schema`). F
 importable by their module and name, because local worker processes and dask workers receive them
 by reference.
 
-Kinds of other layers are wired lazily: the first lookup of ``"simulate"``, ``"kramers"`` or
-``"sgd"`` imports :mod:`langevin_grok.langevin.engine`, :mod:`langevin_grok.theory.kramers` or
-:mod:`langevin_grok.sgd.trainer` and registers that module's ``sweep_task(params, seed)`` with its
-``SWEEP_SCHEMA`` (optional: ``SWEEP_STOCHASTIC`` (default True), ``SWEEP_VERSION`` (default "1"),
-``SWEEP_CHECK(params)`` raising InputError for combinations of values, ``SWEEP_HELP``). A module
-without the hook falls back on the adapter of the same name in :mod:`.adapters` (if any).
+The built-in kinds (:mod:`.kinds`: ``landscape``, ``kramers``, ``simulate``, ``sgd``) are registered on the
+first lookup; each task function imports its layer when it runs. A new kind is one ``register_task`` call
+(in :mod:`.kinds` for the package's own experiments).
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from dataclasses import dataclass
 from .._core.checks import InputError
 from .schema import Param, as_schema
 
-__all__ = ["TaskKind", "register_task", "get_task", "list_kinds", "LAZY_KINDS"]
+__all__ = ["TaskKind", "register_task", "get_task", "list_kinds"]
 
 
 @dataclass(frozen=True)
@@ -57,12 +54,6 @@ class TaskKind:
 
 _REGISTRY: dict[str, TaskKind] = {}
 
-# kind -> module providing sweep_task / SWEEP_SCHEMA; imported on first use.
-LAZY_KINDS = {
-    "simulate": "langevin_grok.langevin.engine",
-    "kramers": "langevin_grok.theory.kramers",
-    "sgd": "langevin_grok.sgd.trainer",
-}
 
 _BUILTIN_MODULE = "langevin_grok.sweep.kinds"
 
@@ -108,71 +99,23 @@ def _load_builtins() -> None:
     importlib.import_module(_BUILTIN_MODULE)
 
 
-def _load_lazy(kind: str) -> TaskKind | None:
-    """Import the module behind a lazy kind; None if it does not exist or has no sweep hook."""
-    modname = LAZY_KINDS[kind]
-    try:
-        mod = importlib.import_module(modname)
-    except ModuleNotFoundError as exc:
-        if exc.name == modname:
-            return None
-        raise
-    func = getattr(mod, "sweep_task", None)
-    schema = getattr(mod, "SWEEP_SCHEMA", None)
-    if func is None or schema is None:
-        # no hook in the layer's module: fall back on the adapter built from its public API
-        from .adapters import ADAPTERS
-
-        return ADAPTERS[kind]() if kind in ADAPTERS else None
-    return register_task(
-        kind,
-        func,
-        schema,
-        stochastic=getattr(mod, "SWEEP_STOCHASTIC", True),
-        version=getattr(mod, "SWEEP_VERSION", "1"),
-        check=getattr(mod, "SWEEP_CHECK", None),
-        help=getattr(mod, "SWEEP_HELP", (mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else ""),
-        replace=True,
-    )
 
 
 def get_task(kind: str) -> TaskKind:
-    """The registered kind ``kind`` (importing its module if it is a lazy kind).
+    """The registered kind ``kind``.
 
     Raises
     ------
     InputError
-        ``sweep.kind`` is not a known or available kind.
+        ``sweep.kind`` is not a registered kind.
     """
     _load_builtins()
     if kind in _REGISTRY:
         return _REGISTRY[kind]
-    if kind in LAZY_KINDS:
-        tk = _load_lazy(kind)
-        if tk is not None:
-            return tk
-        raise InputError(
-            f"sweep.kind {kind!r} is not available: {LAZY_KINDS[kind]} does not exist yet or defines no "
-            "sweep_task/SWEEP_SCHEMA"
-        )
-    raise InputError(
-        f"sweep.kind must be one of {', '.join(list_kinds(include_lazy=False))} (or, when their layers "
-        f"provide them, {', '.join(k for k in LAZY_KINDS if k not in _REGISTRY)}), got {kind!r}"
-    )
+    raise InputError(f"sweep.kind must be one of {', '.join(list_kinds())}, got {kind!r}")
 
 
-def list_kinds(include_lazy: bool = True) -> list[str]:
-    """Names of the available kinds.
-
-    With ``include_lazy`` the lazy kinds' modules are imported; a kind whose module is missing or
-    fails to import is left out (``get_task(kind)`` shows the error).
-    """
+def list_kinds() -> list[str]:
+    """Names of the registered kinds."""
     _load_builtins()
-    if include_lazy:
-        for kind in LAZY_KINDS:
-            if kind not in _REGISTRY:
-                try:
-                    _load_lazy(kind)
-                except Exception:  # noqa: BLE001 - a broken layer must not hide the others
-                    pass
     return sorted(_REGISTRY)

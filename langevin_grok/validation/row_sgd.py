@@ -186,6 +186,7 @@ def _reverse_setup(s: SGDReverseSettings, seed: int) -> dict:
     """Problem, stationary points, escape direction, measured noise and the escape rule of row 4."""
     from ..landscape.modes import mode_landscape
     from ..landscape.network import stationary_point
+    from ..sgd import escape as sgd_escape
     from ..sgd import trainer as sgd
     from ..sgd.noise import gradient_noise, relevant_saddle
 
@@ -209,7 +210,7 @@ def _reverse_setup(s: SGDReverseSettings, seed: int) -> dict:
              curv_max=float(start.eigenvalues[-1]),
              # the one escape event of the package (escape_target: lambda_2 < lambda_sad / 2), read on the
              # empirical singular vectors that belong to the empirical eta of the landscape
-             rule=sgd.mode_amplitude_rule(s.depth, eta, beta, mode, "reverse", basis="empirical"))
+             rule=sgd_escape.mode_amplitude_rule(s.depth, eta, beta, mode, "reverse", basis="empirical"))
     return P
 
 
@@ -327,6 +328,7 @@ def run_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress=
     """Row 5 (see the module docstring)."""
     from ..landscape.modes import mode_landscape
     from ..landscape.network import stationary_point
+    from ..sgd import escape as sgd_escape
     from ..sgd import trainer as sgd
     from ..theory.kramers import exact_mfpt_1d
     from ..theory.stats import exponential_mle
@@ -345,7 +347,7 @@ def run_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress=
     res = sgd.train(ws, data, beta=beta, lr=t.lr, batch=t.batch, epochs=t.epochs, seed=sd,
                     record_every=max(1, t.epochs // 200), progress=bool(progress))
     # the package's one escape level (escape_target), on the empirical singular vectors of the empirical eta
-    esc = sgd.escape_by_mode_amplitude(res, mode, "forward", sv=eta, basis="empirical")
+    esc = sgd_escape.escape_by_mode_amplitude(res, mode, "forward", sv=eta, basis="empirical")
     ep, obs = esc.times()
     steps_per_epoch = -(-s.n_train // t.batch)
     t_sde = np.asarray(ep, float) * steps_per_epoch * t.lr  # lr x steps, ceil(N/B) steps per epoch
