@@ -68,8 +68,8 @@ def test_censored_measurements_are_never_reproduced(tiny_run):
     # fig1a: each tau row against the measurement it reports
     c, r = cl["fig1a_tau_rank1"]
     m = r.numbers["tau_test_mse"]["rank-1 trap"]
-    if m["n_events"] == 0:
-        assert c.status != R.REPRODUCED and c.value is None
+    # a censored measurement is never "reproduced" and carries no value (implication, asserted every run)
+    assert m["n_events"] > 0 or (c.status != R.REPRODUCED and c.value is None), (m, c)
     c, r = cl["fig1b_escape"]
     m = r.numbers["tau"]
     # full-batch GD from an exactly rank-1 state: sigma_2 is rounding noise, nothing escapes
@@ -79,8 +79,7 @@ def test_censored_measurements_are_never_reproduced(tiny_run):
     # fig2b: rows without a fit are not reproduced
     for key in ("fig2b_R2", "fig2b_dE_eff"):
         c, r = cl[key]
-        if r.numbers["paper_protocol"]["fit_trace"] is None:
-            assert c.status == R.NOT_REPRODUCED
+        assert r.numbers["paper_protocol"]["fit_trace"] is not None or c.status == R.NOT_REPRODUCED
     # the rank-1 trap's escape-direction noise is zero (plain SGD cannot escape there)
     nz = _claims(summary)["fig1a_tau_rank1"][1].numbers["noise"]
     assert nz["rank-1 trap"]["escape_noise_zero"] and nz["trivial trap"]["c_e"] == 0.0
@@ -139,7 +138,5 @@ def test_concat_chains_records_on_one_epoch_axis():
     r = schedule.train_schedule(w0, data, schedule=[(4, 1), (6, 3)], seed=3, beta=0.1, lr=0.05, batch=16)
     assert r.epochs.tolist() == [0, 1, 2, 3, 4, 7, 10] and r.epochs_run == 10
     assert r.test_mse.shape == (7, 2) and r.svals.shape == (7, 2, 2)
-    for name in ("mode_sv", "mode_sv_empirical"):
-        arr = getattr(r, name, None)
-        if arr is not None:
-            assert arr.shape[0] == 7
+    assert r.mode_sv.shape[0] == 7
+    assert r.mode_sv_empirical is None or r.mode_sv_empirical.shape[0] == 7
