@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 __all__ = ["environment", "git_commit"]
@@ -47,11 +48,12 @@ def git_commit() -> str:
 
 
 def environment() -> dict:
-    """Versions of Python, this package, its numerical dependencies, the commit, platform and core count."""
+    """Versions of Python, this package, its numerical dependencies, the commit, platform, core count and
+    the command line (``argv``: ``sys.argv`` of the process that produced the result)."""
     from .. import __version__
 
     env = {"langevin_grok": __version__, "git": git_commit(), "python": platform.python_version(),
-           "platform": platform.platform(), "cpu_count": os.cpu_count()}
+           "platform": platform.platform(), "cpu_count": os.cpu_count(), "argv": list(sys.argv)}
     for name in _VERSIONED:
         try:
             env[name] = importlib.metadata.version(name)
