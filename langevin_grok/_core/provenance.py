@@ -41,10 +41,13 @@ def git_commit() -> str:
         return live
     info = _PKG / "_build_info.json"
     try:
-        recorded = json.loads(info.read_text()).get("commit")
-    except (OSError, ValueError):
-        recorded = None
-    return f"{recorded} (recorded at build time)" if recorded else "unknown (not a git checkout, no build record)"
+        data = json.loads(info.read_text())
+        recorded, dirty = data.get("commit"), data.get("dirty")
+    except (OSError, ValueError, AttributeError):
+        recorded, dirty = None, None
+    if not recorded:
+        return "unknown (not a git checkout, no build record)"
+    return f"{recorded}{' with uncommitted changes' if dirty else ''} (recorded at build time)"
 
 
 def environment() -> dict:
