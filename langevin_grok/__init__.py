@@ -51,6 +51,7 @@ _EXPORTS = {
     "gradient_noise": "sgd.noise",
     # validation, sweeps
     "run_validation": "validation", "run_sweep": "sweep", "load_results": "sweep",
+    "summarise_sweep": "sweep.analysis",
 }
 
 __all__ = ["__version__", "InputError", *_EXPORTS]

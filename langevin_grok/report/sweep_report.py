@@ -90,7 +90,8 @@ def fit_lines(a) -> list[str]:
     for s in a.series:
         head = f"Arrhenius fit ({_series_title(s)}), ln tau vs {_ABSCISSA_SHORT[s.abscissa]}: "
         if s.fit is None:
-            out.append(head + f"no fit ({s.status.value}: {s.n_used} points with escapes, 3 needed)")
+            out.append(head + f"no fit ({s.status.value}: escapes at {s.n_used} of {len(s.group_indices)} "
+                              "points, 3 needed)")
             continue
         f = s.fit
         line = (head + f"slope {_SLOPE_TEXT[s.abscissa]} = {fmt(f.slope)} +- {fmt(f.slope_se, 2)} "
@@ -189,7 +190,7 @@ def _panel(ax, a, s, plotting) -> None:
         theory_curves=curves, lower_bounds=lb if np.isfinite(lb).any() else None,
         slope_name=_SLOPE_NAMES[s.abscissa], xlabel=ABSCISSA_LABELS[s.abscissa],
         ylabel=r"$\ln \tau$  ($\tau$ in SDE time)", title=_series_title(s),
-        note=None if f is not None else f"{s.n_used} points with escapes: no fit", ax=ax)
+        note=None if f is not None else f"escapes at {s.n_used} of {len(gs)} points: no fit", ax=ax)
     handles, labels = ax.get_legend_handles_labels()
     labels = [f"pooled MLE, {_pct(a.confidence)} interval" if lab == "measured" else
               (f"{_pct(a.confidence)} lower bound (no escape)" if lab.startswith("lower bound") else lab)
