@@ -26,6 +26,12 @@ _ABSCISSA_SHORT = {"inverse_temperature": "1/T", "batch_over_lr": "B/lr"}
 _SLOPE_NAMES = {"inverse_temperature": r"$\Delta E_{eff}$", "batch_over_lr": r"$2\Delta E_{eff}/c$"}
 _SLOPE_TEXT = {"inverse_temperature": "dE_eff (loss units)", "batch_over_lr": "2 dE_eff / c (SDE time per sample)"}
 TIME_UNITS = {"sde_time": "SDE time t (t = lr x SGD steps)"}
+_KIND_NOTES = {
+    "reference_arc_escape": "REFERENCE/TEST kind: naive Euler-Maruyama without crossing correction, so its escape "
+                            "times are biased up by O(sqrt(dt)); use the simulate kind for science.",
+    "sgd": "Escape epochs converted to SDE time t = lr x epochs x N / B; diverged replicas are left out (column "
+           "excluded).",
+}
 _REASONS = {"shuffled_epochs": "shuffled epochs: the epoch-level temperature scales like lr^3, so ln tau need not "
                                "be linear in B/lr (docs/theory.md, section \"Shuffled epochs\")"}
 
@@ -137,6 +143,11 @@ def render_markdown(a, provenance: dict | None = None, figures: tuple = ()) -> s
         lines.append(f"Analysed with langevin-grok {provenance.get('langevin_grok')} (commit {provenance.get('git')}), "
                      f"Python {provenance.get('python')}, numpy {provenance.get('numpy')}, scipy {provenance.get('scipy')}"
                      + (f"; command `{' '.join(provenance['argv'])}`" if provenance.get("argv") else "") + ".")
+    if a.kind in _KIND_NOTES:
+        lines += ["", _KIND_NOTES[a.kind]]
+    if a.kind == "simulate" and any(g.params.get("bridge") is False for g in a.groups):
+        lines += ["", "Some grid points ran without the Brownian-bridge crossing correction (bridge=False): their "
+                      "escape times are biased up by O(sqrt(dt))."]
     lines += ["", "Fixed parameters: " + (", ".join(f"`{k}={v}`" for k, v in a.fixed.items()) or "none") + ".", "",
               "## Escape-time estimates", "",
               f"Times in {TIME_UNITS.get(a.time_unit, 'no escape times (this kind stores none)')}. Each grid point pools "

@@ -20,7 +20,9 @@ with reason ``shuffled_epochs``; the fit is still given, as a description of the
 
 Times are SDE time (``t = lr x steps`` for SGD, converted from the stored epochs with
 :func:`langevin_grok._core.units.epochs_to_sde_time`). The store is opened read-only (SQLite URI
-``mode=ro``) and never modified.
+``mode=ro``): the database file is never written. A sweep store is in WAL mode, so SQLite may leave an
+empty ``STORE-wal`` and a ``STORE-shm`` (its shared-memory index) beside it after a read-only open; the
+next writer removes them when it closes. They are not deleted here: another process may be using them.
 """
 
 from __future__ import annotations
@@ -478,8 +480,7 @@ def summarise_sweep(store_path, *, kind: str | None = None, sweep: str | None = 
     -----
     Pooling replicas is exact for the exponential law: the censored likelihood of the pooled paths is
     the product of the replicas' likelihoods (same tau at one grid point), so ``tau_hat = S / d`` with S
-    the total time at risk and d the escapes of all replicas (docs/theory.md, section "Statistics of
-    escape times").
+    the total time at risk and d the escapes of all replicas (see :mod:`langevin_grok.theory.stats`).
     """
     method = check_choice("method", method, ("lr", "chi2"))
     if not 0 < check_positive("confidence", confidence) < 1:
