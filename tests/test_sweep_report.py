@@ -183,6 +183,23 @@ def test_cli_bad_input_exits_2(tmp_path, ref_store, capsys):
     capsys.readouterr()
 
 
+def test_task_function_versions_are_never_pooled(tmp_path):
+    store = tmp_path / "versions.sqlite"
+    result = _exp_result(0.03, 1.0, 20, 1e3)
+    params = {"temperature": 0.02}
+    with SweepStore(store) as st:
+        for version in ("1", "2"):
+            for seed in (0, 1):
+                task = Task(0, "simulate", params, seed, seed, task_key("simulate", version, params, seed))
+                st.record(task, "v", version, {"ok": True, "result": result(params, seed)}, None)
+    with pytest.raises(InputError, match="versions 1, 2"):
+        summarise_sweep(store)
+    a = summarise_sweep(store, kind_version="2")
+    assert a.kind_version == "2" and a.groups[0].n_tasks == 2 and a.groups[0].n_paths == 40
+    assert main(["sweep-report", str(store)]) == 2
+    assert main(["sweep-report", str(store), "--kind-version", "1", "--json"]) == 0
+
+
 def test_several_kinds_need_a_choice(tmp_path):
     store = tmp_path / "mixed.sqlite"
     _write_synthetic(store, "simulate", [{"temperature": 0.02}], {}, _exp_result(0.03, 1.0, 5, 1e3))

@@ -26,6 +26,8 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the analysis as JSON instead of the table")
     p.add_argument("--kind", help="task kind to analyse (required when the store holds several)")
     p.add_argument("--sweep", metavar="NAME", help="only tasks of the sweep of this name")
+    p.add_argument("--kind-version", metavar="V",
+                   help="version of the task function (required when the store holds several; never pooled)")
     p.add_argument("--theory", metavar="STORE",
                    help="a second store (e.g. of the kramers kind over the same grid) whose predictions are joined "
                         "to the grid points with the same parameters")
@@ -45,7 +47,7 @@ def run(args) -> int:
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         raise InputError(f"--out must be a folder, got the file {args.out!r}")
     a = summarise_sweep(args.store, kind=args.kind, sweep=args.sweep, theory=args.theory,
-                        confidence=args.confidence, method=args.method)
+                        kind_version=args.kind_version, confidence=args.confidence, method=args.method)
     env = environment()
     figs = ()
     if args.out is not None:

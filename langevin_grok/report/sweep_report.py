@@ -116,7 +116,8 @@ def fit_lines(a) -> list[str]:
 
 def _header_lines(a) -> list[str]:
     unit = TIME_UNITS.get(a.time_unit, "no escape times in this kind")
-    return [f"sweep {', '.join(a.sweeps)!s} (kind {a.kind}) from {a.store}: {a.n_done} done tasks, "
+    return [f"sweep {', '.join(a.sweeps)!s} (kind {a.kind}, task version {a.kind_version}) from {a.store}: "
+            f"{a.n_done} done tasks, "
             f"{a.n_failed} failed (not analysed), {len(a.groups)} grid points; langevin-grok "
             f"{', '.join(a.package_versions)}",
             f"times: {unit}; intervals: {_pct(a.confidence)} {'likelihood-ratio' if a.method == 'lr' else 'chi-square'}"
@@ -134,7 +135,7 @@ def render_markdown(a, provenance: dict | None = None, figures: tuple = ()) -> s
     """report.md of a sweep analysis (``provenance``: :func:`langevin_grok._core.provenance.environment`)."""
     heads, rows = table(a)
     pct = _pct(a.confidence)
-    lines = [f"# Sweep report: {', '.join(a.sweeps)} (`{a.kind}`)", "",
+    lines = [f"# Sweep report: {', '.join(a.sweeps)} (`{a.kind}`, task version {a.kind_version})", "",
              f"Store `{a.store}`: {a.n_done} done tasks in {len(a.groups)} grid points, {a.n_failed} failed tasks "
              f"(not analysed). Tasks computed by langevin-grok {', '.join(a.package_versions)}."]
     if a.theory_store:

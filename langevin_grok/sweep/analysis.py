@@ -191,6 +191,8 @@ class SweepAnalysis:
     ----------
     store : str
     kind : str
+    kind_version : str
+        Version of the task function that computed every analysed task.
     sweeps : tuple of str
         Sweep names that stored the analysed tasks.
     n_done, n_failed : int
@@ -215,6 +217,7 @@ class SweepAnalysis:
 
     store: str
     kind: str
+    kind_version: str
     sweeps: tuple
     n_done: int
     n_failed: int
@@ -230,7 +233,7 @@ class SweepAnalysis:
     series: tuple
 
     def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in ("store", "kind", "n_done", "n_failed", "time_unit", "abscissa",
+        d = {k: getattr(self, k) for k in ("store", "kind", "kind_version", "n_done", "n_failed", "time_unit", "abscissa",
                                            "confidence", "method", "theory_store")}
         d.update(sweeps=list(self.sweeps), package_versions=list(self.package_versions),
                  varying=list(self.varying), fixed=dict(self.fixed),
@@ -265,17 +268,17 @@ def _connect_ro(path) -> tuple[sqlite3.Connection, Path]:
 def read_store_rows(path) -> tuple[list[dict], dict]:
     """Done tasks of a store, read-only: ``(rows, failed_per_kind)``.
 
-    Each row: ``kind``, ``sweep``, ``params`` (dict), ``replica``, ``seed``, ``result`` (dict),
+    Each row: ``kind``, ``kind_version``, ``sweep``, ``params`` (dict), ``replica``, ``seed``, ``result`` (dict),
     ``package_version``, in the order written. Raises InputError for a missing file, a folder, a file
     that is not a sweep store.
     """
     conn, _ = _connect_ro(path)
     try:
-        cur = conn.execute("SELECT kind, sweep, params, replica, seed, result, package_version FROM tasks "
-                           "WHERE status='done' ORDER BY rowid")
-        rows = [{"kind": k, "sweep": s, "params": json.loads(p), "replica": r, "seed": sd,
+        cur = conn.execute("SELECT kind, kind_version, sweep, params, replica, seed, result, package_version "
+                           "FROM tasks WHERE status='done' ORDER BY rowid")
+        rows = [{"kind": k, "kind_version": kv, "sweep": s, "params": json.loads(p), "replica": r, "seed": sd,
                  "result": json.loads(res) if res is not None else {}, "package_version": v}
-                for k, s, p, r, sd, res, v in cur]
+                for k, kv, s, p, r, sd, res, v in cur]
         failed = dict(conn.execute("SELECT kind, COUNT(*) FROM tasks WHERE status='failed' GROUP BY kind").fetchall())
     finally:
         conn.close()
@@ -446,7 +449,7 @@ def _varying(groups: list[GroupEstimate]) -> tuple[tuple, dict]:
 
 # ------------------------------------------------------------------------------------------ entry point
 def summarise_sweep(store_path, *, kind: str | None = None, sweep: str | None = None, theory=None,
-                    confidence: float = 0.95, method: str = "lr") -> SweepAnalysis:
+                    kind_version: str | None = None, confidence: float = 0.95, method: str = "lr") -> SweepAnalysis:
     """Pooled censored escape-time estimates per grid point and Arrhenius fits of a sweep store.
 
     Parameters
@@ -460,6 +463,9 @@ def summarise_sweep(store_path, *, kind: str | None = None, sweep: str | None = 
     theory : str or PathLike, optional
         A second store (e.g. of the deterministic ``kramers`` kind over the same grid) whose task
         predictions are joined to the groups whose parameters contain all of the theory task's.
+    kind_version : str, optional
+        Version of the task function (:class:`~langevin_grok.sweep.registry.TaskKind`); required when the
+        store holds tasks of several versions (they are never pooled).
     confidence : float
         Coverage of the intervals, in (0, 1).
     method : {"lr", "chi2"}
@@ -474,7 +480,7 @@ def summarise_sweep(store_path, *, kind: str | None = None, sweep: str | None = 
     ------
     InputError
         Missing file, a folder, not a sweep store, no done task (of the kind/sweep asked), several kinds
-        without ``kind``.
+        without ``kind``, several task-function versions without ``kind_version``.
 
     Notes
     -----
@@ -497,13 +503,21 @@ def summarise_sweep(store_path, *, kind: str | None = None, sweep: str | None = 
         what = "" if kind is None and sweep is None else f" (kind={kind!r}, sweep={sweep!r})"
         raise InputError(f"store {str(store_path)!r} has no done tasks{what}")
     kind = rows[0]["kind"]
+    if kind_version is not None:
+        rows = [r for r in rows if r["kind_version"] == str(kind_version)]
+        if not rows:
+            raise InputError(f"store {str(store_path)!r} has no done {kind} tasks of kind_version {kind_version!r}")
+    versions = sorted({r["kind_version"] for r in rows})
+    if len(versions) > 1:
+        raise InputError(f"store {str(store_path)!r} holds {kind} tasks of versions {', '.join(versions)} of the task "
+                         "function (never pooled): choose one with kind_version")
     theory_index = _theory_index(read_store_rows(theory)[0]) if theory is not None else []
     groups = [_estimate_group(kind, g, theory_index, confidence, method) for g in _group_rows(rows)]
     varying, fixed = _varying(groups)
     has_times = any(g.estimate is not None for g in groups)
     ab = _abscissa(kind, groups[0].params)
     return SweepAnalysis(
-        store=str(store_path), kind=kind, sweeps=tuple(dict.fromkeys(r["sweep"] for r in rows)),
+        store=str(store_path), kind=kind, kind_version=versions[0], sweeps=tuple(dict.fromkeys(r["sweep"] for r in rows)),
         n_done=len(rows), n_failed=int(failed.get(kind, 0)),
         package_versions=tuple(sorted({r["package_version"] for r in rows})),
         time_unit=SDE_TIME if has_times else None,
