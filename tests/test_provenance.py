@@ -93,7 +93,7 @@ def test_wheel_contains_the_commit(tmp_path):
     subprocess.run(["git", "init", "-q", str(src)], check=True)
     _git("add", "-A", cwd=src)
     _git("-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-qm", "snapshot", cwd=src)
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q",
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q",  # noqa: PLW1510
                         "-w", str(tmp_path / "w"), str(src)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     (whl,) = (tmp_path / "w").glob("langevin_grok-*.whl")

@@ -200,6 +200,15 @@ def test_task_function_versions_are_never_pooled(tmp_path):
     assert main(["sweep-report", str(store), "--kind-version", "1", "--json"]) == 0
 
 
+def test_garbled_result_is_a_one_line_error(tmp_path, capsys):
+    store = tmp_path / "garbled.sqlite"
+    _write_synthetic(store, "simulate", [{"temperature": 0.02}], {}, lambda p, s: {"times": [1.0, 2.0]})
+    with pytest.raises(InputError, match="lacks or garbles its escape times"):
+        summarise_sweep(store)
+    assert main(["sweep-report", str(store)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
 def test_several_kinds_need_a_choice(tmp_path):
     store = tmp_path / "mixed.sqlite"
     _write_synthetic(store, "simulate", [{"temperature": 0.02}], {}, _exp_result(0.03, 1.0, 5, 1e3))

@@ -353,7 +353,11 @@ def _compare(name: str, source: str, pred: dict, est: EscapeTimeEstimate | None)
             verdict = Verdict.AGREES if est.ci_low <= tau <= est.ci_high else Verdict.DISAGREES
         else:
             verdict = Verdict.DISAGREES if tau < est.ci_low else Verdict.INCONCLUSIVE
-    num = lambda k: float(pred[k]) if isinstance(pred.get(k), (int, float)) else None  # noqa: E731
+
+    def num(key):
+        v = pred.get(key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
     return Prediction(name, source, tau, num("barrier"), num("barrier_over_t"), ratio, verdict)
 
 
@@ -378,7 +382,11 @@ def _theory_for(params: dict, index: list[tuple[dict, dict]]) -> dict:
 def _estimate_group(kind: str, rows: list[dict], theory, confidence: float, method: str) -> GroupEstimate:
     params = rows[0]["params"]
     rows = sorted(rows, key=lambda r: r["replica"])
-    parts = [escape_times(kind, r["params"], r["result"]) for r in rows]
+    try:
+        parts = [escape_times(kind, r["params"], r["result"]) for r in rows]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"a stored {kind} result at {canonical_json(params)} lacks or garbles its escape times "
+                         f"({type(exc).__name__}: {exc})") from None
     est, status, n_excl = None, Status.NO_DATA, 0
     if all(p is not None for p in parts):
         t = np.concatenate([p[0] for p in parts])
