@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from ._core.checks import InputError  # noqa: E402  (cheap, used everywhere)
 
@@ -51,6 +51,7 @@ _EXPORTS = {
     "gradient_noise": "sgd.noise",
     # validation, sweeps
     "run_validation": "validation", "run_sweep": "sweep", "load_results": "sweep",
+    "summarise_sweep": "sweep.analysis",
 }
 
 __all__ = ["__version__", "InputError", *_EXPORTS]

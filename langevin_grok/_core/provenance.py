@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 __all__ = ["environment", "git_commit"]
@@ -40,18 +41,22 @@ def git_commit() -> str:
         return live
     info = _PKG / "_build_info.json"
     try:
-        recorded = json.loads(info.read_text()).get("commit")
-    except (OSError, ValueError):
-        recorded = None
-    return f"{recorded} (recorded at build time)" if recorded else "unknown (not a git checkout, no build record)"
+        data = json.loads(info.read_text())
+        recorded, dirty = data.get("commit"), data.get("dirty")
+    except (OSError, ValueError, AttributeError):
+        recorded, dirty = None, None
+    if not recorded:
+        return "unknown (not a git checkout, no build record)"
+    return f"{recorded}{' with uncommitted changes' if dirty else ''} (recorded at build time)"
 
 
 def environment() -> dict:
-    """Versions of Python, this package, its numerical dependencies, the commit, platform and core count."""
+    """Versions of Python, this package, its numerical dependencies, the commit, platform, core count and
+    the command line (``argv``: ``sys.argv`` of the process that produced the result)."""
     from .. import __version__
 
     env = {"langevin_grok": __version__, "git": git_commit(), "python": platform.python_version(),
-           "platform": platform.platform(), "cpu_count": os.cpu_count()}
+           "platform": platform.platform(), "cpu_count": os.cpu_count(), "argv": list(sys.argv)}
     for name in _VERSIONED:
         try:
             env[name] = importlib.metadata.version(name)

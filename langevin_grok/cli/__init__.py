@@ -16,7 +16,8 @@ from .. import __version__
 from .._core.checks import InputError
 
 # One entry per subcommand module, in the order --help lists them.
-SUBCOMMANDS = ("landscape", "stationary", "kramers", "simulate", "sgd", "validate", "sweep", "figures")
+SUBCOMMANDS = ("landscape", "stationary", "kramers", "simulate", "sgd", "validate", "sweep", "sweep-report",
+               "figures")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in SUBCOMMANDS:
-        importlib.import_module(f"{__name__}.{name}").register(sub)
+        importlib.import_module(f"{__name__}.{name.replace('-', '_')}").register(sub)
     return parser
 
 
