@@ -19,16 +19,16 @@ from langevin_grok.sweep.config import Task, task_key
 from langevin_grok.theory.stats import arrhenius_fit, exponential_mle
 
 REF_CONFIG = {
-    "sweep": {"kind": "reference_arc_escape", "name": "ref", "seeds": 3, "base_seed": 5},
+    "sweep": {"kind": "simulate", "name": "ref", "seeds": 3, "base_seed": 5},
     "grid": {"temperature": [0.02, 0.05, 0.08, 0.12]},
-    "fixed": {"depth": 3, "sv": 0.8, "beta": 0.32, "paths": 12, "t_max": 3.0, "dt": 2e-3},
+    "fixed": {"depth": 3, "sv": 0.8, "beta": 0.32, "paths": 12, "max_time": 3.0, "dt": 2e-3},
 }
 
 
 @pytest.fixture(scope="module")
 def ref_store(tmp_path_factory):
-    """A real (tiny) sweep: 4 temperatures x 3 seeds of the reference arc kind, run in-process (the coldest
-    point has no escape within t_max for these seeds: a censored group that the fit must leave out)."""
+    """A real (tiny) sweep: 4 temperatures x 3 seeds of the engine's simulate kind (arc), run in-process (the
+    coldest point has no escape within max_time for these seeds: a censored group that the fit must leave out)."""
     path = tmp_path_factory.mktemp("ref") / "ref.sqlite"
     s = run_sweep(REF_CONFIG, store=path, workers=1, progress=False)
     assert s.n_done == 12
@@ -42,7 +42,7 @@ def _sha(path) -> str:
 def test_pooled_estimate_is_the_mle_of_the_raw_pooled_times(ref_store):
     a = summarise_sweep(ref_store)
     rows = load_results(ref_store)
-    assert a.kind == "reference_arc_escape" and a.varying == ("temperature",) and len(a.groups) == 4
+    assert a.kind == "simulate" and a.varying == ("temperature",) and len(a.groups) == 4
     for g in a.groups:
         mine = [r for r in rows if r["params"] == g.params]
         assert len(mine) == g.n_tasks == 3
@@ -50,13 +50,12 @@ def test_pooled_estimate_is_the_mle_of_the_raw_pooled_times(ref_store):
         t, e = [], []
         for r in mine:
             res = r["result"]
-            cap = res["n_steps"] * res["dt"]
-            t += res["times"] + [cap] * (res["n_paths"] - res["n_escaped"])
-            e += [True] * res["n_escaped"] + [False] * (res["n_paths"] - res["n_escaped"])
+            t += list(res["times"])
+            e += [int(k) >= 0 for k in res["event"]]  # event index, -1 = censored
         ref = exponential_mle(np.array(t), np.array(e))
         assert g.estimate == ref
-        # and the task's own time at risk gives the same total (a third route)
-        assert g.estimate.total_time == pytest.approx(sum(r["result"]["exposure"] for r in mine), rel=1e-12)
+        # and the tasks' own counts give the same events and total time at risk (a third route)
+        assert g.estimate.total_time == pytest.approx(sum(sum(r["result"]["times"]) for r in mine), rel=1e-12)
         assert g.n_events == sum(r["result"]["n_escaped"] for r in mine)
         assert g.x == pytest.approx(1.0 / g.params["temperature"], rel=1e-15)
 

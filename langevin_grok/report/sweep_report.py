@@ -27,8 +27,6 @@ _SLOPE_NAMES = {"inverse_temperature": r"$\Delta E_{eff}$", "batch_over_lr": r"$
 _SLOPE_TEXT = {"inverse_temperature": "dE_eff (loss units)", "batch_over_lr": "2 dE_eff / c (SDE time per sample)"}
 TIME_UNITS = {"sde_time": "SDE time t (t = lr x SGD steps)"}
 _KIND_NOTES = {
-    "reference_arc_escape": "REFERENCE/TEST kind: naive Euler-Maruyama without crossing correction, so its escape "
-                            "times are biased up by O(sqrt(dt)); use the simulate kind for science.",
     "sgd": "Escape epochs converted to SDE time t = lr x epochs x N / B; diverged replicas are left out (column "
            "excluded).",
 }

@@ -291,12 +291,6 @@ def _times_simulate(params: dict, result: dict):
     return t, np.asarray(result["event"]) >= 0, 0
 
 
-def _times_reference(params: dict, result: dict):
-    esc = np.asarray(result["times"], dtype=float)
-    n_cens = int(result["n_paths"]) - esc.size
-    cap = float(result["n_steps"]) * float(result["dt"])
-    t = np.concatenate([esc, np.full(n_cens, cap)])
-    return t, np.arange(t.size) < esc.size, 0
 
 
 def _times_sgd(params: dict, result: dict):
@@ -315,8 +309,7 @@ def _times_generic(params: dict, result: dict):
     return None
 
 
-_EXTRACT: dict[str, Callable] = {"simulate": _times_simulate, "reference_arc_escape": _times_reference,
-                                 "sgd": _times_sgd}
+_EXTRACT: dict[str, Callable] = {"simulate": _times_simulate, "sgd": _times_sgd}
 
 
 def escape_times(kind: str, params: dict, result: dict):
