@@ -9,3 +9,22 @@ import os
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_kernels():
+    """Pay numba's compilation (or cache load) once per test session, so test durations show real cost.
+
+    One tiny ensemble per kernel path: the 1-D loop (arc), the general loop (chain, network, quadratic).
+    """
+    import numpy as np
+
+    from langevin_grok.langevin.engine import simulate_ensemble
+    from langevin_grok.langevin.models import arc_model, chain_model, quadratic_model
+
+    simulate_ensemble(arc_model(3, 0.8, 0.32), 0.02, 2, 0.01, max_time=0.05, seed=0)
+    simulate_ensemble(chain_model(3, 0.8, 0.32), 0.02, 2, 0.01, max_time=0.05, seed=0)
+    simulate_ensemble(quadratic_model(1.0, 2), 0.5, 2, 0.01, np.zeros(2), (), max_time=0.05, seed=0)
