@@ -16,7 +16,8 @@ from .. import __version__
 from .._core.checks import InputError
 
 # One entry per subcommand module, in the order --help lists them.
-SUBCOMMANDS = ("landscape", "stationary", "kramers", "simulate", "sgd", "validate", "sweep", "sweep-report",
+SUBCOMMANDS = ("landscape", "stationary", "kramers", "simulate", "sgd", "temperature", "validate", "sweep",
+               "sweep-report",
                "figures")
 
 
