@@ -46,6 +46,12 @@ _EXPORTS = {
     "escape_target": "theory.kramers", "kramers_1d": "theory.kramers", "exact_mfpt_1d": "theory.kramers",
     "eyring_kramers": "theory.kramers", "eyring_kramers_chain": "theory.kramers", "ZeroModeError": "theory.kramers",
     "exponential_mle": "theory.stats", "arrhenius_fit": "theory.stats",
+    "eyring_kramers_orbit": "theory.orbits", "network_escape_prediction": "theory.orbits",
+    "crossover_temperature": "theory.orbits", "entropic_mfpt": "theory.orbits_entropic",
+    "with_replacement_model": "sgd.noise_models", "shuffled_epoch_model": "sgd.noise_models",
+    "permutation_temperature": "sgd.noise_models", "equipartition_temperature": "sgd.noise_models",
+    "mfpt_state_dependent": "sgd.path_noise", "normal_lyapunov": "sgd.path_noise",
+    "Status": "_core.errors", "Validity": "_core.errors", "Verdict": "_core.errors",
     # SGD
     "make_dataset": "sgd.data", "train": "sgd.trainer", "run_protocol": "sgd.protocol", "quasi_static_sweep": "sgd.trainer",
     "gradient_noise": "sgd.noise",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -77,3 +78,50 @@ def test_console_module_entry():
     r = subprocess.run([sys.executable, "-m", "langevin_grok", "kramers", *ARGS, "--temperature", "nan"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- --width (langevin_grok.theory.orbits)
+WIDTH_ARGS = ["--depth", "3", "--width", "10", "--sv", "0.9", "0.8", "--beta", "0.32", "--temperature", "0.0028",
+              "--start", "learned,trivial"]
+
+
+def test_width_json_matches_api(capsys):
+    from langevin_grok.theory.orbits import network_escape_prediction
+
+    obj = run_json(capsys, *WIDTH_ARGS)
+    api = network_escape_prediction(3, 10, [0.9, 0.8], 0.32, 0.0028, start=("learned", "trivial"))
+    keys = {"eyring_kramers", "eyring_kramers_status", "entropic_mfpt", "prediction", "prediction_method",
+            "zero_modes_start", "zero_modes_saddle", "log_orbit_volume_ratio", "free_energy_barrier", "barrier",
+            "barrier_over_t", "crossover_temperature"}
+    assert keys <= set(obj)
+    assert obj["eyring_kramers"] == pytest.approx(api.eyring_kramers, rel=1e-12)
+    assert obj["entropic_mfpt"] == pytest.approx(api.entropic_mfpt, rel=1e-12)
+    assert (obj["zero_modes_start"], obj["zero_modes_saddle"]) == (18, 34)
+
+
+def test_width_table_and_default_start(capsys):
+    assert main(["kramers", "--depth", "3", "--width", "2", "--sv", "0.9", "0.8", "--beta", "0.32",
+                 "--temperature", "0.004"]) == 0
+    out = capsys.readouterr().out
+    assert "trivial,trivial" in out and "eyring_kramers (orbit)" in out and "not_applicable" in out
+
+
+@pytest.mark.parametrize("bad", [
+    ["--depth", "3", "--sv", "0.9", "0.8", "--beta", "0.3", "--temperature", "0.004"],  # two sv without --width
+    ["--depth", "3", "--sv", "0.8", "--beta", "0.3", "--temperature", "0.004", "--start", "trivial"],
+    ["--depth", "3", "--width", "1", "--sv", "0.9", "0.8", "--beta", "0.32", "--temperature", "0.004",
+     "--start", "learned,trivial"],
+    ["--depth", "3", "--width", "2", "--sv", "0.9", "0.8", "--beta", "0.32", "--temperature", "0.004",
+     "--direction", "reverse"],
+])
+def test_width_bad_input_exit_2(capsys, bad):
+    assert main(["kramers", *bad]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_width_1_equals_the_chain_command(capsys):
+    chain = run_json(capsys, "--depth", "3", "--sv", "0.8", "--beta", "0.32", "--temperature", "0.003")
+    net = run_json(capsys, "--depth", "3", "--width", "1", "--sv", "0.8", "--beta", "0.32", "--temperature", "0.003")
+    assert net["eyring_kramers"] == pytest.approx(chain["eyring_kramers"], rel=1e-10)
+    assert net["log_orbit_volume_ratio"] == pytest.approx(math.log(chain["n_saddles"]), abs=1e-12)

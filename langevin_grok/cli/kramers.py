@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from .._core.checks import check_choice
+from .._core.checks import InputError, check_choice
 from ..landscape.escape import DIRECTIONS, escape_target
 from ..theory.kramers import exact_mfpt_1d, eyring_kramers_chain, kramers_1d
 from ._common import add_escape_mode_arguments, finite_float, format_table, print_json
@@ -30,6 +30,18 @@ def register(sub) -> None:
     p.add_argument("--direction", default="forward",
                    help="forward (trivial -> learned, default) or reverse (learned -> trivial)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    # --width: the deep linear network of that hidden width (hidden-layer orbit theory, langevin_grok.theory.orbits)
+    for action in p._actions:
+        if action.dest == "sv":
+            action.nargs = "+"
+            action.help = ("singular value(s) eta of Sigma_yx, each in (0, 1) (dimensionless); several only with "
+                           "--width (one per mode)")
+    p.add_argument("--width", "-w", type=int, default=None,
+                   help="hidden width W (integer >= 1): predict for the L-layer network of that width (orbit "
+                        "Eyring-Kramers and entropic MFPT, docs/theory.md section 1) instead of one mode")
+    p.add_argument("--start", default=None,
+                   help="with --width: start state, comma-separated trivial/learned per mode (default: every mode "
+                        "trivial except learned-only ones); the first trivial mode escapes")
     p.set_defaults(func=run)
 
 
@@ -72,7 +84,42 @@ def compute(depth, sv, beta, temperature, direction="forward") -> dict:
     }
 
 
+def compute_width(depth, width, sv, beta, temperature, start=None) -> dict:
+    """The ``--width`` numbers as one dict (:func:`langevin_grok.theory.orbits.network_escape_prediction`)."""
+    from ..theory.orbits import network_escape_prediction
+
+    if isinstance(start, str):
+        start = [s.strip() for s in start.split(",")]
+    return network_escape_prediction(depth, width, sv, beta, temperature, start=start).to_dict()
+
+
+def _run_width(args) -> int:
+    if args.direction != "forward":
+        raise InputError(f"--direction must be forward with --width, got {args.direction!r}")
+    out = compute_width(args.depth, args.width, args.sv, args.beta, args.temperature, args.start)
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"depth L = {out['depth']}, width w = {out['width']}, beta = {out['beta']:g}, T = {out['temperature']:g}; "
+          f"start {','.join(out['start_modes'])} -> saddle {','.join(out['saddle_modes'])} (mode {out['escaping_mode']})")
+    print(f"barrier dE = {out['barrier']:.6g} (dE/T = {out['barrier_over_t']:.4g}); zero modes {out['zero_modes_start']} "
+          f"-> {out['zero_modes_saddle']}; ln(Vol_s/Vol_m) = {out['log_orbit_volume_ratio']:.4g}; free-energy barrier "
+          f"{out['free_energy_barrier']:.4g}; crossover T (F = 3T) = {out['crossover_temperature']}")
+    rows = [["eyring_kramers (orbit)", out["eyring_kramers"], out["eyring_kramers_status"], out["eyring_kramers_reason"]],
+            ["entropic_mfpt", out["entropic_mfpt"], out["entropic_mfpt_status"], out["entropic_mfpt_reason"]],
+            [f"prediction ({out['prediction_method']})", out["prediction"], "", ""]]
+    print(format_table(["estimate", "tau (SDE time)", "status", "reason"], rows))
+    return 0
+
+
 def run(args) -> int:
+    if getattr(args, "width", None) is not None:
+        return _run_width(args)
+    if args.start is not None:
+        raise InputError("--start needs --width")
+    if len(args.sv) != 1:
+        raise InputError(f"--sv takes one value without --width, got {len(args.sv)}: {args.sv}")
+    args.sv = args.sv[0]
     out = compute(args.depth, args.sv, args.beta, args.temperature, args.direction)
     if args.json:
         print_json(out)
