@@ -118,3 +118,46 @@ def test_direction_semantics():
     assert np.all(runs[0].escaped)
     np.testing.assert_array_equal(runs[1].times, runs[0].times)
     assert np.all(runs[-1].times > runs[0].times)
+
+
+# --------------------------------------------------------------------------- singular-value event
+@pytest.mark.parametrize("d", [2, 3])
+def test_network_sv_event_value_and_gradient_norm(d):
+    """Compiled (g, |grad g|) of the singular-value event against numpy's SVD and a finite-difference
+    gradient of the Python g (closed form for d = 2, LAPACK for d = 3), at a random state (seed 1)."""
+    from langevin_grok.landscape.network import DeepLinearNetwork
+    from langevin_grok.langevin.events import network_sv_event
+    from langevin_grok.langevin.models import network_model, work_size
+
+    net = DeepLinearNetwork.from_singular_values(3, 4, d, [0.9, 0.8, 0.7][:d], 0.32)
+    m = network_model(net)
+    x = np.random.default_rng(1).standard_normal(net.n_params) * 0.5
+    work = np.zeros(work_size(m.code, m.params))
+    for k in range(d):
+        ev = network_sv_event(k, 0.1, +1)
+        codes, _, specs = pack_events([ev], m)
+        g, n = event_value(codes[0], specs, 0, x, m.params, work)
+        assert g == pytest.approx(np.linalg.svd(net.end_to_end(x), compute_uv=False)[k] - 0.1, abs=1e-12)
+        eps = 1e-6
+        grad = [(ev.g(0, x + eps * e, m.params) - ev.g(0, x - eps * e, m.params)) / (2 * eps)
+                for e in np.eye(x.size)]
+        assert n == pytest.approx(np.linalg.norm(grad), rel=1e-6)
+
+
+def test_network_escape_setup_sv_event_ranks_the_escaping_mode():
+    """From the rank-1 trap the escaping mode 1 is the second singular value (index 1); from the all-trivial
+    start mode 0 is index 0; the start is the stationary point and the level escape_target's."""
+    from langevin_grok.landscape.escape import escape_target
+    from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point
+    from langevin_grok.langevin.events import NETWORK_MODE, NETWORK_SV, network_escape_setup
+
+    net = DeepLinearNetwork.from_singular_values(3, 2, 2, [0.9, 0.8], 0.32)
+    es = network_escape_setup(net, ("learned", "trivial"), 1)
+    (ev,) = es.events
+    assert ev.code == NETWORK_SV and int(ev.spec[1]) == 1 and ev.direction == +1
+    assert ev.spec[0] == escape_target(3, 0.8, 0.32, "forward").lambda_target
+    np.testing.assert_array_equal(es.x0, stationary_point(net, ("learned", "trivial")).theta)
+    assert int(network_escape_setup(net, ("trivial", "trivial"), 0).events[0].spec[1]) == 0
+    assert network_escape_setup(net, ("learned", "trivial"), 1, event="mode").events[0].code == NETWORK_MODE
+    with pytest.raises(InputError, match="event"):
+        network_escape_setup(net, ("learned", "trivial"), 1, event="rank")

@@ -15,7 +15,10 @@ Kinds with a compiled spec
 ``linear``         ``g = a . x - c``
 ``abs_coordinate`` ``g = |x_k| - c``
 ``chain_product``  ``g = prod_l x_l - c`` (end-to-end value of the scalar chain)
-``network_mode``   ``g = u^T (W_L ... W_1) v - c`` (end-to-end singular value along one mode)
+``network_mode``   ``g = u^T (W_L ... W_1) v - c`` (end-to-end value along one fixed mode)
+``network_sv``     ``g = sigma_k(W_L ... W_1) - c`` (the k-th singular value itself, descending): a rank
+                   change, not a rotation of the learned mode's singular vectors toward the fixed mode
+                   (which also moves ``u^T W v``; docs/theory.md, section 1, "escape events")
 
 Default escape events (:func:`escape_setup`) follow issue 3 through
 :func:`langevin_grok.landscape.escape.escape_target`: forward (trivial -> learned) stops when lambda reaches
@@ -48,14 +51,16 @@ __all__ = [
     "abs_coordinate_event",
     "chain_product_event",
     "network_mode_event",
+    "network_sv_event",
     "escape_setup",
+    "network_escape_setup",
     "escape_events",
     "event_value",
     "event_value_1d",
     "pack_events",
 ]
 
-LINEAR, ABS_COORDINATE, CHAIN_PRODUCT, NETWORK_MODE = 0, 1, 2, 3
+LINEAR, ABS_COORDINATE, CHAIN_PRODUCT, NETWORK_MODE, NETWORK_SV = 0, 1, 2, 3, 4
 DIRECTIONS = (-1, 0, 1)
 
 
@@ -144,7 +149,83 @@ def network_mode_event(u, v, level: float, direction: int = 0, name: str = "netw
     return Event(lambda t, x, p: float(u @ network_product(x, p) @ v) - c, direction, name, NETWORK_MODE, spec)
 
 
+def network_sv_event(index: int, level: float, direction: int = 0, name: str = "network_sv") -> Event:
+    """``g = sigma_index(W) - level``: the ``index``-th singular value (0-based, descending) of
+    ``W = W_L ... W_1`` of the network model."""
+    k = check_int("index", index, minimum=0)
+    c = check_finite("level", level)
+
+    def g(t, x, p):
+        return float(np.linalg.svd(network_product(x, p), compute_uv=False)[k]) - c
+
+    return Event(g, direction, name, NETWORK_SV, _spec(np.array([c, float(k)])))
+
+
 # --------------------------------------------------------------------------- compiled evaluation
+@numba.njit(cache=True, inline="always")
+def _bilinear_grad_norm2(pre, suf, L, w, d, u, v):
+    """``|grad_theta (u^T W v)|^2 = sum_l |S_l^T u|^2 |P_l v|^2`` for fixed vectors u, v (length d)."""
+    n2 = 0.0
+    for l in range(L):
+        r = d if l == L - 1 else w
+        cc = d if l == 0 else w
+        a2 = 0.0
+        for i in range(r):
+            s = 0.0
+            for k in range(d):
+                s += suf[l, k, i] * u[k]
+            a2 += s * s
+        b2 = 0.0
+        for i in range(cc):
+            s = 0.0
+            for k in range(d):
+                s += pre[l, i, k] * v[k]
+            b2 += s * s
+        n2 += a2 * b2
+    return n2
+
+
+@numba.njit(cache=True, inline="always")
+def _eigvec2(m00, m01, m11, lam, fallback):
+    """Unit eigenvector of the symmetric 2x2 [[m00, m01], [m01, m11]] for eigenvalue ``lam``."""
+    x0, x1 = m01, lam - m00
+    y0, y1 = lam - m11, m01
+    nx, ny = x0 * x0 + x1 * x1, y0 * y0 + y1 * y1
+    if nx >= ny and nx > 0.0:
+        s = 1.0 / math.sqrt(nx)
+        return x0 * s, x1 * s
+    if ny > 0.0:
+        s = 1.0 / math.sqrt(ny)
+        return y0 * s, y1 * s
+    return (1.0, 0.0) if fallback == 0 else (0.0, 1.0)
+
+
+@numba.njit(cache=True)
+def _sv_event(c, k, x, p, work):
+    """``(sigma_k(W) - c, |grad sigma_k|)``: closed form for d = 2, LAPACK otherwise."""
+    L, w, d = int(p[0]), int(p[1]), int(p[2])
+    pre, suf, W = network_products(x, p, work)
+    u = np.zeros(d)
+    v = np.zeros(d)
+    if d == 2:
+        a, b, cc, dd = W[0, 0], W[0, 1], W[1, 0], W[1, 1]
+        F = a * a + b * b + cc * cc + dd * dd
+        D = a * dd - b * cc
+        disc = math.sqrt(max(F * F - 4.0 * D * D, 0.0))
+        lam = 0.5 * (F + disc) if k == 0 else max(0.5 * (F - disc), 0.0)
+        sig = math.sqrt(lam)
+        v[0], v[1] = _eigvec2(a * a + cc * cc, a * b + cc * dd, b * b + dd * dd, lam, k)
+        u[0], u[1] = _eigvec2(a * a + b * b, a * cc + b * dd, cc * cc + dd * dd, lam, k)
+    else:
+        U, S, Vt = np.linalg.svd(np.ascontiguousarray(W))
+        sig = S[k]
+        for i in range(d):
+            u[i] = U[i, k]
+            v[i] = Vt[k, i]
+    return sig - c, math.sqrt(_bilinear_grad_norm2(pre, suf, L, w, d, u, v))
+
+
+
 @numba.njit(cache=True, inline="always")
 def event_value(code, specs, j, x, p, work):
     """Compiled ``(g, |grad g|)`` of event ``j`` (row ``j`` of ``specs``) at ``x``; ``work`` as for
@@ -172,6 +253,8 @@ def event_value(code, specs, j, x, p, work):
             n2 += q * q
             pre *= x[l]
         return work[0] - c, math.sqrt(n2)
+    if code == 4:
+        return _sv_event(c, int(specs[j, 1]), x, p, work)
     # network mode: g = u^T W v - c; grad wrt W_l = S_l^T u v^T P_l^T, so
     # |grad g|^2 = sum_l |S_l^T u|^2 |P_l v|^2
     L = int(p[0])
@@ -182,24 +265,7 @@ def event_value(code, specs, j, x, p, work):
     for i in range(d):
         for jj in range(d):
             g += specs[j, 1 + i] * W[i, jj] * specs[j, 1 + d + jj]
-    n2 = 0.0
-    for l in range(L):
-        r = d if l == L - 1 else w
-        cc = d if l == 0 else w
-        a2 = 0.0
-        for i in range(r):
-            s = 0.0
-            for k in range(d):
-                s += suf[l, k, i] * specs[j, 1 + k]
-            a2 += s * s
-        b2 = 0.0
-        for i in range(cc):
-            s = 0.0
-            for k in range(d):
-                s += pre[l, i, k] * specs[j, 1 + d + k]
-            b2 += s * s
-        n2 += a2 * b2
-    return g, math.sqrt(n2)
+    return g, math.sqrt(_bilinear_grad_norm2(pre, suf, L, w, d, specs[j, 1:1 + d], specs[j, 1 + d:1 + 2 * d]))
 
 
 @numba.njit(cache=True, inline="always")
@@ -222,8 +288,9 @@ def pack_events(events, model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarra
             raise InputError(f"events[{i}] must be an Event, got {e!r}")
         if not e.compiled:
             raise InputError(f"events[{i}] ({e.name!r}) has no compiled spec; the ensemble kernel needs an "
-                             "event built by linear_event, abs_coordinate_event, chain_product_event or "
-                             "network_mode_event (Python-only events work with simulate_reference)")
+                             "event built by linear_event, abs_coordinate_event, chain_product_event, "
+                             "network_mode_event or network_sv_event (Python-only events work with "
+                             "simulate_reference)")
         if e.code == LINEAR and len(e.spec) != 1 + model.dim:
             raise InputError(f"events[{i}] ({e.name!r}) is linear in {len(e.spec) - 1} coordinates, "
                              f"the model has dim {model.dim}")
@@ -238,6 +305,12 @@ def pack_events(events, model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarra
             if len(e.spec) != 1 + 2 * d:
                 raise InputError(f"events[{i}] ({e.name!r}) has vectors of length {(len(e.spec) - 1) // 2}, "
                                  f"the network has dim {d}")
+        if e.code == NETWORK_SV:
+            if model.code != NETWORK:
+                raise InputError(f"events[{i}] ({e.name!r}) needs the network model, got {model.kind!r}")
+            if int(e.spec[1]) >= model.extra["dim"]:
+                raise InputError(f"events[{i}] ({e.name!r}) index {int(e.spec[1])} out of range for dim "
+                                 f"{model.extra['dim']}")
         codes[i] = e.code
         dirs[i] = e.direction
         specs[i, :len(e.spec)] = e.spec
@@ -335,6 +408,47 @@ def escape_setup(model: Model, direction: str = "forward", mode_index: int = 0) 
             modes[mode_index] = "learned"
             x0 = np.array(network.stationary_point(net, modes).theta, dtype=float)
         ev = network_mode_event(U[:, mode_index], Vt[mode_index], tgt.lambda_target, sense, name=direction)
+    x0.setflags(write=False)
+    return EscapeSetup(x0=x0, events=(ev,), target=tgt, direction=direction)
+
+
+NETWORK_EVENTS = ("sv", "mode")
+
+
+def network_escape_setup(net, start_modes, escape_mode: int, direction: str = "forward",
+                         event: str = "sv") -> EscapeSetup:
+    """Start and escape event of mode ``escape_mode`` of a network from the stationary state ``start_modes``.
+
+    ``event="sv"`` (default): the escaping mode's singular value of ``W = W_L ... W_1`` (its rank in the
+    start's descending singular values) crosses the level of :func:`langevin_grok.landscape.escape.escape_target`;
+    a rank change, so it cannot fire when the learned modes' singular vectors merely rotate. ``event="mode"``:
+    the projection ``u_m^T W v_m`` on the population mode crosses the same level (fires also on a rotation of a
+    learned mode toward mode m; measured: most "escapes" at w = 2 from the rank-1 trap, docs/theory.md
+    section 1). The per-mode landscape needs ``Sigma_xx = I``.
+    """
+    from ..landscape import network  # imported here: keeps import time low for the kernel users
+    from ..landscape.escape import escape_target
+
+    direction = check_choice("direction", direction, ("forward", "reverse"))
+    event = check_choice("event", event, NETWORK_EVENTS)
+    d = net.dim
+    escape_mode = check_int("escape_mode", escape_mode, minimum=0)
+    if escape_mode >= d:
+        raise InputError(f"escape_mode must be < dim = {d}, got {escape_mode}")
+    if not np.allclose(net.sigma_xx, np.eye(d), rtol=0, atol=1e-12):
+        raise InputError("network escape events need sigma_xx = I (the per-mode landscape assumes it)")
+    start = network.stationary_point(net, list(start_modes))
+    U, S, Vt = np.linalg.svd(net.sigma_yx)
+    tgt = escape_target(net.depth, float(S[escape_mode]), net.beta, direction)
+    if event == "mode":
+        ev = network_mode_event(U[:, escape_mode], Vt[escape_mode], tgt.lambda_target, tgt.crossing, name=direction)
+    else:
+        lam = np.abs(np.asarray(start.amplitudes, dtype=float)) ** net.depth  # end-to-end value of each mode
+        # rank of the escaping mode among the start's singular values (ties: lower mode index first)
+        rank = int(sum(1 for m in range(d) if lam[m] > lam[escape_mode] or (lam[m] == lam[escape_mode]
+                                                                          and m < escape_mode)))
+        ev = network_sv_event(rank, tgt.lambda_target, tgt.crossing, name=direction)
+    x0 = np.array(start.theta, dtype=float)
     x0.setflags(write=False)
     return EscapeSetup(x0=x0, events=(ev,), target=tgt, direction=direction)
 
