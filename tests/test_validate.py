@@ -85,8 +85,13 @@ def test_rows_1_and_2_agree(test_run):
 def test_row3_states_missing_prediction_and_row5_absorbing(test_run):
     _, report = test_run
     r3, r5 = report.rows[2], report.rows[4]
-    assert r3.verdict == "no_prediction" and r3.prediction["available"] is False
-    assert r3.prediction["status"] == "zero_modes"
+    # row 3: a prediction at each temperature from the orbit theory, each with its status and its own verdict
+    assert r3.prediction["available"] and r3.prediction["method"] == "entropic_mfpt"
+    assert r3.parameters["start_zero_modes"] == 18 and r3.parameters["saddle_zero_modes"] == 34
+    for p in r3.points:
+        assert set(p["predictions"]) == {"entropic_mfpt", "eyring_kramers", "exact_mfpt_1d"}
+        assert p["prediction_status"] in ("valid", "marginal", "not_applicable")
+    assert r3.verdict in ("agrees", "disagrees", "no_data")
     assert r3.prediction["reference"]["method"] == "exact_mfpt_1d"
     p = r5.points[0]
     assert p["escape_noise_zero"] is True and p["c_e"] < 1e-20 * p["trace"]

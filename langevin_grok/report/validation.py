@@ -41,11 +41,16 @@ def _rows_small(r) -> list[list]:
 
 
 def _rows_network(r) -> list[list]:
-    return [[f"{r.row}", SHORT_DYNAMICS[r.dynamics], f"dE1D/T={p['barrier_over_t']:g}",
-             (f"{_fmt(p['prediction'])}" if p["prediction"] is not None
-              else f"n/a (ref {_fmt(p['reference_exact_1d'])})"), _ci(p),
-             f"{_fmt(p['ratio_to_reference'], 3)} (ref)", str(p["n_paths"]), str(p["path_steps"]),
-             r.verdict.value.upper()] for p in r.points]
+    def pred(p):
+        e = p["predictions"]["entropic_mfpt"]
+        return f"{_fmt(e['value'])} (entropic, {e['status']})" if e["value"] is not None else "n/a"
+
+    out = [[f"{r.row}", SHORT_DYNAMICS[r.dynamics], f"dE1D/T={p['barrier_over_t']:g}", pred(p), _ci(p),
+            _fmt(p["ratio"], 3), str(p["n_paths"]), str(p["path_steps"]), point_verdict(p)] for p in r.points]
+    c = r.measurement["combined"]
+    out.append([f"{r.row}", SHORT_DYNAMICS[r.dynamics], "all T", "combined", f"chi2={_fmt(c['chi2'], 3)}/{c['dof']}",
+                f"p={_fmt(c['pvalue'], 3)}", str(r.n_seeds), str(r.steps), r.verdict.value.upper()])
+    return out
 
 
 def _rows_sgd_reverse(r) -> list[list]:
@@ -151,8 +156,10 @@ def _panel_network(ax, r, plotting) -> None:
     y = np.log([p["mean"] for p in pts])
     app = r.measurement.get("apparent_barrier")
     curves = {"1-D exact MFPT (reference only)": (x, np.log([p["reference_exact_1d"] for p in pts]))}
-    if all(p["prediction"] is not None for p in pts) and pts:
-        curves["prediction"] = (x, np.log([p["prediction"] for p in pts]))
+    for m, label in (("entropic_mfpt", "entropic MFPT"), ("eyring_kramers", "orbit Eyring-Kramers")):
+        vals = [p["predictions"][m]["value"] for p in pts]
+        if pts and all(v is not None and v > 0 for v in vals):
+            curves[label] = (x, np.log(vals))
     plotting.plot_arrhenius(x, y, _log_err(pts), fit=None if app is None else (app["slope"], app["intercept"]),
                             slope_name="apparent slope", theory_curves=curves, xlabel=r"$1/T$ (1/loss units)",
                             title="row 3: network + injected T", ax=ax)

@@ -16,7 +16,7 @@ __all__ = ["ROW_TITLES", "DYNAMICS", "METHODS", "point_verdict", "verdict_text",
 ROW_TITLES = {
     "arc_1d": "1-D reduced model: exact MFPT and Kramers vs Langevin",
     "chain": "scalar chain in weight space: Eyring-Kramers vs Langevin",
-    "network_injected": "paper network (w=10, p=2), injected noise: escape from the rank-1 trap",
+    "network_injected": "paper network (w=10, p=2), injected noise: orbit theory vs Langevin from the rank-1 trap",
     "sgd_reverse": "paper network, plain SGD, reverse transition: Arrhenius barrier",
     "sgd_trap": "paper network, plain SGD, forward from the exact rank-1 trap",
 }
@@ -36,7 +36,8 @@ DYNAMICS = {
 SHORT_DYNAMICS = {"langevin_arc": "Langevin 1-D", "langevin_chain": "Langevin chain",
                   "langevin_network": "Langevin net+T", "sgd_shuffled": "plain SGD"}
 METHODS = {
-    "exact_mfpt_1d": "exact MFPT", "eyring_kramers_chain": "Eyring-Kramers", "eyring_kramers": "Eyring-Kramers",
+    "exact_mfpt_1d": "exact MFPT", "eyring_kramers_chain": "Eyring-Kramers", "eyring_kramers": "orbit Eyring-Kramers",
+    "eyring_kramers_orbit": "orbit Eyring-Kramers", "entropic_mfpt": "entropic MFPT", "none": "none",
     "landscape_barrier_reverse": "landscape barrier_reverse (mode 2, empirical eta)",
     "absorbing": "absorbing (c_e = 0): no escapes",
 }
@@ -86,46 +87,47 @@ def _small_paragraph(r) -> str:
 
 
 def _network_verdict(r) -> str:
-    P, head = r.parameters, r.points[-1]
-    if r.prediction["available"]:
-        return "Eyring-Kramers applied"
-    return (f"Eyring-Kramers refuses (zero modes: start has {P['start_zero_modes']}, saddle "
-            f"{P['saddle_zero_modes']} Hessian zero modes from hidden-layer rotations); measured/1-D reference = "
-            f"{_fmt(head['ratio_to_reference'], 3)} at dE/T = {head['barrier_over_t']:g} (reference only, not a "
-            "prediction)")
+    comb = r.measurement["combined_by_prediction"]
+    parts = []
+    for m in ("entropic_mfpt", "eyring_kramers", "exact_mfpt_1d"):
+        c = comb[m]
+        ratios = [p["predictions"][m]["ratio"] for p in r.points]
+        rng = [x for x in ratios if x is not None]
+        parts.append(f"{METHODS[m]}: measured/predicted {_fmt(min(rng), 3)}..{_fmt(max(rng), 3)}, combined "
+                     f"p = {_fmt(c['pvalue'], 3)}" if rng else f"{METHODS[m]}: not applicable")
+    st = sorted({p["prediction_status"] for p in r.points})
+    return "; ".join(parts) + f"; validity of the recommended prediction: {', '.join(st)}"
 
 
 def _network_paragraph(r) -> str:
-    P, pts, head = r.parameters, r.points, r.points[-1]
+    P, pts = r.parameters, r.points
     apparent = r.measurement.get("apparent_barrier")
-    status = r.prediction.get("status")
     pts_text = "; ".join(
         f"dE/T = {p['barrier_over_t']:g} (T = {_fmt(p['temperature'])}): measured {_fmt(p['mean'])} "
         f"[{_fmt(p['ci_low'])}, {_fmt(p['ci_high'])}] ({p['n_escaped']}/{p['n_paths']} escaped by "
-        f"{_fmt(p['cap_time'])}), 1-D reference {_fmt(p['reference_exact_1d'])}, ratio "
-        f"{_fmt(p['ratio_to_reference'], 3)}, median singular values of W at the stop "
-        f"{tuple(round(v, 3) for v in p['final_singular_values_median'])}, KS test of the exponential law "
-        f"(tau estimated, conservative) p = {_fmt(p['ks_pvalue_exponential'], 2)}" for p in pts)
+        f"{_fmt(p['cap_time'])}); entropic MFPT {_fmt(p['predictions']['entropic_mfpt']['value'])} "
+        f"({p['predictions']['entropic_mfpt']['status']}), orbit Eyring-Kramers "
+        f"{_fmt(p['predictions']['eyring_kramers']['value'])} ({p['predictions']['eyring_kramers']['status']}), "
+        f"1-D exact MFPT {_fmt(p['reference_exact_1d'])}; free-energy barrier "
+        f"{_fmt(p['diagnostics']['free_energy_barrier'])}" for p in pts)
     sv = P["sv"]
     return (
         f"{DYNAMICS['langevin_network']}, {P['n_params']} weights. Network L = {P['depth']}, w = {P['width']}, "
         f"p = {P['dim']}, eta = {tuple(sv)}, beta = {P['beta']:g}. Start: the rank-1 trap (mode eta = {sv[0]:g} "
-        f"learned, mode eta = {sv[1]:g} exactly zero; Hessian index {P['start_index']}, {P['start_zero_modes']} "
-        f"zero modes). Escape when u_2^T W v_2 rises through {_fmt(P['lambda_target'])} (the 1-D forward target); "
-        f"T set from the 1-D forward barrier {_fmt(P['barrier_1d'])} of that mode; dt = {P['dt']:g}. Theory: "
-        + (f"Eyring-Kramers is not available: {message(status)} " if status not in (None, "ok") else "")
-        + "The 1-D exact MFPT of the mode is shown as a labelled reference, not a prediction. "
-        f"{pts_text}. The thermal energy D T / 2 of the {P['n_params']} weights "
-        f"({_fmt(head['thermal_energy_DT_over_2'], 3)} at the coldest point) "
-        + ("exceeds" if head["thermal_energy_DT_over_2"] > P["barrier_1d"] else "is below")
-        + f" the 1-D barrier; the saddle carries {P['saddle_zero_modes'] - P['start_zero_modes']} more zero modes "
-        "than the trap (a larger rotation orbit), an entropic gain the 1-D reference ignores. A small KS p-value "
-        "means the times are not exponential. "
+        f"learned, mode eta = {sv[1]:g} exactly zero; {P['start_zero_modes']} Hessian zero modes, the saddle "
+        f"{P['saddle_zero_modes']}: hidden-layer rotation orbits). Escape when the second singular value of W "
+        f"rises through {_fmt(P['lambda_target'])} (the 1-D forward target; a rank change, so a rotation of the "
+        f"learned mode does not count); T set from the 1-D forward barrier {_fmt(P['barrier_1d'])}; dt = "
+        f"{P['dt']:g}. Predictions (docs/theory.md, section 1): the entropic 1-D reduction with its exact MFPT "
+        "(recommended), Eyring-Kramers over the symmetry orbits, and the 1-D exact MFPT as a reference; each "
+        f"carries its validity status. {pts_text}. Crossover temperature (free-energy barrier = 3 T): "
+        f"{_fmt(P['crossover_temperature'])}, i.e. dE/T = {_fmt(P['barrier_1d'] / P['crossover_temperature'], 3)}"
+        " for the 1-D barrier. "
         + ("" if apparent is None else
-           f"Apparent Arrhenius barrier of the measured times (slope of ln tau against 1/T, information only): "
+           f"Apparent Arrhenius barrier of the measured times (slope of ln tau against 1/T): "
            f"{_fmt(apparent['slope'])} [{_fmt(apparent['ci_low'])}, {_fmt(apparent['ci_high'])}], against the "
            f"1-D barrier {_fmt(P['barrier_1d'])}. ")
-        + f"Verdict: {r.verdict.value} ({_network_verdict(r)})."
+        + f"Verdict on the recommended prediction: {r.verdict.value} ({_network_verdict(r)})."
     )
 def _sgd_diag_text(diag: dict, main_points=(), lam_min: float | None = None,
                    log_prefactor: float | None = None) -> str:

@@ -52,9 +52,9 @@ class ChainSettings(ArcSettings):
 class NetworkSettings:
     """Row 3: the paper's network on the population loss, Langevin with isotropic noise T.
 
-    Start: the rank-1 trap (mode 0 learned, mode 1 trivial, canonical frame). Event: the end-to-end
-    value of mode 1, ``u_1^T W v_1``, rises through the 1-D forward target. T from ``barrier_over_t``
-    with the 1-D forward barrier of mode 1. Cap: ``max_time`` (SDE time) per path.
+    Start: the rank-1 trap (mode 0 learned, mode 1 trivial, canonical frame). Event: the second singular
+    value of the end-to-end map rises through the 1-D forward target of mode 1 (a rank change). T from
+    ``barrier_over_t`` with the 1-D forward barrier of mode 1. Cap: ``max_time`` (SDE time) per path.
     """
 
     depth: int = 3
@@ -62,10 +62,10 @@ class NetworkSettings:
     dim: int = 2
     sv: tuple = (0.9, 0.8)
     beta: float = 0.32
-    barrier_over_t: tuple = (4.0, 6.0, 8.0)
+    barrier_over_t: tuple = (5.0, 10.0, 15.0, 20.0)
     n_paths: int = 64
-    dt: float = 0.02
-    max_time: float = 2000.0
+    dt: float = 0.01
+    max_time: float = 5000.0
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             mode, seed,
             arc=ArcSettings(barrier_over_t=(3.0, 4.0, 5.0), max_paths=200, min_paths=100, step_budget=4e7),
             chain=ChainSettings(barrier_over_t=(5.0,), max_paths=200, min_paths=100, step_budget=4e7),
-            network=NetworkSettings(barrier_over_t=(4.0,), n_paths=24, max_time=500.0),
+            network=NetworkSettings(barrier_over_t=(5.0, 10.0), n_paths=32, max_time=500.0),
             sgd_reverse=SGDReverseSettings(batches=(12, 14, 16), replicas=32, max_time=800.0),
             sgd_trap=SGDTrapSettings(replicas=16, epochs=300),
         )
@@ -167,7 +167,7 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             mode, seed,
             arc=ArcSettings(barrier_over_t=(3.0, 4.0), max_paths=200, min_paths=200, step_budget=1e12),
             chain=ChainSettings(barrier_over_t=(5.0,), max_paths=200, min_paths=200, step_budget=1e12),
-            network=NetworkSettings(barrier_over_t=(4.0,), n_paths=8, max_time=100.0),
+            network=NetworkSettings(barrier_over_t=(5.0,), n_paths=8, max_time=100.0),
             sgd_reverse=SGDReverseSettings(batches=(10, 12, 14), replicas=16, max_time=300.0),
             sgd_trap=SGDTrapSettings(replicas=4, epochs=20),
         )
@@ -177,7 +177,8 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
                         min_paths=100, step_budget=1e9),
         chain=ChainSettings(barrier_over_t=(5.0, 6.0, 7.0, 8.0), dt=0.01, max_paths=1000, min_paths=200,
                             step_budget=1e9),
-        network=NetworkSettings(barrier_over_t=(4.0, 6.0, 8.0, 10.0), n_paths=200, dt=0.01, max_time=5000.0),
+        network=NetworkSettings(barrier_over_t=(5.0, 10.0, 15.0, 20.0, 25.0, 30.0), n_paths=200, dt=0.005,
+                                max_time=1e5),
         sgd_reverse=SGDReverseSettings(batches=(12, 13, 14, 15, 16, 17, 18, 19, 20), replicas=128,
                                        max_time=10000.0, diagnose=True),
         sgd_trap=SGDTrapSettings(replicas=64, epochs=20000),
