@@ -46,7 +46,7 @@ __all__ = ["FIGURE_MODULES", "RunSummary", "load_figures", "run_figures", "Figur
 
 # modules whose import registers figures, in the report's order
 PRESETS = ("tiny", "quick", "full")
-FIGURE_MODULES = ("figures_theory", "paper_traps", "paper_arrhenius", "paper_sweep")
+FIGURE_MODULES = ("figures_theory", "paper_traps", "paper_arrhenius", "paper_sweep", "figure_width")
 
 
 def load_figures() -> None:
