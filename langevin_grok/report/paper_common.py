@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .reproduction import CONTRADICTED, NOT_REPRODUCED, PAPER_CLAIMS, Claim, judge
 
-__all__ = ["DEPTH", "WIDTH", "SV"]
+__all__ = ["DEPTH", "WIDTH", "SV", "FigureData"]
 
 # The paper's network and data (docs/theory.md, "The seed paper").
 DEPTH, WIDTH, SV = 3, 10, (0.9, 0.8)
@@ -38,3 +39,17 @@ def _tau_status(m: dict, paper_lo: float, paper_hi: float) -> str:
 def _claim(key: str, **kw) -> Claim:
     pc = PAPER_CLAIMS[key]
     return Claim(key=key, claim=pc.claim, paper=pc.paper_value, **kw)
+
+
+@dataclass(frozen=True)
+class FigureData:
+    """What a paper figure's compute step returns, for its draw and claims steps.
+
+    Attributes
+    ----------
+    numbers : the record's numbers (JSON-able; the claims and caption are made from these alone).
+    arrays : the arrays only the drawing needs (curves over epochs or beta; not written to the record).
+    """
+
+    numbers: dict
+    arrays: dict = field(default_factory=dict)

@@ -127,6 +127,15 @@ def _log_err(pts) -> np.ndarray:
     return np.array([[math.log(p["mean"] / p["ci_low"]) for p in pts], [up(p) for p in pts]])
 
 
+_BARS = "95 % LR interval"
+_YLABEL = r"$\ln\tau$  ($\tau$ in SDE time $t$ = lr$\cdot$steps)"
+
+
+def _npaths(pts) -> str:
+    n = sorted({p["n_paths"] for p in pts})
+    return f"{n[0]} paths/T" if len(n) == 1 else f"{n[0]}..{n[-1]} paths/T"
+
+
 def _panel_small(ax, r, plotting) -> None:
     pts = [p for p in r.points if p["n_escaped"] > 0]
     x = np.array([1.0 / p["temperature"] for p in pts])
@@ -134,15 +143,20 @@ def _panel_small(ax, r, plotting) -> None:
     bar = r.parameters["barrier"]
     if r.row == 1:
         pref = math.log(pts[0]["kramers"]) - bar * x[0]
-        plotting.plot_arrhenius(x, y, _log_err(pts), predicted=(bar, pref), predicted_label="1-D Kramers",
+        plotting.plot_arrhenius(x, y, _log_err(pts), err_label=_BARS, predicted=(bar, pref),
+                                predicted_label="1-D Kramers",
                                 theory_curves={"exact MFPT": (x, np.log([p["prediction"] for p in pts]))},
-                                slope_name=r"$\Delta E$", xlabel=r"$1/T$ (1/loss units)",
-                                title="row 1: 1-D arc, Langevin", ax=ax)
+                                slope_name=r"$\Delta E$", xlabel=r"$1/T$ (1/loss units)", ylabel=_YLABEL,
+                                title=f"row 1: 1-D arc, Langevin, $\\Delta E$ = {_fmt(bar)}, {_npaths(pts)}",
+                                ax=ax)
         return
     pref = math.log(pts[0]["prediction"]) - bar * x[0] if pts else 0.0
-    plotting.plot_arrhenius(x, y, _log_err(pts), predicted=(bar, pref), predicted_label="Eyring-Kramers",
+    plotting.plot_arrhenius(x, y, _log_err(pts), err_label=_BARS, predicted=(bar, pref),
+                            predicted_label="Eyring-Kramers",
                             theory_curves={"1-D exact MFPT": (x, np.log([p["exact_1d"] for p in pts]))},
-                            xlabel=r"$1/T$ (1/loss units)", title="row 2: scalar chain, Langevin", ax=ax)
+                            xlabel=r"$1/T$ (1/loss units)", ylabel=_YLABEL,
+                            title=f"row 2: scalar chain, Langevin, $\\Delta E$ = {_fmt(bar)}, {_npaths(pts)}",
+                            ax=ax)
 
 
 def _panel_network(ax, r, plotting) -> None:
@@ -153,9 +167,11 @@ def _panel_network(ax, r, plotting) -> None:
     curves = {"1-D exact MFPT (reference only)": (x, np.log([p["reference_exact_1d"] for p in pts]))}
     if all(p["prediction"] is not None for p in pts) and pts:
         curves["prediction"] = (x, np.log([p["prediction"] for p in pts]))
-    plotting.plot_arrhenius(x, y, _log_err(pts), fit=None if app is None else (app["slope"], app["intercept"]),
-                            slope_name="apparent slope", theory_curves=curves, xlabel=r"$1/T$ (1/loss units)",
-                            title="row 3: network + injected T", ax=ax)
+    plotting.plot_arrhenius(x, y, _log_err(pts), err_label=_BARS,
+                            fit=None if app is None else (app["slope"], app["intercept"]),
+                            slope_ci=None if app is None else (app["ci_low"], app["ci_high"]),
+                            r2=None if app is None else app["r_squared"], slope_name="apparent slope", theory_curves=curves, xlabel=r"$1/T$ (1/loss units)",
+                            ylabel=_YLABEL, title=f"row 3: network + injected T, {_npaths(pts)}", ax=ax)
 
 
 def _panel_sgd_reverse(ax, r, plotting) -> None:
@@ -170,12 +186,15 @@ def _panel_sgd_reverse(ax, r, plotting) -> None:
     lnp = r.parameters["kramers_1d_log_prefactor"]
     lb = np.array([math.log(p["ci_low"]) if not p["n_escaped"] else np.nan for p in pts])
     plotting.plot_arrhenius(
-        x, y, err, fit=None if fitd is None else (fitd["slope"], fitd["intercept"]),
+        x, y, err, err_label=_BARS, fit=None if fitd is None else (fitd["slope"], fitd["intercept"]),
         theory_curves={"noise-weighted barrier": (x, lnp + bc * x)},
-        lower_bounds=lb if np.isfinite(lb).any() else None, slope_name=r"$\Delta E_{eff}$",
-        r2=None if fitd is None else fitd["r_squared"], slope_err=None if fitd is None else fitd["slope_se"],
+        lower_bounds=lb if np.isfinite(lb).any() else None, lower_bound_label=r"95 % lower bound of $\tau$",
+        slope_name=r"$\Delta E_{eff}$", r2=None if fitd is None else fitd["r_squared"],
+        slope_ci=None if fitd is None or fitd.get("slope_ci") is None else tuple(fitd["slope_ci"]),
+        slope_se=None if fitd is None or fitd.get("slope_ci") is not None else fitd["slope_se"],
         predicted=(r.prediction["value"], lnp), predicted_label="1-D Kramers at T_eff",
-        xlabel=r"$1/T_{\rm eff}$ (from $c_e$; 1/loss units)", title="row 4: plain SGD, reverse",
+        xlabel=r"$1/T_{\rm eff}$ (from $c_e$; 1/loss units)", ylabel=_YLABEL,
+        title=f"row 4: plain SGD, reverse, lr = {r.parameters['lr']:g}, {len(pts)} batch sizes",
         note=None if any(p["n_escaped"] for p in pts) else "no escapes", ax=ax)
 
 
@@ -233,7 +252,7 @@ def make_figures(report, out) -> list[str]:
         return names
 
     def title(k, lab, x):
-        return f"row {k} ({lab})" + ("" if x is None else f", dE/T = {x:g}")
+        return f"row {k}: law with tau from {lab}" + ("" if x is None else f"\ncoldest point, dE/T = {x:g}")
 
     dist = [s for s in usable if s[2].any()]
     if dist:
@@ -241,12 +260,14 @@ def make_figures(report, out) -> list[str]:
         for ax, (k, t, e, tau, lab, x) in zip(np.atleast_1d(axes), dist):
             ks = ks_exponential(t, e, tau=tau)
             plotting.plot_escape_distribution(np.where(e, t, np.nan), tau=tau, ks_pvalue=ks.pvalue,
-                                              xlabel="escape time (SDE time)", title=title(k, lab, x), ax=ax)
+                                              xlabel="escape time t (SDE time lr$\\cdot$steps)",
+                                              title=title(k, lab, x), ax=ax)
         plotting.save_figure(fig, out, "escape_distribution", formats=("png",))
         names.append("escape_distribution.png")
     fig, axes = plotting.new_figure(1, len(usable))
     for ax, (k, t, e, tau, lab, x) in zip(np.atleast_1d(axes), usable):
-        plotting.plot_survival(t, e, tau=tau, xlabel="time (SDE time)", title=title(k, lab, x), ax=ax)
+        plotting.plot_survival(t, e, tau=tau, xlabel="time t (SDE time lr$\\cdot$steps)", title=title(k, lab, x),
+                               ax=ax)
     plotting.save_figure(fig, out, "survival", formats=("png",))
     names.append("survival.png")
     return names
