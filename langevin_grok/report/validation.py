@@ -218,7 +218,7 @@ def _arrhenius_figure(by: dict, out: Path, plotting) -> list[str]:
 
 
 def _series(by: dict) -> list[tuple]:
-    """(row, times, escaped, tau, label) of the coldest point of rows 1-3 and of row 5."""
+    """(row, times, escaped, tau, label, point, tau_is_measured) of the coldest point of rows 1-3 and of row 5."""
     from ..theory.stats import exponential_mle
 
     series = []
@@ -226,17 +226,28 @@ def _series(by: dict) -> list[tuple]:
         if k in by:
             r = by[k]
             t, e = np.array(r.data["times"][-1]), np.array(r.data["escaped"][-1], dtype=bool)
-            if k == "network_injected" and r.points[-1]["prediction"] is None:
-                tau, lab = (exponential_mle(t, e).mean if e.any() else None), "measured MLE"
+            p = r.points[-1]
+            if k == "network_injected" and p["prediction"] is None:
+                tau, lab, measured = (exponential_mle(t, e).mean if e.any() else None), "measured MLE", True
             else:
-                tau, lab = r.points[-1]["prediction"], METHODS[r.points[-1].get("prediction_method",
-                                                                                 r.prediction["method"])]
-            series.append((r.row, t, e, tau, lab, r.points[-1]["dE_over_T"]))
+                tau, lab, measured = p["prediction"], METHODS[p.get("prediction_method", r.prediction["method"])], False
+            series.append((r.row, t, e, tau, lab, p, measured))
     if "sgd_trap" in by:
         r = by["sgd_trap"]
         series.append((r.row, np.array(r.data["times"][0]), np.array(r.data["escaped"][0], dtype=bool),
-                       r.points[0].get("reference_iso_exact_1d"), "isotropic-T 1-D reference", None))
+                       r.points[0].get("reference_iso_exact_1d"), "isotropic-T 1-D reference", None, False))
     return [s for s in series if s[3] is not None and math.isfinite(s[3]) and s[3] > 0]
+
+
+def _series_title(k: int, lab: str, p: dict | None) -> str:
+    """Panel title: the row, where tau comes from, and the point's parameters and measured tau (95 % CI)."""
+    head = f"row {k}: law with tau from {lab}"
+    if p is None:
+        return head
+    name = "dE1D/T" if k == 3 else "dE/T"
+    ci = f"{_fmt(p['ci_low'])}..{_fmt(p['ci_high'])}" if p.get("mean") is not None else "-"
+    return (head + f"\ncoldest point: T = {_fmt(p['temperature'], 3)} loss units, {name} = {p['dE_over_T']:g}"
+            f"\nmeasured tau = {_fmt(p.get('mean'))} (95 % CI {ci})")
 
 
 def make_figures(report, out) -> list[str]:
@@ -251,23 +262,21 @@ def make_figures(report, out) -> list[str]:
     if not usable:
         return names
 
-    def title(k, lab, x):
-        return f"row {k}: law with tau from {lab}" + ("" if x is None else f"\ncoldest point, dE/T = {x:g}")
-
     dist = [s for s in usable if s[2].any()]
     if dist:
-        fig, axes = plotting.new_figure(1, len(dist))
-        for ax, (k, t, e, tau, lab, x) in zip(np.atleast_1d(axes), dist):
+        fig, axes = plotting.new_figure(1, len(dist), figsize=(5.6 * len(dist), 3.9))
+        for ax, (k, t, e, tau, lab, p, measured) in zip(np.atleast_1d(axes), dist):
             ks = ks_exponential(t, e, tau=tau)
-            plotting.plot_escape_distribution(np.where(e, t, np.nan), tau=tau, ks_pvalue=ks.pvalue,
-                                              xlabel="escape time t (SDE time lr$\\cdot$steps)",
-                                              title=title(k, lab, x), ax=ax)
+            plotting.plot_escape_distribution(
+                np.where(e, t, np.nan), tau=tau, ks_pvalue=ks.pvalue,
+                tau_ci=(p["ci_low"], p["ci_high"]) if measured else None,
+                xlabel="escape time t (SDE time lr$\\cdot$steps)", title=_series_title(k, lab, p), ax=ax)
         plotting.save_figure(fig, out, "escape_distribution", formats=("png",))
         names.append("escape_distribution.png")
-    fig, axes = plotting.new_figure(1, len(usable))
-    for ax, (k, t, e, tau, lab, x) in zip(np.atleast_1d(axes), usable):
-        plotting.plot_survival(t, e, tau=tau, xlabel="time t (SDE time lr$\\cdot$steps)", title=title(k, lab, x),
-                               ax=ax)
+    fig, axes = plotting.new_figure(1, len(usable), figsize=(5.6 * len(usable), 3.9))
+    for ax, (k, t, e, tau, lab, p, measured) in zip(np.atleast_1d(axes), usable):
+        plotting.plot_survival(t, e, tau=tau, tau_ci=(p["ci_low"], p["ci_high"]) if measured else None,
+                               xlabel="time t (SDE time lr$\\cdot$steps)", title=_series_title(k, lab, p), ax=ax)
     plotting.save_figure(fig, out, "survival", formats=("png",))
     names.append("survival.png")
     return names
