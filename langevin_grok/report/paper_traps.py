@@ -181,10 +181,12 @@ def fig1a_draw(cfg: Fig1aConfig, d: FigureData):
     nb = d.numbers
     lines = {k: _escape_legend(k, m, nb["random_init_median"] if k == "random init" else None)
              for k, m in nb["tau_test_mse"].items()}
-    fig, ax = plotting.plot_mse_curves(
+    # wide: the legend (one escape statistic per start, with its interval) sits right of the axes
+    fig, ax = plotting.new_figure(figsize=(11.5, 4.4))
+    plotting.plot_mse_curves(
         d.arrays["epochs"], d.arrays["test_mse"], escape_times={k: v[0] for k, v in lines.items()},
-        escape_labels={k: v[1] for k, v in lines.items()},
-        ylabel="test MSE (loss units; mean over samples and p = 2 outputs)",
+        escape_labels={k: v[1] for k, v in lines.items()}, ax=ax,
+        ylabel="test MSE (loss units; mean over\nsamples and p = 2 outputs)",
         title=(rf"$\beta={cfg.beta:g}$, lr $={cfg.lr:g}$, $B={cfg.batch}$, $N={cfg.n_train}$, plain SGD: "
                rf"{cfg.n_seeds} seeds, {cfg.epochs:g} epochs"))
     r1, bayes = nb["references"]["best_rank1_test_mse"], nb["references"]["bayes_mse"]
