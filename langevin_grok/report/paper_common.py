@@ -1,4 +1,12 @@
-"""What the paper-figure modules share: the paper's network and data, seed streams, and claim helpers."""
+"""What the paper-figure modules share: the paper's network and data, seed streams, and claim helpers.
+
+Every paper figure is three steps that its registered function composes: ``<fig>_compute(cfg, seed=...)``
+runs the protocol and returns a :class:`FigureData` (numbers only: no matplotlib, no prose), ``<fig>_draw(cfg,
+data)`` returns the matplotlib figure, and ``<fig>_claims(cfg, numbers, ...)`` returns the reproduction rows and
+the caption from the numbers alone. Every interval a figure draws is the one its rows quote (95 %
+likelihood-ratio intervals of the censored exponential MLE for escape times, 95 % confidence intervals for
+fitted slopes) and is labelled with its coverage.
+"""
 
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ from .registry import FigureResult, finish, register_figure
 from .reproduction import CONTRADICTED, NOT_REPRODUCED, REPRODUCED, Claim, finite_sample_spread, judge
 
 __all__ = ["Fig3Config", "FIG3_FULL", "FIG3_QUICK", "FIG3_TINY", "fig3_compute", "fig3_draw", "fig3_claims", "fig3_figure",
-           "EscapeDistConfig", "ESCAPE_DIST_FULL", "ESCAPE_DIST_QUICK", "ESCAPE_DIST_TINY", "escape_dist_figure"]
+           "EscapeDistConfig", "ESCAPE_DIST_FULL", "ESCAPE_DIST_QUICK", "ESCAPE_DIST_TINY", "escape_dist_compute",
+           "escape_dist_draw", "escape_dist_claims", "escape_dist_figure"]
 
 
 @dataclass(frozen=True)
@@ -223,71 +224,99 @@ ESCAPE_DIST_QUICK = EscapeDistConfig(n_seeds=48, max_epochs=3000, n_boot=499)
 ESCAPE_DIST_TINY = EscapeDistConfig(n_seeds=4, max_epochs=40, n_boot=19, barrier_over_t=2.0)
 
 
-def escape_dist_figure(cfg: EscapeDistConfig, *, out_dir, seed: int, name: str = "escape_dist",
-                       progress: bool = True) -> FigureResult:
-    """Run the escape-time-law figure with ``cfg`` and write it (see :class:`EscapeDistConfig`)."""
-    proto = replace(cfg.escape, barrier_over_t=(cfg.barrier_over_t,))
+def _escape_protocol(cfg: EscapeDistConfig) -> EscapeProtocol:
+    return replace(cfg.escape, barrier_over_t=(cfg.barrier_over_t,))
+
+
+def escape_dist_compute(cfg: EscapeDistConfig, *, seed: int, progress: bool = False,
+                        name: str = "escape_dist") -> FigureData:
+    """Run the escapes at one lr and test the exponential law: numbers, and the times for drawing."""
+    proto = _escape_protocol(cfg)
     setup = escape_setup(proto, depth=DEPTH, width=WIDTH, sv=SV, data_seed=_ss(seed, 10))
     lr = setup["lrs"][0]
     bar = progress_bar(cfg.max_epochs, name) if progress else None
     res = run_reverse_escapes(setup, lr, cfg.n_seeds, cfg.max_epochs, _ss(seed, 30))
     if bar is not None:
         bar.close()
-    ml = setup["landscape"]
     t_ep, obs = escape_times(res["epochs"], res["end_epoch"])
     t = np.where(t_ep <= 0, 0.5, t_ep) * res["epochs_to_sde_time"]  # SDE time
     cap = res["end_epoch"] * res["epochs_to_sde_time"]
-    m = res["tau_sde"]
     kr = kramers_1d(DEPTH, float(setup["eta"][1]), setup["beta"], res["T_e"], "reverse")
     mf = exact_mfpt_1d(DEPTH, float(setup["eta"][1]), setup["beta"], res["T_e"], "reverse")
-    fig, (ax1, ax2) = plotting.new_figure(1, 2, figsize=(11.5, 4.4))
     ks = None
-    xlabel = r"escape time $t$ (SDE time lr$\cdot$steps)"
     if res["n_events"] >= 2:
         ks = ks_exponential(t, obs, cap=None if obs.all() else cap, n_boot=cfg.n_boot, rng=int(seed) % (2**32))
+    numbers = {"run": res, "ks": None if ks is None else ks.to_dict(), "kramers_tau_sde": kr.tau,
+               "exact_mfpt_tau_sde": mf.tau, "barrier_reverse": setup["landscape"].barrier_reverse,
+               "beta": setup["beta"], "eta_train": setup["eta"].tolist(), "c_e": setup["c_e"],
+               "trace": setup["trace"], "dynamics": "plain SGD (shuffled epochs, no injected noise)"}
+    return FigureData(numbers=numbers, arrays={"times": t, "observed": obs, "cap": cap, "lr": lr})
+
+
+def escape_dist_draw(cfg: EscapeDistConfig, d: FigureData):
+    """Draw the escape-time law from :func:`escape_dist_compute`'s result; returns the figure."""
+    nb, a = d.numbers, d.arrays
+    res, t, obs, cap = nb["run"], a["times"], a["observed"], a["cap"]
+    m = res["tau_sde"]
+    fig, (ax1, ax2) = plotting.new_figure(1, 2, figsize=(11.5, 4.4))
+    xlabel = r"escape time $t$ (SDE time lr$\cdot$steps)"
+    if nb["ks"] is not None:
         ci = (m["ci_low"], m["ci_high"])
         plotting.plot_escape_distribution(np.where(obs, t, np.inf), tau=m["mean"], tau_ci=ci, kind="ecdf",
-                                          censor_time=None if obs.all() else cap, ks_pvalue=ks.pvalue, ax=ax1,
-                                          xlabel=xlabel, title=f"(a) empirical CDF, {cfg.n_seeds} seeds")
+                                          censor_time=None if obs.all() else cap, ks_pvalue=nb["ks"]["pvalue"],
+                                          ax=ax1, xlabel=xlabel, title=f"(a) empirical CDF, {cfg.n_seeds} seeds")
         plotting.plot_survival(t, obs, tau=m["mean"], tau_ci=ci, ax=ax2, xlabel=xlabel,
-                               title=rf"(b) survival; exact 1-D MFPT = {mf.tau:.3g}, Kramers = {kr.tau:.3g} "
-                                     "(SDE time)")
+                               title=rf"(b) survival; exact 1-D MFPT = {nb['exact_mfpt_tau_sde']:.3g}, Kramers = "
+                                     f"{nb['kramers_tau_sde']:.3g} (SDE time)")
     else:
         for ax in (ax1, ax2):
             ax.text(0.5, 0.5, f"{res['n_events']} escapes in {res['end_epoch']:g} epochs: no distribution",
                     transform=ax.transAxes, ha="center")
-    fig.suptitle(rf"Plain-SGD reverse escapes (learned $\to$ trivial, $\eta_2$ = {setup['eta'][1]:.3f}) at "
-                 rf"$\beta$ = {setup['beta']:.4f}, lr = {lr:.3g}, $B$ = {proto.batch}: "
+    fig.suptitle(rf"Plain-SGD reverse escapes (learned $\to$ trivial, $\eta_2$ = {nb['eta_train'][1]:.3f}) at "
+                 rf"$\beta$ = {nb['beta']:.4f}, lr = {a['lr']:.3g}, $B$ = {cfg.escape.batch}: "
                  rf"$\Delta E/T_e$ = {cfg.barrier_over_t:g}", fontsize=10)
-    numbers = {"run": res, "ks": None if ks is None else ks.to_dict(), "kramers_tau_sde": kr.tau,
-               "exact_mfpt_tau_sde": mf.tau, "barrier_reverse": ml.barrier_reverse, "beta": setup["beta"],
-               "eta_train": setup["eta"].tolist(), "c_e": setup["c_e"], "trace": setup["trace"],
-               "dynamics": "plain SGD (shuffled epochs, no injected noise)"}
+    return fig
+
+
+def escape_dist_claims(cfg: EscapeDistConfig, numbers: dict) -> tuple[tuple[Claim, ...], str]:
+    """The beyond-the-paper row (exponential law at the exact 1-D MFPT) and the caption."""
+    m, ks, mf, kr = numbers["run"]["tau_sde"], numbers["ks"], numbers["exact_mfpt_tau_sde"], numbers["kramers_tau_sde"]
     claims = []
     if ks is not None:
         lo, hi = m["ci_low"], m["ci_high"] if m["ci_high"] is not None else math.inf
+        st = judge(mf, mf, lo, hi)
         claims.append(Claim(
             key="escape_law_exponential",
             claim="Beyond the paper: plain-SGD escape times are exponential with the 1-D mean first-passage time",
             paper="- (not in the paper; Kramers escape is a Poisson process)",
-            toolkit=(f"KS p = {ks.pvalue:.3g} ({ks.method}, {ks.n_used} escapes); tau = {m['mean']:.4g} (95 % CI "
-                     f"{lo:.4g}..{hi:.4g}) vs exact 1-D MFPT {mf.tau:.4g} and Kramers {kr.tau:.4g} (SDE time)"),
-            status=judge(mf.tau, mf.tau, lo, hi), seeds=f"{cfg.n_seeds} (spawn keys (30, stage, replica))",
+            toolkit=(f"KS p = {ks['pvalue']:.3g} ({ks['method']}, {ks['n_used']} escapes); tau = {m['mean']:.4g} "
+                     f"(95 % CI {lo:.4g}..{hi:.4g}) vs exact 1-D MFPT {mf:.4g} and Kramers {kr:.4g} (SDE time)"),
+            status=st, seeds=f"{cfg.n_seeds} (spawn keys (30, stage, replica))",
             value=m["mean"], uncertainty=(hi - lo) / 2 if math.isfinite(hi) else None,
-            why=("The measured mean "
-                 + ("agrees with" if judge(mf.tau, mf.tau, lo, hi) == REPRODUCED else "differs from")
+            why=("The measured mean " + ("agrees with" if st == REPRODUCED else "differs from")
                  + " the exact 1-D MFPT at T_e within its 95 % interval; the KS test "
-                 + ("does not reject" if ks.pvalue >= 0.05 else "rejects") + " the exponential law at the 5 % level."),
+                 + ("does not reject" if ks["pvalue"] >= 0.05 else "rejects") + " the exponential law at the 5 % "
+                 "level."),
         ))
     caption = (
         "Beyond the paper: distribution of plain-SGD escape times of the reverse transition (learned -> trivial) of "
-        f"the eta = 0.8 mode, whitened training set (N = {proto.n_train}), started at the rank-2 minimum, "
-        f"{cfg.n_seeds} seeds, at most {res['end_epoch']:g} epochs. (a) Empirical CDF against 1 - exp(-t/tau) with "
-        "tau the censoring-aware MLE (legend: its 95 % likelihood-ratio interval) and the KS p-value (parametric bootstrap, tau estimated); (b) Kaplan-Meier "
-        "survival against exp(-t/tau). Times in SDE units t = lr * steps."
+        f"the eta = 0.8 mode, whitened training set (N = {cfg.escape.n_train}), started at the rank-2 minimum, "
+        f"{cfg.n_seeds} seeds, at most {numbers['run']['end_epoch']:g} epochs. (a) Empirical CDF against "
+        "1 - exp(-t/tau) with tau the censoring-aware MLE (legend: its 95 % likelihood-ratio interval) and the KS "
+        "p-value (parametric bootstrap, tau estimated); (b) Kaplan-Meier survival against exp(-t/tau). Times in "
+        "SDE units t = lr * steps."
     )
-    return finish(name, fig, out_dir, params={**asdict(cfg), "escape": asdict(proto), "lr": lr}, numbers=numbers,
-                  claims=claims, caption=caption)
+    return tuple(claims), caption
+
+
+def escape_dist_figure(cfg: EscapeDistConfig, *, out_dir, seed: int, name: str = "escape_dist",
+                       progress: bool = True) -> FigureResult:
+    """Run the escape-time-law figure with ``cfg`` and write it (see :class:`EscapeDistConfig`)."""
+    d = escape_dist_compute(cfg, seed=seed, progress=progress, name=name)
+    claims, caption = escape_dist_claims(cfg, d.numbers)
+    return finish(name, escape_dist_draw(cfg, d), out_dir,
+                  params={**asdict(cfg), "escape": asdict(_escape_protocol(cfg)), "lr": d.arrays["lr"]},
+                  numbers=d.numbers, claims=claims, caption=caption)
 
 
 @register_figure("escape_dist", title="Escape-time distribution against the exponential law (beyond the paper)",
