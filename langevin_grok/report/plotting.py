@@ -145,7 +145,8 @@ class PathCurve:
     barrier_reverse: float = math.nan
 
 
-def plot_minimal_path(curves: Sequence[PathCurve], *, xlabel: str = r"end-to-end singular value $\lambda$",
+def plot_minimal_path(curves: Sequence[PathCurve], *,
+                      xlabel: str = r"end-to-end singular value $\lambda$ (dimensionless)",
                       ylabel: str = r"$\ell(\lambda)-\ell(0)$  (loss units)", annotate: bool = True,
                       references: Mapping[str, float] | None = None, title: str | None = None,
                       ax: Axes | None = None):
@@ -274,7 +275,7 @@ def plot_bifurcation(branches: Sequence[BifurcationBranch], *, beta_max: float |
     top = max(float(np.nanmax(b.lam_stable)) for b in branches)
     ax.set_ylim(-0.04 * top, 1.08 * top)
     ax.legend(fontsize=_FONT - 1, loc="lower left", frameon=True, framealpha=0.9)
-    _label_axes(ax, r"L2 strength $\beta$", r"end-to-end singular value $\lambda$", title)
+    _label_axes(ax, r"L2 strength $\beta$", r"end-to-end singular value $\lambda$ (dimensionless)", title)
     return fig, ax
 
 
