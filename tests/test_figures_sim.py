@@ -140,3 +140,37 @@ def test_concat_chains_records_on_one_epoch_axis():
     assert r.test_mse.shape == (7, 2) and r.svals.shape == (7, 2, 2)
     assert r.mode_sv.shape[0] == 7
     assert r.mode_sv_empirical is None or r.mode_sv_empirical.shape[0] == 7
+
+
+def test_compute_draw_claims_compose_to_the_registered_figure(tiny_run):
+    """The split steps, called by hand, give the registered figure's numbers and rows (same seed)."""
+    from matplotlib.figure import Figure
+
+    _, summary = tiny_run
+    res = {r.name: r for r in summary.results}["fig1b"]
+    cfg, seed = paper_traps.FIG1B_TINY, F.figure_seed(5, "fig1b")
+    d = paper_traps.fig1b_compute(cfg, seed=seed)
+    assert json.loads(json.dumps(R.jsonable(d.numbers))) == res.to_dict()["numbers"]
+    claims, caption = paper_traps.fig1b_claims(cfg, d.numbers, seed)
+    assert [(c.key, c.status, c.value) for c in claims] == [(c.key, c.status, c.value) for c in res.claims]
+    assert caption == res.caption
+    assert isinstance(paper_traps.fig1b_draw(cfg, d), Figure)
+    # the compute step holds numbers and arrays only (no drawing objects)
+    assert all(isinstance(v, np.ndarray) or np.isscalar(v) for v in d.arrays.values())
+
+
+def test_fig2b_bars_are_the_likelihood_ratio_intervals():
+    """Panels (b, c) draw ln tau with bars ln(mean/ci_low), ln(ci_high/mean): the 95 % LR interval itself."""
+    from langevin_grok.report import plotting
+
+    pts = [{"T_trace": 0.5, "T_e": 0.1, "n_events": 5, "tau_sde": {"mean": 10.0, "ci_low": 5.0, "ci_high": 30.0}},
+           {"T_trace": 0.25, "T_e": 0.05, "n_events": 0, "tau_sde": {"mean": None, "ci_low": 40.0, "ci_high": None}},
+           {"T_trace": 0.2, "T_e": 0.04, "n_events": 0, "tau_sde": None}]
+    x, y, err, lb = paper_arrhenius._ln_points(pts, "T_trace")
+    np.testing.assert_allclose(x, [2.0, 4.0, 5.0])
+    assert y[0] == pytest.approx(math.log(10.0)) and np.isnan(y[1:]).all()
+    np.testing.assert_allclose(err[:, 0], [math.log(2.0), math.log(3.0)])
+    assert lb[1] == pytest.approx(math.log(40.0)) and np.isnan(lb[[0, 2]]).all()
+    _, ax = plotting.plot_arrhenius(x, y, err, err_label="95 % LR interval")
+    seg = ax.containers[0].lines[2][0].get_segments()[0]
+    np.testing.assert_allclose(np.exp(seg[:, 1]), [5.0, 30.0])  # the bar spans exactly ci_low..ci_high

@@ -72,15 +72,20 @@ def test_plot_minimal_path_lines_markers_and_arrows():
     _check(fig, ax)
     labels = [ln.get_label() for ln in _labelled_lines(ax)]
     # one curve per beta plus three marker proxies
-    assert labels[:3] == [r"$\beta = 0.29$", r"$\beta = 0.32$", r"$\beta = 0.35$"]
+    assert [lab.split(":")[0] for lab in labels[:3]] == [r"$\beta = 0.29$", r"$\beta = 0.32$", r"$\beta = 0.35$"]
     assert labels[3:] == ["trivial minimum", "saddle", "learned minimum"]
+    # both barrier values in the legend entry of each curve that has them (no text over the curves)
+    for lab in labels[:2]:
+        assert P._fmt_num(0.0225) in lab and P._fmt_num(0.0625) in lab
+    assert labels[2] == r"$\beta = 0.35$"
     # forward and reverse arrows for the two curves with a barrier, none for the third
     arrows = [c for c in ax.texts if getattr(c, "arrow_patch", None) is not None]
     assert len(arrows) == 4
-    texts = [t.get_text() for t in ax.texts if t.get_text()]
-    assert sum("E_f" in t for t in texts) == 2 and sum("E_r" in t for t in texts) == 2
-    fig, ax = P.plot_minimal_path(curves, annotate=False)
     assert not [t for t in ax.texts if t.get_text()]
+    # the legend sits under the axes (its anchor is below y = 0 in axes coordinates)
+    assert ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted()).y0 < 0
+    fig, ax = P.plot_minimal_path(curves, annotate=False)
+    assert [ln.get_label() for ln in _labelled_lines(ax)][0] == r"$\beta = 0.29$"
     with pytest.raises(InputError, match="curves"):
         P.plot_minimal_path([])
 
@@ -136,6 +141,10 @@ def test_plot_mse_curves_band_and_escapes():
     assert len(ax.collections) == 2 + 1  # two bands (the 1-D curve has none) + the legend proxy
     legend = _legend_texts(ax)
     assert any("12 epochs" in s for s in legend) and any("no escape" in s for s in legend)
+    fig, ax = P.plot_mse_curves(t, curves, escape_times={"random init": 12.0, "rank-1 trap": math.inf},
+                                escape_labels={"random init": "median 12", "rank-1 trap": "tau > 50"})
+    legend = _legend_texts(ax)
+    assert "median 12" in legend and "tau > 50" in legend
     with pytest.raises(InputError):
         P.plot_mse_curves(t, {"bad": np.ones((2, 7))})
     with pytest.raises(InputError, match="quantiles"):
@@ -156,14 +165,21 @@ def test_plot_grokking_curve_references():
 def test_plot_arrhenius_fit_prediction_and_censoring():
     x = np.array([1.0, 2.0, 3.0, 4.0])
     y = np.array([1.0, 2.1, 2.9, np.nan])
-    fig, ax = P.plot_arrhenius(x, y, np.full(4, 0.1), fit=(1.0, 0.0), r2=0.991, slope_err=0.05,
-                               predicted=(1.2, -0.3), lower_bounds=[np.nan, np.nan, np.nan, 4.5])
+    fig, ax = P.plot_arrhenius(x, y, np.full(4, 0.1), err_label="95 % LR interval", fit=(1.0, 0.0), r2=0.991,
+                               slope_ci=(0.83, 1.17), slope_se=0.05, predicted=(1.2, -0.3),
+                               lower_bounds=[np.nan, np.nan, np.nan, 4.5], lower_bound_label="95 % lower bound")
     _check(fig, ax)
     legend = _legend_texts(ax)
-    assert any("0.991" in s and "0.05" in s for s in legend)  # R^2 and slope error in the fit's entry
+    fit_entry = [s for s in legend if s.startswith("fit")]
+    # R^2, the slope's interval and its standard error, each with its coverage, in the fit's entry
+    assert len(fit_entry) == 1
+    assert all(v in fit_entry[0] for v in ("0.991", "95 % CI 0.83..1.17", "s.e. 0.05"))
     assert any(s.startswith("theory") for s in legend)
-    assert any("lower bound" in s for s in legend)
-    assert "measured" in legend
+    assert "95 % lower bound" in legend
+    assert "measured (bars: 95 % LR interval)" in legend
+    # error bars without saying what they cover are refused
+    with pytest.raises(InputError, match="err_label"):
+        P.plot_arrhenius(x, y, np.full(4, 0.1))
     # the NaN point is not drawn as a measurement
     data = ax.containers[0].lines[0].get_xdata()
     np.testing.assert_array_equal(data, [1.0, 2.0, 3.0])
@@ -187,6 +203,8 @@ def test_plot_escape_distribution_ecdf_and_hist():
     n_obs = int(np.isfinite(t).sum())
     assert ecdf[-1] == pytest.approx(n_obs / t.size)  # censored runs stay in the denominator
     assert f"{n_obs} of {t.size}" in lines[0].get_label()
+    fig, ax = P.plot_escape_distribution(t, tau=10.0, tau_ci=(9.0, None), censor_time=25.0)
+    assert "95 % CI 9..inf" in _labelled_lines(ax)[1].get_label()
     fig, ax = P.plot_escape_distribution(t, tau=10.0, kind="hist")
     assert len(_labelled_lines(ax)) == 1 and len(ax.patches) > 0
     with pytest.raises(InputError, match="tau"):
@@ -207,10 +225,11 @@ def test_plot_survival():
     t = rng.exponential(5.0, 100)
     obs = t < 12
     t = np.minimum(t, 12)
-    fig, ax = P.plot_survival(t, obs, tau=5.0)
+    fig, ax = P.plot_survival(t, obs, tau=5.0, tau_ci=(4.2, 6.1))
     _check(fig, ax)
     lines = _labelled_lines(ax)
     assert len(lines) == 2
+    assert "95 % CI 4.2..6.1" in lines[1].get_label()
     assert f"{obs.sum()} escapes, {(~obs).sum()} censored" in lines[0].get_label()
     # the step curve never rises and starts at 1
     y = lines[0].get_ydata()

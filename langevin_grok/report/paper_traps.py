@@ -24,12 +24,13 @@ from ..sgd.schedule import (ensemble_from, escape_mle, log_schedule, progress_ba
                             sigma_crossing, train_schedule)
 from ..theory.stats import median_ci
 from . import plotting
-from .paper_common import DEPTH, SV, WIDTH, _claim, _fmt_tau, _ss, _tau_status
+from .paper_common import DEPTH, SV, WIDTH, FigureData, _claim, _fmt_tau, _ss, _tau_status
 from .registry import FigureResult, finish, register_figure
-from .reproduction import CONTRADICTED, NOT_REPRODUCED, REPRODUCED, judge
+from .reproduction import CONTRADICTED, NOT_REPRODUCED, REPRODUCED, Claim, judge
 
-__all__ = ["Fig1aConfig", "FIG1A_FULL", "FIG1A_QUICK", "FIG1A_TINY", "fig1a_figure",
-           "Fig1bConfig", "FIG1B_FULL", "FIG1B_QUICK", "FIG1B_TINY", "fig1b_figure"]
+__all__ = ["Fig1aConfig", "FIG1A_FULL", "FIG1A_QUICK", "FIG1A_TINY", "fig1a_compute", "fig1a_draw", "fig1a_claims",
+           "fig1a_figure", "Fig1bConfig", "FIG1B_FULL", "FIG1B_QUICK", "FIG1B_TINY", "fig1b_compute", "fig1b_draw",
+           "fig1b_claims", "fig1b_figure"]
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,9 @@ FIG1A_TINY = Fig1aConfig(n_seeds=3, epochs=60, checkpoint_max_epochs=60, converg
 _FIG1A_PAPER = {"random init": (5.0, 20.0), "rank-1 trap": (2750.0, 11000.0), "trivial trap": (7000.0, 20000.0)}
 
 
-def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", progress: bool = True) -> FigureResult:
-    """Run Fig. 1(a) with ``cfg`` and write the figure (see :class:`Fig1aConfig`)."""
-    data = make_dataset(SV, n_train=cfg.n_train, n_test=cfg.n_test, seed=_ss(seed, 0))
-    emp_sv = empirical_cross_svd(data)[1]
-    schedule = log_schedule(cfg.epochs)
-    total = cfg.epochs * (1 + len(cfg.checkpoint_betas))
-    bar = progress_bar(total + cfg.checkpoint_max_epochs * len(cfg.checkpoint_betas), f"{name}") if progress else None
-    runs, starts, numbers = {}, {}, {}
+def _fig1a_runs(cfg: Fig1aConfig, data, seed: int, schedule, bar):
+    """The three continued runs (random init, rank-1 and trivial checkpoints) and the checkpoints."""
+    runs, starts = {}, {}
     train_kw = dict(beta=cfg.beta, lr=cfg.lr, batch=cfg.batch)
     # random init: stage 0 draws the weights, the run is stage 1+
     ss = _ss(seed, 1)
@@ -88,10 +84,12 @@ def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", p
             bar.update(cfg.checkpoint_max_epochs)
         starts[label] = ck
         runs[label] = train_schedule(ck.weights, data, schedule=schedule, seed=ss, first_stage=2, bar=bar,
-                                      **train_kw)
-    if bar is not None:
-        bar.close()
+                                     **train_kw)
+    return runs, starts
 
+
+def _fig1a_escapes(cfg: Fig1aConfig, runs: dict, schedule) -> tuple[dict, dict, dict]:
+    """Escapes by the test-MSE criterion (and their MLEs) and by the singular values at the traps."""
     end = float(cfg.epochs)
     esc, mles = {}, {}
     k_relax = int(np.searchsorted(runs["random init"].epochs, schedule[0][0]))
@@ -113,12 +111,13 @@ def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", p
             trap_sigma[f"{label}: sigma_{k + 1}"] = {
                 "n_started_inside": int(inside.sum()), "epochs": ep,
                 "tau": escape_mle(ep, end) if ep else None}
-    # gradient noise along the escape direction at each trap (plain SGD: data noise only)
-    noise = {"rank-1 trap": state_noise(data, cfg.beta, ("learned", "trivial"), lr=cfg.lr, batch=cfg.batch),
-             "trivial trap": state_noise(data, cfg.beta, ("trivial", "trivial"), lr=cfg.lr, batch=cfg.batch)}
-    ckinfo = {}
+    return esc, mles, trap_sigma
+
+
+def _checkpoint_info(cfg: Fig1aConfig, starts: dict) -> dict:
+    out = {}
     for label, ck in starts.items():
-        ckinfo[label] = {
+        out[label] = {
             "init_beta": dict(cfg.checkpoint_betas)[label], "epochs_run": ck.epochs_run,
             "n_converged": int(ck.converged.sum()), "final_rank_counts": np.bincount(
                 np.maximum(ck.eff_rank[-1], 0), minlength=3).tolist(),
@@ -128,42 +127,82 @@ def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", p
             "max_abs_weight_if_trivial": float(max(np.nanmax(np.abs(W)) for W in ck.weights))
             if "trivial" in label else None,
         }
+    return out
+
+
+def fig1a_compute(cfg: Fig1aConfig, *, seed: int, progress: bool = False, name: str = "fig1a") -> FigureData:
+    """Run Fig. 1(a)'s protocol: the record's numbers and the test-MSE curves (no drawing, no prose)."""
+    data = make_dataset(SV, n_train=cfg.n_train, n_test=cfg.n_test, seed=_ss(seed, 0))
+    emp_sv = empirical_cross_svd(data)[1]
+    schedule = log_schedule(cfg.epochs)
+    total = cfg.epochs * (1 + len(cfg.checkpoint_betas))
+    bar = progress_bar(total + cfg.checkpoint_max_epochs * len(cfg.checkpoint_betas), f"{name}") if progress else None
+    runs, starts = _fig1a_runs(cfg, data, seed, schedule, bar)
+    if bar is not None:
+        bar.close()
+    esc, mles, trap_sigma = _fig1a_escapes(cfg, runs, schedule)
+    # gradient noise along the escape direction at each trap (plain SGD: data noise only)
+    noise = {"rank-1 trap": state_noise(data, cfg.beta, ("learned", "trivial"), lr=cfg.lr, batch=cfg.batch),
+             "trivial trap": state_noise(data, cfg.beta, ("trivial", "trivial"), lr=cfg.lr, batch=cfg.batch)}
+    r1 = float(mse_from_moments(best_rank_k(*data.moments('train')[:2], 1), *data.moments('test')))
     numbers = {
         "empirical_sv_train": emp_sv.tolist(),
         "empirical_beta_c": [beta_c(DEPTH, s) for s in emp_sv],
         "escape_test_mse": {k: v.to_dict() for k, v in esc.items()},
         "tau_test_mse": mles, "trap_sigma_crossings": trap_sigma,
-        "checkpoints": ckinfo, "noise": noise,
+        "checkpoints": _checkpoint_info(cfg, starts), "noise": noise,
         "final_rank_counts": {k: np.bincount(np.maximum(r.eff_rank[-1], 0), minlength=3).tolist()
                               for k, r in runs.items()},
         "record_schedule": schedule, "dynamics": "plain SGD (shuffled epochs, no injected noise)",
+        "references": {"best_rank1_test_mse": r1, "bayes_mse": bayes_mse(data)},
+        "random_init_median": median_ci(list(esc["random init"].epochs)),
     }
+    arrays = {"epochs": runs["random init"].epochs, "test_mse": {k: r.test_mse.T for k, r in runs.items()}}
+    return FigureData(numbers=numbers, arrays=arrays)
 
-    # ---- figure
-    t = runs["random init"].epochs
-    curves = {k: r.test_mse.T for k, r in runs.items()}
-    taus = {k: (m["mean"] if m["mean"] is not None else math.inf) for k, m in mles.items()}
-    fig, ax = plotting.plot_mse_curves(
-        t, curves, escape_times=taus, ylabel="test MSE (mean over samples and p = 2 outputs)",
+
+def _escape_legend(label: str, m: dict, med: dict | None = None) -> tuple[float, str]:
+    """(x of the escape line, its legend text): the statistic the report quotes, with its 95 % interval."""
+    if med is not None:
+        if med["median"] is None:
+            return math.inf, f"{label}: median not reached"
+        hi = math.inf if med["ci_high"] is None else med["ci_high"]
+        return med["median"], (f"{label}: median escape {med['median']:g} epochs "
+                               f"(95 % CI {med['ci_low']:g}..{hi:g})")
+    if m["n_events"] == 0:
+        return math.inf, rf"{label}: no escape; $\tau$ > {m['ci_low']:.3g} epochs (95 % bound)"
+    hi = math.inf if m["ci_high"] is None else m["ci_high"]
+    return m["mean"], (rf"{label}: $\tau$ = {m['mean']:.3g} epochs (95 % LR CI "
+                       f"{m['ci_low']:.3g}..{hi:.3g})")
+
+
+def fig1a_draw(cfg: Fig1aConfig, d: FigureData):
+    """Draw Fig. 1(a) from :func:`fig1a_compute`'s result; returns the figure."""
+    nb = d.numbers
+    lines = {k: _escape_legend(k, m, nb["random_init_median"] if k == "random init" else None)
+             for k, m in nb["tau_test_mse"].items()}
+    # wide: the legend (one escape statistic per start, with its interval) sits right of the axes
+    fig, ax = plotting.new_figure(figsize=(11.5, 4.4))
+    plotting.plot_mse_curves(
+        d.arrays["epochs"], d.arrays["test_mse"], escape_times={k: v[0] for k, v in lines.items()},
+        escape_labels={k: v[1] for k, v in lines.items()}, ax=ax,
+        ylabel="test MSE (loss units; mean over\nsamples and p = 2 outputs)",
         title=(rf"$\beta={cfg.beta:g}$, lr $={cfg.lr:g}$, $B={cfg.batch}$, $N={cfg.n_train}$, plain SGD: "
                rf"{cfg.n_seeds} seeds, {cfg.epochs:g} epochs"))
-    bayes = bayes_mse(data)
-    r1 = float(mse_from_moments(best_rank_k(*data.moments('train')[:2], 1), *data.moments('test')))
+    r1, bayes = nb["references"]["best_rank1_test_mse"], nb["references"]["bayes_mse"]
     ax.axhline(r1, color="0.6", ls="--", lw=0.9, label=f"best rank-1 fit (test) = {r1:.3f}")
     ax.axhline(bayes, color="0.3", ls="-.", lw=0.9, label=f"Bayes error = {bayes:.3f}")
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    numbers["references"] = {"best_rank1_test_mse": r1, "bayes_mse": bayes}
+    return fig
 
-    # ---- claims
-    seeds_txt = f"{cfg.n_seeds} (figure seed {seed}; SeedSequence spawn keys (1..3, stage, replica))"
-    claims = []
-    m = mles["random init"]
-    med = median_ci(list(esc["random init"].epochs))
-    numbers["random_init_median"] = med
+
+def _fig1a_random_claim(cfg, nb, seeds_txt) -> Claim:
+    m = nb["tau_test_mse"]["random init"]
+    med = nb["random_init_median"]
     med_hi = math.inf if med["ci_high"] is None else med["ci_high"]
     st = judge(*_FIG1A_PAPER["random init"], med["ci_low"], med_hi) if med["median"] is not None \
         else NOT_REPRODUCED
-    claims.append(_claim(
+    return _claim(
         "fig1a_tau_random",
         toolkit=(f"median {med['median']:g} epochs (95 % CI {med['ci_low']:g}..{med_hi:g}, order statistics; "
                  f"{m['n_events']} of {m['n_paths']} crossed the midpoint)" if med["median"] is not None
@@ -179,12 +218,15 @@ def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", p
                  f"{m['q10_q90_observed']} epochs. Records are taken every epoch for the first 100 epochs, so an "
                  "escape at epoch 1 happened within the first epoch (8 steps). A run counts as censored when its "
                  "initial and final test MSE differ by less than 0.01 (the criterion's min_change)."),
-    ))
-    m = mles["rank-1 trap"]
-    ms = trap_sigma["rank-1 trap: sigma_2"]
-    nz = noise["rank-1 trap"]
-    ck = ckinfo["rank-1 trap"]
-    claims.append(_claim(
+    )
+
+
+def _fig1a_rank1_claim(cfg, nb, seeds_txt) -> Claim:
+    m = nb["tau_test_mse"]["rank-1 trap"]
+    ms = nb["trap_sigma_crossings"]["rank-1 trap: sigma_2"]
+    nz = nb["noise"]["rank-1 trap"]
+    ck = nb["checkpoints"]["rank-1 trap"]
+    return _claim(
         "fig1a_tau_rank1", toolkit=_fmt_tau(m) + " (test-MSE criterion)",
         status=_tau_status(m, *_FIG1A_PAPER["rank-1 trap"]),
         seeds=seeds_txt, value=m["mean"], uncertainty=None if m["n_events"] == 0 else (m["ci_high"] - m["ci_low"]) / 2,
@@ -198,49 +240,68 @@ def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", p
                  f"{len([e for e in ms['epochs'] if e is not None])} of {ms['n_started_inside']} runs that started "
                  "inside the trap escaped. Paper range 2750..11000 epochs ('~5500'); with no escape the status is "
                  "contradicted only if the exponential-law lower bound exceeds 11000."),
-    ))
-    ms = trap_sigma["trivial trap: sigma_1"]
-    m2 = trap_sigma["trivial trap: sigma_2"]
-    nz = noise["trivial trap"]
-    ck = ckinfo["trivial trap"]
+    )
+
+
+def _fig1a_trivial_claim(cfg, nb, seeds_txt) -> Claim:
+    ms = nb["trap_sigma_crossings"]["trivial trap: sigma_1"]
+    m2 = nb["trap_sigma_crossings"]["trivial trap: sigma_2"]
+    nz = nb["noise"]["trivial trap"]
+    ck = nb["checkpoints"]["trivial trap"]
     if ms["n_started_inside"] == 0:
-        claims.append(_claim(
+        return _claim(
             "fig1a_tau_trivial", toolkit=(f"not measurable: the beta = {ck['init_beta']} checkpoint is rank "
                                           f"{np.argmax(ck['final_rank_counts'])} for this training set "
                                           f"(sigma_1 median {ck['sigma_1_median']:.3f})"),
             status=NOT_REPRODUCED, seeds=seeds_txt, value=None, uncertainty=None,
-            why=(f"The training set's empirical beta_c of the first mode ({numbers['empirical_beta_c'][0]:.3f}, "
+            why=(f"The training set's empirical beta_c of the first mode ({nb['empirical_beta_c'][0]:.3f}, "
                  f"from its singular values) lies above {ck['init_beta']}, so the protocol's checkpoint is not "
                  "trivial."),
             details="Run as stated; a different training set (seed) can give a trivial checkpoint.",
-        ))
-    else:
-        m = ms["tau"]
-        claims.append(_claim(
-            "fig1a_tau_trivial",
-            toolkit=("to rank 1 (sigma_1 > 1e-3): " + _fmt_tau(m) + "; to rank 2: "
-                     + (_fmt_tau(m2["tau"]) if m2["tau"] else "-")),
-            status=_tau_status(m, *_FIG1A_PAPER["trivial trap"]), seeds=seeds_txt, value=m["mean"],
-            uncertainty=None if m["n_events"] == 0 else (m["ci_high"] - m["ci_low"]) / 2,
-            why=(f"Plain SGD: the trivial checkpoint's weights are at most {ck['max_abs_weight_if_trivial']:.2g} and "
-                 f"the escape-direction noise at the trivial state is c_e = {nz['c_e']:.3g}"
-                 f"{' (exactly zero)' if nz['c_e_exactly_zero'] else ''}, so SGD only decays it further "
-                 f"({m['n_events']} of {m['n_paths']} reached rank 1 in {cfg.epochs:g} epochs)."),
-            details=("The paper's '> 7000 epochs to rank 1, > 1e4 in total' is read as an escape within its 2e4-epoch "
-                     "run (7000..2e4 epochs to rank 1), since its figure shows the escapes."),
-        ))
+        )
+    m = ms["tau"]
+    return _claim(
+        "fig1a_tau_trivial",
+        toolkit=("to rank 1 (sigma_1 > 1e-3): " + _fmt_tau(m) + "; to rank 2: "
+                 + (_fmt_tau(m2["tau"]) if m2["tau"] else "-")),
+        status=_tau_status(m, *_FIG1A_PAPER["trivial trap"]), seeds=seeds_txt, value=m["mean"],
+        uncertainty=None if m["n_events"] == 0 else (m["ci_high"] - m["ci_low"]) / 2,
+        why=(f"Plain SGD: the trivial checkpoint's weights are at most {ck['max_abs_weight_if_trivial']:.2g} and "
+             f"the escape-direction noise at the trivial state is c_e = {nz['c_e']:.3g}"
+             f"{' (exactly zero)' if nz['c_e_exactly_zero'] else ''}, so SGD only decays it further "
+             f"({m['n_events']} of {m['n_paths']} reached rank 1 in {cfg.epochs:g} epochs)."),
+        details=("The paper's '> 7000 epochs to rank 1, > 1e4 in total' is read as an escape within its 2e4-epoch "
+                 "run (7000..2e4 epochs to rank 1), since its figure shows the escapes."),
+    )
+
+
+def fig1a_claims(cfg: Fig1aConfig, numbers: dict, seed: int) -> tuple[tuple[Claim, ...], str]:
+    """The reproduction rows and the caption of Fig. 1(a) from :func:`fig1a_compute`'s numbers."""
+    seeds_txt = f"{cfg.n_seeds} (figure seed {seed}; SeedSequence spawn keys (1..3, stage, replica))"
+    claims = tuple(f(cfg, numbers, seeds_txt) for f in (_fig1a_random_claim, _fig1a_rank1_claim,
+                                                        _fig1a_trivial_claim))
     caption = (
         f"Test MSE against epochs at beta = {cfg.beta:g} (L = {DEPTH}, w = {WIDTH}, p = 2, eta = (0.9, 0.8), "
         f"N = {cfg.n_train} train / {cfg.n_test} test, lr = {cfg.lr:g}, B = {cfg.batch}, plain SGD with shuffled "
         f"epochs) from three initial states: the paper's random init, a rank-1 trap (checkpoint trained to "
         f"convergence at beta = 0.361) and a trivial trap (checkpoint at beta = 0.43). Median (line) and 10-90 % "
-        f"band over {cfg.n_seeds} seeds, {cfg.epochs:g} epochs; dotted lines: censoring-aware mean escape epoch "
-        "(test MSE past the midpoint between plateau and final value); 'no escape in run' when all runs are "
+        f"band over {cfg.n_seeds} seeds, {cfg.epochs:g} epochs; dotted lines: the escape epoch the report quotes "
+        "(test MSE past the midpoint between plateau and final value): the median with its order-statistics 95 % "
+        "interval for the random init, the censoring-aware exponential MLE tau with its 95 % likelihood-ratio "
+        "interval for the traps; 'no escape' with the 95 % lower bound of tau when all runs are "
         "censored. Training set's empirical singular values: "
-        + ", ".join(f"{s:.4f}" for s in emp_sv) + "."
+        + ", ".join(f"{s:.4f}" for s in numbers["empirical_sv_train"]) + "."
     )
-    return finish(name, fig, out_dir, params={**asdict(cfg), "depth": DEPTH, "width": WIDTH, "sv": list(SV)},
-                  numbers=numbers, claims=claims, caption=caption)
+    return claims, caption
+
+
+def fig1a_figure(cfg: Fig1aConfig, *, out_dir, seed: int, name: str = "fig1a", progress: bool = True) -> FigureResult:
+    """Run Fig. 1(a) with ``cfg`` and write the figure (see :class:`Fig1aConfig`): compute, draw, claims."""
+    d = fig1a_compute(cfg, seed=seed, progress=progress, name=name)
+    claims, caption = fig1a_claims(cfg, d.numbers, seed)
+    return finish(name, fig1a_draw(cfg, d), out_dir,
+                  params={**asdict(cfg), "depth": DEPTH, "width": WIDTH, "sv": list(SV)},
+                  numbers=d.numbers, claims=claims, caption=caption)
 
 
 @register_figure("fig1a", title="Test MSE against epochs from random init, rank-1 trap and trivial trap (Fig. 1(a))",
@@ -283,8 +344,8 @@ FIG1B_TINY = Fig1bConfig(n_seeds=2, epochs=50, n_pool=200, n_test=500)
 _FIG1B_PAPER = (750.0, 3000.0)  # "~1500 epochs" read as 750..3000
 
 
-def fig1b_figure(cfg: Fig1bConfig, *, out_dir, seed: int, name: str = "fig1b", progress: bool = True) -> FigureResult:
-    """Run Fig. 1(b) with ``cfg`` and write the figure (see :class:`Fig1bConfig`)."""
+def fig1b_compute(cfg: Fig1bConfig, *, seed: int, progress: bool = False, name: str = "fig1b") -> FigureData:
+    """Run Fig. 1(b)'s protocol: the record's numbers and the MSE / singular-value curves (no drawing)."""
     B = min(cfg.batch, cfg.n_train)
     net = DeepLinearNetwork.from_singular_values(DEPTH, WIDTH, len(SV), list(SV), cfg.beta)
     start = stationary_point(net, ("learned", "trivial"))
@@ -308,31 +369,41 @@ def fig1b_figure(cfg: Fig1bConfig, *, out_dir, seed: int, name: str = "fig1b", p
                          "final_train_mse": float(r.train_mse[-1, 0]), "final_test_mse": float(r.test_mse[-1, 0])})
     if bar is not None:
         bar.close()
-    t = runs[0].epochs
-    train = np.stack([r.train_mse[:, 0] for r in runs])
-    test = np.stack([r.test_mse[:, 0] for r in runs])
-    s1 = np.stack([r.svals[:, 0, 0] for r in runs])
     s2 = np.stack([r.svals[:, 0, 1] for r in runs])
     esc = [sigma_crossing(r, 1, cfg.sigma_threshold)[0] for r in runs]
-    m = escape_mle(esc, float(cfg.epochs))
-    med_ref = {k: float(np.median([r[k] for r in refs])) for k in refs[0]}
+    numbers = {"escape_epochs_sigma2": esc, "tau": escape_mle(esc, float(cfg.epochs)),
+               "references_median": {k: float(np.median([r[k] for r in refs])) for k in refs[0]},
+               "per_seed": per_seed, "batch_used": B,
+               "start": {"modes": ["learned", "trivial"], "energy": start.energy, "index": start.index,
+                         "n_zero": start.n_zero},
+               "sigma_2_max_over_all": float(np.nanmax(s2)),
+               "dynamics": "full-batch gradient descent (B = N), no injected noise"}
+    arrays = {"epochs": runs[0].epochs, "train_mse": np.stack([r.train_mse[:, 0] for r in runs]),
+              "test_mse": np.stack([r.test_mse[:, 0] for r in runs]),
+              "sigma_1": np.stack([r.svals[:, 0, 0] for r in runs]), "sigma_2": s2}
+    return FigureData(numbers=numbers, arrays=arrays)
 
+
+def fig1b_draw(cfg: Fig1bConfig, d: FigureData):
+    """Draw Fig. 1(b) from :func:`fig1b_compute`'s result; returns the figure."""
+    m, med_ref, a = d.numbers["tau"], d.numbers["references_median"], d.arrays
+    t = a["epochs"]
     fig, (ax1, ax2) = plotting.new_figure(1, 2, figsize=(12.0, 4.4))
     plotting.plot_grokking_curve(
-        t, train, test, ax=ax1,
+        t, a["train_mse"], a["test_mse"], ax=ax1,
         references={k: med_ref[k] for k in ("rank-1 fit, train", "rank-1 fit, test", "rank-2 fit, test",
                                              "Bayes error")},
         escape_epoch=m["median_observed"] if m["n_events"] else None,
-        title="(a) train and test MSE")
+        ylabel="MSE (loss units)", title=f"(a) train and test MSE, median and 10-90 % over {cfg.n_seeds} sets")
     ax1.legend(fontsize=7.5, frameon=False, loc="center left")
     fig.suptitle(rf"Sparse sub-sampling: $N={cfg.n_train}$ of {cfg.n_pool}, $\beta={cfg.beta:g}$, lr $={cfg.lr:g}$, "
                  rf"$B={cfg.batch} > N$ so full batch $B=N$ (gradient descent); {cfg.n_seeds} training sets, "
                  f"{cfg.epochs:g} epochs, started in the rank-1 state", fontsize=10)
     floor = 1e-16  # below this sigma_k is SVD rounding of an exactly rank-1 map
     plotting.plot_mse_curves(
-        t, {r"$\sigma_1$": np.maximum(s1, floor),
-            r"$\sigma_2$ (floored at $10^{-16}$: rounding)": np.maximum(s2, floor)},
-        ylabel=r"singular values $\sigma_k$ of $W_L\cdots W_1$",
+        t, {r"$\sigma_1$": np.maximum(a["sigma_1"], floor),
+            r"$\sigma_2$ (floored at $10^{-16}$: rounding)": np.maximum(a["sigma_2"], floor)},
+        ylabel=r"singular values $\sigma_k$ of $W_L\cdots W_1$ (dimensionless)",
         ax=ax2, title=r"(b) escape criterion $\sigma_2 > 10^{-3}$ (paper: at ~1500 epochs)")
     ax2.legend(fontsize=8, frameon=False, loc="center right", bbox_to_anchor=(1.0, 0.62))
     ax2.axhline(cfg.sigma_threshold, color="k", ls=":", lw=1.0)
@@ -341,15 +412,15 @@ def fig1b_figure(cfg: Fig1bConfig, *, out_dir, seed: int, name: str = "fig1b", p
         ax2.text(0.5, 0.3, f"no escape in {cfg.epochs:g} epochs:\nthe start has exactly dead hidden units,\n"
                  "full-batch GD has no noise", transform=ax2.transAxes, ha="center", fontsize=8,
                  bbox=dict(fc="lightyellow", ec="0.5"))
+    return fig
 
-    numbers = {"escape_epochs_sigma2": esc, "tau": m, "references_median": med_ref, "per_seed": per_seed,
-               "batch_used": B, "start": {"modes": ["learned", "trivial"], "energy": start.energy,
-                                          "index": start.index, "n_zero": start.n_zero},
-               "sigma_2_max_over_all": float(np.nanmax(s2)),
-               "dynamics": "full-batch gradient descent (B = N), no injected noise"}
-    st = _tau_status(m, *_FIG1B_PAPER)
-    claims = [_claim(
-        "fig1b_escape", toolkit=_fmt_tau(m) + f"; largest sigma_2 seen {np.nanmax(s2):.2g}", status=st,
+
+def fig1b_claims(cfg: Fig1bConfig, numbers: dict, seed: int) -> tuple[tuple[Claim, ...], str]:
+    """The reproduction row and the caption of Fig. 1(b) from :func:`fig1b_compute`'s numbers."""
+    m, B = numbers["tau"], numbers["batch_used"]
+    claims = (_claim(
+        "fig1b_escape", toolkit=_fmt_tau(m) + f"; largest sigma_2 seen {numbers['sigma_2_max_over_all']:.2g}",
+        status=_tau_status(m, *_FIG1B_PAPER),
         seeds=f"{cfg.n_seeds} training sets (figure seed {seed}, spawn keys (0, i))", value=m["mean"],
         uncertainty=None if m["n_events"] == 0 else (m["ci_high"] - m["ci_low"]) / 2,
         why=(f"B = {cfg.batch} > N = {cfg.n_train} makes every step full-batch gradient descent, which has no noise, "
@@ -360,7 +431,7 @@ def fig1b_figure(cfg: Fig1bConfig, *, out_dir, seed: int, name: str = "fig1b", p
                  "how its rank-1 state was made); gradient descent then relaxes it to the training set's rank-1 "
                  "state. A start with a non-zero second mode above the saddle (a_sad ~ beta/eta ~ 3e-3 per layer) "
                  "would grow deterministically; its escape time would be set by that residue, not by noise."),
-    )]
+    ),)
     caption = (
         f"Sparse sub-sampling: {cfg.n_train} training samples drawn from a pool of {cfg.n_pool}, {cfg.n_test} test "
         f"samples, beta = {cfg.beta:g}, lr = {cfg.lr:g}, B = {cfg.batch} > N so every step uses the full batch "
@@ -369,8 +440,16 @@ def fig1b_figure(cfg: Fig1bConfig, *, out_dir, seed: int, name: str = "fig1b", p
         "(their train/test MSE, median over sets) and the Bayes error. (b) Singular values of the end-to-end map; "
         "the paper's escape criterion is sigma_2 > 1e-3."
     )
-    return finish(name, fig, out_dir, params={**asdict(cfg), "depth": DEPTH, "width": WIDTH, "sv": list(SV)},
-                  numbers=numbers, claims=claims, caption=caption)
+    return claims, caption
+
+
+def fig1b_figure(cfg: Fig1bConfig, *, out_dir, seed: int, name: str = "fig1b", progress: bool = True) -> FigureResult:
+    """Run Fig. 1(b) with ``cfg`` and write the figure (see :class:`Fig1bConfig`): compute, draw, claims."""
+    d = fig1b_compute(cfg, seed=seed, progress=progress, name=name)
+    claims, caption = fig1b_claims(cfg, d.numbers, seed)
+    return finish(name, fig1b_draw(cfg, d), out_dir,
+                  params={**asdict(cfg), "depth": DEPTH, "width": WIDTH, "sv": list(SV)},
+                  numbers=d.numbers, claims=claims, caption=caption)
 
 
 @register_figure("fig1b", title="Sparse sub-sampling grokking curve from the rank-1 state (Fig. 1(b))",

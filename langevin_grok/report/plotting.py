@@ -145,7 +145,8 @@ class PathCurve:
     barrier_reverse: float = math.nan
 
 
-def plot_minimal_path(curves: Sequence[PathCurve], *, xlabel: str = r"end-to-end singular value $\lambda$",
+def plot_minimal_path(curves: Sequence[PathCurve], *,
+                      xlabel: str = r"end-to-end singular value $\lambda$ (dimensionless)",
                       ylabel: str = r"$\ell(\lambda)-\ell(0)$  (loss units)", annotate: bool = True,
                       references: Mapping[str, float] | None = None, title: str | None = None,
                       ax: Axes | None = None):
@@ -154,7 +155,8 @@ def plot_minimal_path(curves: Sequence[PathCurve], *, xlabel: str = r"end-to-end
     One line per curve (label ``beta = ...``); the trivial minimum (x = 0), the saddle (x marker)
     and the learned minimum (filled circle) are marked. With ``annotate``, a vertical arrow at the
     saddle spans the forward barrier ``dE_f`` (from the trivial level 0) and one at the learned
-    minimum spans the reverse barrier ``dE_r``, each labelled with its value. ``references`` maps
+    minimum spans the reverse barrier ``dE_r``; their values go into the curve's legend entry (text
+    beside the arrows would cross the curves). The legend sits under the axes. ``references`` maps
     a legend label to an x position drawn as a grey dashed vertical line (e.g. a value the paper
     states).
 
@@ -170,7 +172,12 @@ def plot_minimal_path(curves: Sequence[PathCurve], *, xlabel: str = r"end-to-end
         col = _color(i)
         x = _as_1d("x", c.x)
         e = _as_1d("energy", c.energy)
-        ax.plot(x, e, color=col, lw=1.8, label=rf"$\beta = {c.beta:g}$")
+        label = rf"$\beta = {c.beta:g}$"
+        if annotate and math.isfinite(c.barrier_forward):
+            label += rf": $\Delta E_f$ = {_fmt_num(c.barrier_forward)}"
+            if math.isfinite(c.barrier_reverse):
+                label += rf", $\Delta E_r$ = {_fmt_num(c.barrier_reverse)} (loss units)"
+        ax.plot(x, e, color=col, lw=1.8, label=label)
         ymin, ymax = min(ymin, np.nanmin(e)), max(ymax, np.nanmax(e))
         ax.plot([0.0], [0.0], "o", color=col, ms=5, mfc="white", zorder=4)
         if math.isfinite(c.x_saddle):
@@ -184,29 +191,22 @@ def plot_minimal_path(curves: Sequence[PathCurve], *, xlabel: str = r"end-to-end
             if math.isfinite(c.barrier_forward):
                 ax.annotate("", xy=(c.x_saddle, c.e_saddle), xytext=(c.x_saddle, 0.0),
                             arrowprops=dict(arrowstyle="->", color=col, lw=1.2, shrinkA=0, shrinkB=3))
-                # vertical text beside its own arrow, so neighbouring arrows never collide with it
-                ax.text(c.x_saddle, 0.5 * c.e_saddle, rf"$\Delta E_f={_fmt_num(c.barrier_forward)}$",
-                        color=col, fontsize=_FONT - 1, ha="left", va="center", rotation=90,
-                        bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.3))
             if math.isfinite(c.barrier_reverse):
                 # dotted level of the saddle carried over to the learned minimum
                 ax.plot([c.x_saddle, c.x_min], [c.e_saddle, c.e_saddle], ":", color=col, lw=0.9)
                 if c.barrier_reverse > 0.02 * span:
                     ax.annotate("", xy=(c.x_min, c.e_saddle), xytext=(c.x_min, c.e_min),
                                 arrowprops=dict(arrowstyle="->", color=col, lw=1.2, shrinkA=3, shrinkB=0))
-                ax.text(c.x_min, c.e_saddle + 0.02 * span, rf"$\Delta E_r={_fmt_num(c.barrier_reverse)}$",
-                        color=col, fontsize=_FONT - 1, ha="center", va="bottom",
-                        bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.5))
     ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
     for label, xr in (references or {}).items():
         ax.axvline(float(xr), color="0.45", ls="--", lw=1.0, zorder=0, label=label)
-    # head room for the two-column legend above the curves
-    ax.set_ylim(ymin - 0.08 * span, ymax + 0.3 * span)
+    ax.set_ylim(ymin - 0.08 * span, ymax + 0.08 * span)
     # proxy entries explaining the markers
     ax.plot([], [], "o", color="0.3", mfc="white", ms=5, label="trivial minimum")
     ax.plot([], [], "X", color="0.3", mec="k", mew=0.5, ms=7, label="saddle")
     ax.plot([], [], "o", color="0.3", mec="k", mew=0.5, ms=6, label="learned minimum")
-    ax.legend(fontsize=_FONT - 1, loc="upper left", frameon=False, ncol=2)
+    # under the axes: inside, the entries would cover the curves of one beta or another
+    ax.legend(fontsize=_FONT - 1, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, ncol=2)
     _label_axes(ax, xlabel, ylabel, title)
     return fig, ax
 
@@ -275,7 +275,7 @@ def plot_bifurcation(branches: Sequence[BifurcationBranch], *, beta_max: float |
     top = max(float(np.nanmax(b.lam_stable)) for b in branches)
     ax.set_ylim(-0.04 * top, 1.08 * top)
     ax.legend(fontsize=_FONT - 1, loc="lower left", frameon=True, framealpha=0.9)
-    _label_axes(ax, r"L2 strength $\beta$", r"end-to-end singular value $\lambda$", title)
+    _label_axes(ax, r"L2 strength $\beta$", r"end-to-end singular value $\lambda$ (dimensionless)", title)
     return fig, ax
 
 
@@ -327,7 +327,8 @@ def _median_band(values, lo_q: float, hi_q: float):
 
 
 def plot_mse_curves(epochs, curves: Mapping[str, np.ndarray], *,
-                    escape_times: Mapping[str, float] | None = None, quantiles: tuple[float, float] = (0.1, 0.9),
+                    escape_times: Mapping[str, float] | None = None, escape_labels: Mapping[str, str] | None = None,
+                    quantiles: tuple[float, float] = (0.1, 0.9),
                     ylabel: str = "test MSE", logx: bool = True, logy: bool = True,
                     title: str | None = None, ax: Axes | None = None):
     """Median and quantile band over seeds of a loss against epochs, one entry per protocol.
@@ -339,6 +340,8 @@ def plot_mse_curves(epochs, curves: Mapping[str, np.ndarray], *,
     escape_times : label -> escape time in epochs (e.g. the median or the MLE tau); a dotted
         vertical line in the curve's colour, labelled in the legend. NaN or inf (censored) is
         written in the legend as "no escape" and not drawn.
+    escape_labels : label -> legend text of that curve's escape line (say which statistic it is
+        and its interval, as the report quotes it); default ``tau = ... epochs``.
     quantiles : lower and upper quantile of the band (default 10 % and 90 %).
 
     Returns
@@ -361,10 +364,11 @@ def plot_mse_curves(epochs, curves: Mapping[str, np.ndarray], *,
             ax.fill_between(t, lo, hi, color=col, alpha=0.2, lw=0)
         if escape_times and label in escape_times:
             tau = float(escape_times[label])
+            text = (escape_labels or {}).get(label)
             if math.isfinite(tau):
-                ax.axvline(tau, color=col, ls=":", lw=1.3, label=rf"$\tau$ = {_fmt_num(tau)} epochs")
+                ax.axvline(tau, color=col, ls=":", lw=1.3, label=text or rf"$\tau$ = {_fmt_num(tau)} epochs")
             else:
-                ax.plot([], [], ls="none", label=f"{label}: no escape in run")
+                ax.plot([], [], ls="none", label=text or f"{label}: no escape in run")
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -379,7 +383,7 @@ def plot_mse_curves(epochs, curves: Mapping[str, np.ndarray], *,
 
 def plot_grokking_curve(epochs, train_mse, test_mse, *, references: Mapping[str, float] | None = None,
                         escape_epoch: float | None = None, logx: bool = True, logy: bool = True,
-                        title: str | None = None, ax: Axes | None = None):
+                        ylabel: str = "MSE (loss units)", title: str | None = None, ax: Axes | None = None):
     """Train and test MSE against epochs with horizontal reference levels (a grokking curve).
 
     Parameters
@@ -415,15 +419,17 @@ def plot_grokking_curve(epochs, train_mse, test_mse, *, references: Mapping[str,
     if logy:
         ax.set_yscale("log")
     ax.legend(fontsize=_FONT - 1, frameon=False)
-    _label_axes(ax, "epochs", "MSE", title)
+    _label_axes(ax, "epochs", ylabel, title)
     return fig, ax
 
 
-def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | None = None,
-                   r2: float | None = None, slope_err: float | None = None,
+def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, err_label: str | None = None,
+                   fit: tuple[float, float] | None = None, r2: float | None = None,
+                   slope_ci: tuple[float, float] | None = None, slope_se: float | None = None,
                    predicted: tuple[float, float] | None = None, predicted_label: str = "theory",
-                   theory_curves: Mapping[str, tuple] | None = None, lower_bounds=None, slope_name: str = "slope", xlabel: str = r"$1/T$",
-                   ylabel: str = r"$\ln \tau$", note: str | None = None,
+                   theory_curves: Mapping[str, tuple] | None = None, lower_bounds=None,
+                   lower_bound_label: str = r"lower bound of $\tau$ (no escape in run)", slope_name: str = "slope",
+                   xlabel: str = r"$1/T$", ylabel: str = r"$\ln \tau$", note: str | None = None,
                    title: str | None = None, ax: Axes | None = None):
     r"""Arrhenius plot: ln tau against x (1/T or B/lr) with error bars, fitted and predicted lines.
 
@@ -431,14 +437,19 @@ def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | Non
     ----------
     x, ln_tau : shape (n,); NaN entries of ``ln_tau`` (no escape observed) are not drawn.
     ln_tau_err : shape (n,) symmetric error bars, or shape (2, n) lower/upper, or None.
+    err_label : what the error bars are, with their coverage (e.g. ``"95 % LR interval"``); required
+        with ``ln_tau_err``, so that no bar is drawn without saying what it covers.
     fit : (slope, intercept) of the fitted line ``ln tau = intercept + slope x``; its legend
-        entry carries the slope (+- ``slope_err``) and ``R^2``.
+        entry carries the slope, its ``slope_ci`` (labelled "95 % CI") and/or its standard error
+        ``slope_se`` (labelled "s.e."), and ``R^2``.
+    slope_ci : (low, high) 95 % confidence interval of the fitted slope.
+    slope_se : standard error of the fitted slope.
     predicted : (slope, intercept) of the theory line (dashed).
     theory_curves : label -> ``(x_grid, ln_tau_grid)`` arrays of further predictions that need not
         be straight lines (e.g. the exact 1-D mean first-passage time, Eyring-Kramers), dotted.
     lower_bounds : shape (n,), optional lower bounds of ln tau where no escape was seen (e.g. ln of
         the run length, or of the censored MLE's lower confidence limit); drawn as open upward
-        triangles where finite.
+        triangles where finite, labelled ``lower_bound_label`` (say which bound, e.g. its coverage).
     slope_name : how the legend names the fitted slope (e.g. ``r"$\Delta E_{eff}$"`` when x = 1/T).
     note : text drawn in the axes, e.g. "no escapes within 2e4 epochs: no fit" (used instead of
         drawing an empty fit).
@@ -451,6 +462,8 @@ def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | Non
     y = _as_1d("ln_tau", ln_tau)
     if xs.shape != y.shape:
         raise InputError(f"x and ln_tau must have the same shape, got {xs.shape} and {y.shape}")
+    if ln_tau_err is not None and not err_label:
+        raise InputError("err_label must say what the error bars cover (e.g. '95 % LR interval'), got none")
     fig, ax = _fig_ax(ax)
     ok = np.isfinite(y)
     if ok.any():
@@ -458,7 +471,8 @@ def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | Non
         if ln_tau_err is not None:
             err = np.asarray(ln_tau_err, dtype=float)
             err = err[..., ok]
-        ax.errorbar(xs[ok], y[ok], yerr=err, fmt="o", color=_color(0), ms=5, capsize=3, label="measured")
+        ax.errorbar(xs[ok], y[ok], yerr=err, fmt="o", color=_color(0), ms=5, capsize=3,
+                    label="measured" if err is None else f"measured (bars: {err_label})")
     if lower_bounds is not None:
         lb = _as_1d("lower_bounds", lower_bounds)
         if lb.shape != xs.shape:
@@ -466,7 +480,7 @@ def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | Non
         has = np.isfinite(lb)
         if has.any():
             ax.plot(xs[has], lb[has], "^", color=_color(0), mfc="white", ms=7, ls="none",
-                    label=r"lower bound (no escape in run)")
+                    label=lower_bound_label)
     xx = np.linspace(xs.min(), xs.max(), 100) if xs.size else np.array([])
     if xs.size and xs.max() > xs.min():
         pad = 0.05 * (xs.max() - xs.min())
@@ -474,8 +488,10 @@ def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | Non
     if fit is not None:
         slope, icpt = fit
         lab = f"fit: {slope_name} = {_fmt_num(slope)}"
-        if slope_err is not None:
-            lab += rf" $\pm$ {_fmt_num(slope_err, 2)}"
+        if slope_ci is not None:
+            lab += f" (95 % CI {_fmt_num(slope_ci[0])}..{_fmt_num(slope_ci[1])})"
+        if slope_se is not None:
+            lab += f" (s.e. {_fmt_num(slope_se, 2)})"
         if r2 is not None:
             lab += rf", $R^2$ = {r2:.3f}"
         ax.plot(xx, icpt + slope * xx, "-", color=_color(1), lw=1.5, label=lab)
@@ -498,14 +514,16 @@ def plot_arrhenius(x, ln_tau, ln_tau_err=None, *, fit: tuple[float, float] | Non
 
 
 def plot_escape_distribution(times, *, tau: float, kind: str = "ecdf", censor_time: float | None = None,
-                             ks_pvalue: float | None = None, bins="auto", xlabel: str = "escape time",
+                             ks_pvalue: float | None = None, tau_ci: tuple | None = None, bins="auto",
+                             xlabel: str = "escape time",
                              title: str | None = None, ax: Axes | None = None):
     """Escape times against the exponential law with mean ``tau``.
 
     ``kind="ecdf"``: the empirical CDF of the observed times (a step line) against
     ``1 - exp(-t/tau)``; ``kind="hist"``: a density histogram against ``exp(-t/tau)/tau``.
     Censored runs (NaN or inf in ``times``, or times >= ``censor_time``) count in the ECDF's
-    denominator but never reach it; the histogram shows observed times only.
+    denominator but never reach it; the histogram shows observed times only. ``tau_ci``: the 95 %
+    interval of ``tau`` (low, high; high may be None or inf), written in the law's legend entry.
 
     Returns
     -------
@@ -525,7 +543,7 @@ def plot_escape_distribution(times, *, tau: float, kind: str = "ecdf", censor_ti
     if censor_time is not None:
         t_max = max(t_max, float(censor_time))
     grid = np.linspace(0.0, 1.05 * t_max, 300)
-    law = f"exponential, $\\tau$ = {_fmt_num(tau)}"
+    law = f"exponential, $\\tau$ = {_fmt_num(tau)}" + _ci_text(tau_ci)
     if ks_pvalue is not None:
         law += f" (KS p = {ks_pvalue:.2g})"
     if kind == "ecdf":
@@ -550,6 +568,15 @@ def plot_escape_distribution(times, *, tau: float, kind: str = "ecdf", censor_ti
     return fig, ax
 
 
+def _ci_text(ci) -> str:
+    """`` (95 % CI lo..hi)`` for a legend, or "" without an interval (an open upper end prints as inf)."""
+    if ci is None:
+        return ""
+    lo, hi = ci
+    hi = math.inf if hi is None else float(hi)
+    return f" (95 % CI {_fmt_num(float(lo))}..{_fmt_num(hi)})"
+
+
 def _kaplan_meier(times: np.ndarray, observed: np.ndarray):
     """Product-limit survival estimate: step times (k,) and S just after each, starting at (0, 1)."""
     order = np.argsort(times, kind="stable")
@@ -561,7 +588,8 @@ def _kaplan_meier(times: np.ndarray, observed: np.ndarray):
     return np.concatenate([[0.0], t[keep]]), np.concatenate([[1.0], surv[keep]])
 
 
-def plot_survival(times, observed=None, *, tau: float, logy: bool = True, xlabel: str = "time t",
+def plot_survival(times, observed=None, *, tau: float, tau_ci: tuple | None = None, logy: bool = True,
+                  xlabel: str = "time t",
                   title: str | None = None, ax: Axes | None = None):
     """Kaplan-Meier survival curve of escape times against ``exp(-t/tau)``.
 
@@ -571,6 +599,7 @@ def plot_survival(times, observed=None, *, tau: float, logy: bool = True, xlabel
     observed : shape (n,) bool, True where the escape was seen; default: all finite times.
         Non-finite times are always treated as censored (at the largest finite time).
     tau : mean escape time of the exponential law drawn for comparison.
+    tau_ci : optional 95 % interval of ``tau`` (low, high), written in the law's legend entry.
 
     Returns
     -------
@@ -591,7 +620,7 @@ def plot_survival(times, observed=None, *, tau: float, logy: bool = True, xlabel
             label=f"Kaplan-Meier ({int(obs.sum())} escapes, {int((~obs).sum())} censored)")
     grid = np.linspace(0.0, float(t_eff.max()) * 1.05 if t_eff.size else tau, 300)
     ax.plot(grid, np.exp(-grid / tau), "--", color=_color(1), lw=1.5,
-            label=rf"$\exp(-t/\tau)$, $\tau$ = {_fmt_num(tau)}")
+            label=rf"$\exp(-t/\tau)$, $\tau$ = {_fmt_num(tau)}" + _ci_text(tau_ci))
     if logy:
         ax.set_yscale("log")
     ax.legend(fontsize=_FONT - 1, frameon=False)

@@ -132,6 +132,15 @@ def _log_err(pts) -> np.ndarray:
     return np.array([[math.log(p["mean"] / p["ci_low"]) for p in pts], [up(p) for p in pts]])
 
 
+_BARS = "95 % LR interval"
+_YLABEL = r"$\ln\tau$  ($\tau$ in SDE time $t$ = lr$\cdot$steps)"
+
+
+def _npaths(pts) -> str:
+    n = sorted({p["n_paths"] for p in pts})
+    return f"{n[0]} paths/T" if len(n) == 1 else f"{n[0]}..{n[-1]} paths/T"
+
+
 def _panel_small(ax, r, plotting) -> None:
     pts = [p for p in r.points if p["n_escaped"] > 0]
     x = np.array([1.0 / p["temperature"] for p in pts])
@@ -139,15 +148,20 @@ def _panel_small(ax, r, plotting) -> None:
     bar = r.parameters["barrier"]
     if r.row == 1:
         pref = math.log(pts[0]["kramers"]) - bar * x[0]
-        plotting.plot_arrhenius(x, y, _log_err(pts), predicted=(bar, pref), predicted_label="1-D Kramers",
+        plotting.plot_arrhenius(x, y, _log_err(pts), err_label=_BARS, predicted=(bar, pref),
+                                predicted_label="1-D Kramers",
                                 theory_curves={"exact MFPT": (x, np.log([p["prediction"] for p in pts]))},
-                                slope_name=r"$\Delta E$", xlabel=r"$1/T$ (1/loss units)",
-                                title="row 1: 1-D arc, Langevin", ax=ax)
+                                slope_name=r"$\Delta E$", xlabel=r"$1/T$ (1/loss units)", ylabel=_YLABEL,
+                                title=f"row 1: 1-D arc, Langevin, $\\Delta E$ = {_fmt(bar)}, {_npaths(pts)}",
+                                ax=ax)
         return
     pref = math.log(pts[0]["prediction"]) - bar * x[0] if pts else 0.0
-    plotting.plot_arrhenius(x, y, _log_err(pts), predicted=(bar, pref), predicted_label="Eyring-Kramers",
+    plotting.plot_arrhenius(x, y, _log_err(pts), err_label=_BARS, predicted=(bar, pref),
+                            predicted_label="Eyring-Kramers",
                             theory_curves={"1-D exact MFPT": (x, np.log([p["exact_1d"] for p in pts]))},
-                            xlabel=r"$1/T$ (1/loss units)", title="row 2: scalar chain, Langevin", ax=ax)
+                            xlabel=r"$1/T$ (1/loss units)", ylabel=_YLABEL,
+                            title=f"row 2: scalar chain, Langevin, $\\Delta E$ = {_fmt(bar)}, {_npaths(pts)}",
+                            ax=ax)
 
 
 def _panel_network(ax, r, plotting) -> None:
@@ -160,9 +174,12 @@ def _panel_network(ax, r, plotting) -> None:
         vals = [p["predictions"][m]["value"] for p in pts]
         if pts and all(v is not None and v > 0 for v in vals):
             curves[label] = (x, np.log(vals))
-    plotting.plot_arrhenius(x, y, _log_err(pts), fit=None if app is None else (app["slope"], app["intercept"]),
-                            slope_name="apparent slope", theory_curves=curves, xlabel=r"$1/T$ (1/loss units)",
-                            title="row 3: network + injected T", ax=ax)
+    plotting.plot_arrhenius(x, y, _log_err(pts), err_label=_BARS,
+                            fit=None if app is None else (app["slope"], app["intercept"]),
+                            slope_ci=None if app is None else (app["ci_low"], app["ci_high"]),
+                            r2=None if app is None else app["r_squared"], slope_name="apparent slope",
+                            theory_curves=curves, xlabel=r"$1/T$ (1/loss units)",
+                            ylabel=_YLABEL, title=f"row 3: network + injected T, {_npaths(pts)}", ax=ax)
 
 
 def _panel_sgd_reverse(ax, r, plotting) -> None:
@@ -177,12 +194,15 @@ def _panel_sgd_reverse(ax, r, plotting) -> None:
     lnp = r.parameters["kramers_1d_log_prefactor"]
     lb = np.array([math.log(p["ci_low"]) if not p["n_escaped"] else np.nan for p in pts])
     plotting.plot_arrhenius(
-        x, y, err, fit=None if fitd is None else (fitd["slope"], fitd["intercept"]),
+        x, y, err, err_label=_BARS, fit=None if fitd is None else (fitd["slope"], fitd["intercept"]),
         theory_curves={"noise-weighted barrier": (x, lnp + bc * x)},
-        lower_bounds=lb if np.isfinite(lb).any() else None, slope_name=r"$\Delta E_{eff}$",
-        r2=None if fitd is None else fitd["r_squared"], slope_err=None if fitd is None else fitd["slope_se"],
+        lower_bounds=lb if np.isfinite(lb).any() else None, lower_bound_label=r"95 % lower bound of $\tau$",
+        slope_name=r"$\Delta E_{eff}$", r2=None if fitd is None else fitd["r_squared"],
+        slope_ci=None if fitd is None or fitd.get("slope_ci") is None else tuple(fitd["slope_ci"]),
+        slope_se=None if fitd is None or fitd.get("slope_ci") is not None else fitd["slope_se"],
         predicted=(r.prediction["value"], lnp), predicted_label="1-D Kramers at T_eff",
-        xlabel=r"$1/T_{\rm eff}$ (from $c_e$; 1/loss units)", title="row 4: plain SGD, reverse",
+        xlabel=r"$1/T_{\rm eff}$ (from $c_e$; 1/loss units)", ylabel=_YLABEL,
+        title=f"row 4: plain SGD, reverse, lr = {r.parameters['lr']:g}, {len(pts)} batch sizes",
         note=None if any(p["n_escaped"] for p in pts) else "no escapes", ax=ax)
 
 
@@ -206,7 +226,7 @@ def _arrhenius_figure(by: dict, out: Path, plotting) -> list[str]:
 
 
 def _series(by: dict) -> list[tuple]:
-    """(row, times, escaped, tau, label) of the coldest point of rows 1-3 and of row 5."""
+    """(row, times, escaped, tau, label, point, tau_is_measured) of the coldest point of rows 1-3 and of row 5."""
     from ..theory.stats import exponential_mle
 
     series = []
@@ -214,17 +234,28 @@ def _series(by: dict) -> list[tuple]:
         if k in by:
             r = by[k]
             t, e = np.array(r.data["times"][-1]), np.array(r.data["escaped"][-1], dtype=bool)
-            if k == "network_injected" and r.points[-1]["prediction"] is None:
-                tau, lab = (exponential_mle(t, e).mean if e.any() else None), "measured MLE"
+            p = r.points[-1]
+            if k == "network_injected" and p["prediction"] is None:
+                tau, lab, measured = (exponential_mle(t, e).mean if e.any() else None), "measured MLE", True
             else:
-                tau, lab = r.points[-1]["prediction"], METHODS[r.points[-1].get("prediction_method",
-                                                                                 r.prediction["method"])]
-            series.append((r.row, t, e, tau, lab, r.points[-1]["dE_over_T"]))
+                tau, lab, measured = p["prediction"], METHODS[p.get("prediction_method", r.prediction["method"])], False
+            series.append((r.row, t, e, tau, lab, p, measured))
     if "sgd_trap" in by:
         r = by["sgd_trap"]
         series.append((r.row, np.array(r.data["times"][0]), np.array(r.data["escaped"][0], dtype=bool),
-                       r.points[0].get("reference_iso_exact_1d"), "isotropic-T 1-D reference", None))
+                       r.points[0].get("reference_iso_exact_1d"), "isotropic-T 1-D reference", None, False))
     return [s for s in series if s[3] is not None and math.isfinite(s[3]) and s[3] > 0]
+
+
+def _series_title(k: int, lab: str, p: dict | None) -> str:
+    """Panel title: the row, where tau comes from, and the point's parameters and measured tau (95 % CI)."""
+    head = f"row {k}: law with tau from {lab}"
+    if p is None:
+        return head
+    name = "dE1D/T" if k == 3 else "dE/T"
+    ci = f"{_fmt(p['ci_low'])}..{_fmt(p['ci_high'])}" if p.get("mean") is not None else "-"
+    return (head + f"\ncoldest point: T = {_fmt(p['temperature'], 3)} loss units, {name} = {p['dE_over_T']:g}"
+            f"\nmeasured tau = {_fmt(p.get('mean'))} (95 % CI {ci})")
 
 
 def make_figures(report, out) -> list[str]:
@@ -239,21 +270,21 @@ def make_figures(report, out) -> list[str]:
     if not usable:
         return names
 
-    def title(k, lab, x):
-        return f"row {k} ({lab})" + ("" if x is None else f", dE/T = {x:g}")
-
     dist = [s for s in usable if s[2].any()]
     if dist:
-        fig, axes = plotting.new_figure(1, len(dist))
-        for ax, (k, t, e, tau, lab, x) in zip(np.atleast_1d(axes), dist):
+        fig, axes = plotting.new_figure(1, len(dist), figsize=(5.6 * len(dist), 3.9))
+        for ax, (k, t, e, tau, lab, p, measured) in zip(np.atleast_1d(axes), dist):
             ks = ks_exponential(t, e, tau=tau)
-            plotting.plot_escape_distribution(np.where(e, t, np.nan), tau=tau, ks_pvalue=ks.pvalue,
-                                              xlabel="escape time (SDE time)", title=title(k, lab, x), ax=ax)
+            plotting.plot_escape_distribution(
+                np.where(e, t, np.nan), tau=tau, ks_pvalue=ks.pvalue,
+                tau_ci=(p["ci_low"], p["ci_high"]) if measured else None,
+                xlabel="escape time t (SDE time lr$\\cdot$steps)", title=_series_title(k, lab, p), ax=ax)
         plotting.save_figure(fig, out, "escape_distribution", formats=("png",))
         names.append("escape_distribution.png")
-    fig, axes = plotting.new_figure(1, len(usable))
-    for ax, (k, t, e, tau, lab, x) in zip(np.atleast_1d(axes), usable):
-        plotting.plot_survival(t, e, tau=tau, xlabel="time (SDE time)", title=title(k, lab, x), ax=ax)
+    fig, axes = plotting.new_figure(1, len(usable), figsize=(5.6 * len(usable), 3.9))
+    for ax, (k, t, e, tau, lab, p, measured) in zip(np.atleast_1d(axes), usable):
+        plotting.plot_survival(t, e, tau=tau, tau_ci=(p["ci_low"], p["ci_high"]) if measured else None,
+                               xlabel="time t (SDE time lr$\\cdot$steps)", title=_series_title(k, lab, p), ax=ax)
     plotting.save_figure(fig, out, "survival", formats=("png",))
     names.append("survival.png")
     return names
