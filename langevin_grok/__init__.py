@@ -39,11 +39,12 @@ _EXPORTS = {
     # temperature
     "sgd_temperature": "_core.units",
     # engine
-    "simulate_ensemble": "langevin.engine", "simulate_reference": "langevin.engine", "EscapeResult": "langevin.engine",
+    "simulate_ensemble": "langevin.engine", "simulate_ams": "langevin.ams", "AMSResult": "langevin.ams",
+    "custom_model": "langevin.custom", "user_event": "langevin.custom", "simulate_reference": "langevin.engine", "EscapeResult": "langevin.engine",
     "arc_model": "langevin.models", "chain_model": "langevin.models", "network_model": "langevin.models",
     "Event": "langevin.events", "escape_events": "langevin.events",
     # theory and statistics
-    "escape_target": "theory.kramers", "kramers_1d": "theory.kramers", "exact_mfpt_1d": "theory.kramers",
+    "escape_target": "landscape.escape", "kramers_1d": "theory.kramers", "exact_mfpt_1d": "theory.kramers", "mfpt_1d": "theory.kramers",
     "eyring_kramers": "theory.kramers", "eyring_kramers_chain": "theory.kramers", "ZeroModeError": "theory.kramers",
     "exponential_mle": "theory.stats", "arrhenius_fit": "theory.stats",
     "eyring_kramers_orbit": "theory.orbits", "network_escape_prediction": "theory.orbits",

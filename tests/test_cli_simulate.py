@@ -66,3 +66,36 @@ def test_bad_input_exits_2_with_one_line(capsys, extra, word):
     assert code == 2
     lines = out.err.strip().splitlines()
     assert len(lines) == 1 and word in lines[0] and "Traceback" not in out.err
+
+
+@pytest.mark.parametrize("model", ["arc", "chain"])
+def test_method_ams_json_contract(capsys, model):
+    """``--method ams`` at dE/T = 10 (30 replicas x 4 runs, seed 1): the JSON contract, reproducible per
+    seed; on the arc the exact MFPT lies in the 99% interval widened by 10% (dt = 0.02 step bias)."""
+    from langevin_grok.landscape.escape import escape_target
+    from langevin_grok.theory.kramers import exact_mfpt_1d
+
+    T = escape_target(3, 0.8, 0.3).barrier / 10.0
+    argv = ["simulate", "--model", model, "--depth", "3", "--sv", "0.8", "--beta", "0.3", "--temperature", str(T),
+            "--method", "ams", "--paths", "30", "--runs", "4", "--dt", "0.02", "--seed", "1", "--confidence",
+            "0.99", "--json"]
+    code, out = _run(capsys, argv)
+    assert code == 0
+    d = json.loads(out.out)
+    assert {"method", "n_runs", "probability", "levels", "mean_escape_time", "ci_low", "ci_high",
+            "wall_seconds", "seed"} <= set(d)
+    assert d["method"] == "ams" and d["n_runs"] == 4 and d["n_paths"] == 30 and d["seed"] == 1
+    assert 0 < d["probability"] < 1 and d["levels"] > 0
+    assert d["ci_low"] < d["mean_escape_time"] < d["ci_high"]
+    code, out2 = _run(capsys, argv)
+    assert json.loads(out2.out)["mean_escape_time"] == d["mean_escape_time"]
+    if model == "arc":
+        exact = exact_mfpt_1d(3, 0.8, 0.3, T).tau
+        assert d["ci_low"] / 1.1 <= exact <= d["ci_high"] * 1.1
+    code, out = _run(capsys, argv[:-1])
+    assert code == 0 and "probability" in out.out
+
+
+def test_method_ams_rejects_max_time(capsys):
+    code, out = _run(capsys, BASE + ["--temperature", "0.002", "--method", "ams", "--max-time", "10"])
+    assert code == 2 and "max_time" in out.err

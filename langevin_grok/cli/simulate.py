@@ -6,6 +6,7 @@ from .._core.checks import InputError, check_choice, check_int
 from ._common import add_escape_mode_arguments, finite_float, format_table, print_json
 
 MODELS = ("arc", "chain")
+METHODS = ("ensemble", "ams")
 
 
 def register(sub) -> None:
@@ -32,7 +33,14 @@ def register(sub) -> None:
                    help="per-sample gradient variance c along the escape direction (>= 0; squared loss units)")
     p.add_argument("--n-train", type=finite_float, default=None,
                    help="training-set size N (samples): applies the without-replacement factor (N-B)/(N-1) to T")
-    p.add_argument("--paths", type=finite_float, default=1000, help="number of independent paths (integer >= 1)")
+    p.add_argument("--paths", type=finite_float, default=None,
+                   help="number of independent paths (integer >= 1; default 1000); with --method ams the "
+                        "replicas per AMS run (integer >= 2; default 100)")
+    p.add_argument("--method", default="ensemble",
+                   help="ensemble (brute-force paths, default) or ams (adaptive multilevel splitting for high "
+                        "barriers: p = P(escape before return | left the well) and tau from the loop decomposition)")
+    p.add_argument("--runs", type=finite_float, default=20,
+                   help="independent AMS runs for the error bar (integer >= 2; default 20; --method ams only)")
     p.add_argument("--dt", type=finite_float, default=0.005, help="Euler-Maruyama time step (> 0; SDE time units)")
     p.add_argument("--seed", type=finite_float, default=None,
                    help="integer seed >= 0 of the per-path random streams (default: fresh entropy, reported)")
@@ -51,8 +59,9 @@ def register(sub) -> None:
 
 
 def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None, batch=None, noise=None,
-            n_train=None, paths=1000, dt=0.005, seed=None, direction="forward", max_time=None,
-            max_steps=1_000_000, bridge=True, confidence=0.95, progress=None) -> dict:
+            n_train=None, paths=None, dt=0.005, seed=None, direction="forward", max_time=None,
+            max_steps=1_000_000, bridge=True, confidence=0.95, progress=None, method="ensemble",
+            runs=20) -> dict:
     """Run the command's simulation and return the JSON contract as a dict."""
     from ..langevin.engine import resolve_temperature, simulate_ensemble
     from ..langevin.events import escape_setup
@@ -60,6 +69,7 @@ def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None
     from ..theory.stats import exponential_mle
 
     model = check_choice("model", model, MODELS)
+    method = check_choice("method", method, METHODS)
     direction = check_choice("direction", direction, ("forward", "reverse"))
     batch = None if batch is None else check_int("batch", batch, minimum=1)
     n_train = None if n_train is None else check_int("n_train", n_train, minimum=1)
@@ -67,6 +77,9 @@ def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None
     T = resolve_temperature(temperature, lr=lr, batch=batch, noise=noise, n_train=n_train)
     m = (arc_model if model == "arc" else chain_model)(depth, sv, beta)
     setup = escape_setup(m, direction)
+    if method == "ams":
+        return _compute_ams(m, setup, T, paths, runs, dt, seed, max_time, max_steps, bridge, confidence, lr)
+    paths = 1000 if paths is None else paths
     res = simulate_ensemble(m, T, paths, dt, setup.x0, setup.events, max_steps=max_steps, max_time=max_time,
                             seed=seed, bridge=bridge, progress=progress)
     est = exponential_mle(res.times, res.escaped, confidence=confidence)
@@ -97,6 +110,7 @@ def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None
         "bridge": res.bridge,
         "seed": res.seed,
         "time_unit": "sde",
+        "method": "ensemble",
     }
     if lr is not None:
         out["mean_escape_steps"] = est.mean / lr
@@ -104,19 +118,49 @@ def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None
     return out
 
 
+def _compute_ams(m, setup, T, paths, runs, dt, seed, max_time, max_steps, bridge, confidence, lr) -> dict:
+    """``--method ams``: :func:`langevin_grok.langevin.ams.simulate_ams` on the default escape problem."""
+    from ..langevin.ams import simulate_ams
+
+    if max_time is not None:
+        raise InputError("max_time does not apply to --method ams (use --max-steps per piece of path)")
+    res = simulate_ams(m, T, n_replicas=100 if paths is None else check_int("paths", paths, minimum=2),
+                       n_runs=check_int("runs", runs, minimum=2), dt=dt, seed=seed, x0=setup.x0,
+                       events=setup.events, max_steps=max_steps, bridge=bridge, confidence=confidence)
+    tgt = setup.target
+    out = {
+        "model": m.kind, "depth": tgt.depth, "sv": tgt.sv, "beta": tgt.beta, "direction": setup.direction,
+        "temperature": T, "barrier": tgt.barrier, "barrier_over_t": tgt.barrier / T,
+        "lambda_start": tgt.lambda_start, "lambda_target": tgt.lambda_target, "method": "ams",
+        "mean_escape_time": res.mean_escape_time, "ci_low": res.ci_low, "ci_high": res.ci_high,
+        "confidence": res.confidence, "probability": res.probability, "probability_se": res.probability_se,
+        "levels": res.levels, "level_a": res.level_a, "level_sigma": res.level_sigma, "t_entry": res.t_entry,
+        "t_loop": res.t_loop, "t_reactive": res.t_reactive, "n_paths": res.n_replicas, "n_runs": res.n_runs,
+        "n_censored": res.n_censored, "path_steps": res.path_steps, "wall_seconds": res.wall_seconds,
+        "dt": res.dt, "bridge": res.bridge, "seed": res.seed, "status": res.status, "reason": res.reason,
+        "time_unit": "sde",
+    }
+    if lr is not None:
+        out["mean_escape_steps"] = res.mean_escape_time / lr
+        out["lr"] = lr
+    return out
+
+
 def run(args) -> int:
-    if args.paths is None or not float(args.paths).is_integer():
+    if args.paths is not None and not float(args.paths).is_integer():
         raise InputError(f"paths must be an integer >= 1, got {args.paths!r}")
     out = compute(
         args.model, args.depth, args.sv, args.beta, args.temperature, lr=args.lr, batch=args.batch,
         noise=args.noise, n_train=args.n_train, paths=args.paths, dt=args.dt, seed=args.seed,
         direction=args.direction, max_time=args.max_time, max_steps=args.max_steps, bridge=not args.no_bridge,
-        confidence=args.confidence, progress=None,
+        confidence=args.confidence, progress=None, method=args.method, runs=args.runs,
     )
     if args.json:
         print_json(out)
         return 0
     keys = ("model", "depth", "sv", "beta", "direction", "temperature", "barrier_over_t", "mean_escape_time",
             "ci_low", "ci_high", "n_paths", "n_escaped", "path_steps", "wall_seconds")
+    if out["method"] == "ams":
+        keys = keys[:10] + ("probability", "levels", "n_paths", "n_runs", "path_steps", "wall_seconds", "status")
     print(format_table(["quantity", "value"], [[k, out[k]] for k in keys]))
     return 0

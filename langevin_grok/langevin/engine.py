@@ -506,6 +506,14 @@ def _check_model(model) -> Model:
     return model
 
 
+def _ensemble_kernel(model: Model, events, kernel=None):
+    """The shared kernel (default ``_run_ensemble``), or its copy compiled for a user-defined model
+    or user events (:func:`langevin_grok.langevin.custom.specialise`)."""
+    from .custom import specialise
+
+    return specialise(_run_ensemble if kernel is None else kernel, model, events)
+
+
 def _initial_states(x0, model: Model, n_paths: int) -> np.ndarray:
     x0 = np.asarray(x0, dtype=float)
     if x0.ndim == 0 and model.dim == 1:
@@ -630,11 +638,12 @@ def simulate_ensemble(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n, unit="path", disable=None if progress is None else not progress, leave=False)
+    kernel = _ensemble_kernel(model, events)
     t0 = time.perf_counter()
     try:
         for a in range(0, n, chunk):
             b = min(n, a + chunk)
-            _run_ensemble(model.code, p, X[a:b], dt, T, cap, codes, dirs, specs, bool(bridge), keys[a:b],
+            kernel(model.code, p, X[a:b], dt, T, cap, codes, dirs, specs, bool(bridge), keys[a:b],
                           rec_every, rec[a:b], times[a:b], which[a:b], steps[a:b], wsize)
             if bar is not None:
                 bar.update(b - a)
@@ -682,7 +691,7 @@ def euler_maruyama_replay(model: Model, temperature: float, dt: float, x0, dW) -
     X0 = _initial_states(x0, model, dW.shape[0])
     out = np.empty((dW.shape[0], dW.shape[1] + 1, model.dim))
     p = np.ascontiguousarray(model.params)
-    _run_replay(model.code, p, X0, dt, T, dW, out, work_size(model.code, p))
+    _ensemble_kernel(model, (), _run_replay)(model.code, p, X0, dt, T, dW, out, work_size(model.code, p))
     return out
 
 

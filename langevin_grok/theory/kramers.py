@@ -220,7 +220,9 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     ----------
     potential : callable
         ``U(t, x, p)`` in the package convention, vectorised over a float64 array ``x`` of shape (n,)
-        (e.g. :func:`langevin_grok.landscape.modes.arc_potential`).
+        (e.g. :func:`langevin_grok.landscape.modes.arc_potential`). Any 1-D potential works; for a
+        user-defined model (:func:`langevin_grok.langevin.custom.custom_model`, dim 1) pass
+        ``model.potential_1d`` and ``params=model.params``.
     x0, target : float
         Start and absorbing point, ``x0 != target``.
     temperature : float
