@@ -31,16 +31,12 @@ import numpy as np
 
 from .._core.checks import (
     InputError,
-    check_beta,
-    check_choice,
-    check_depth,
     check_finite,
     check_int,
     check_positive,
-    check_sv,
 )
-from ..landscape.escape import DIRECTIONS, EscapeTarget, escape_target
-from ..landscape.modes import arc_potential, mode_landscape
+from ..landscape.escape import escape_target
+from ..landscape.modes import arc_potential
 from ..landscape.network import DeepLinearNetwork, StationaryPoint, equivalent_saddles, stationary_point
 
 __all__ = [
@@ -161,12 +157,18 @@ class MFPTResult:
     reflect_used : float
         The finite reflecting end actually integrated from (equal to ``reflect`` when finite).
     rel_error : float
-        Estimated relative quadrature error (largest change between the last two orders, summed
-        over pieces, relative to the total).
+        Estimated relative error: the change between the last two Gauss-Legendre orders of every
+        piece (with the inner integral's error carried into the later outer pieces), plus the float64
+        rounding floor ``4 eps |U| / T`` of each piece, plus bounds on the skipped pieces and on the
+        truncated reflecting tail (``exp(-tail)``), relative to the total.
     n_pieces, n_evals : int
         Number of integration pieces evaluated (after skipping negligible ones and bisecting steep
         ones) and of potential evaluations.
     direction, barrier, barrier_over_t : only set by :func:`exact_mfpt_1d` (else ``None``).
+    status : {"valid", "marginal"}
+        ``"marginal"`` when ``rel_error`` exceeds 1e-6 or a piece stayed unconverged at the
+        bisection depth cap: the number is then not a ground truth.
+    reason : {"converged", "quadrature_error_large", "bisection_depth_cap"}
     """
 
     tau: float
@@ -182,6 +184,8 @@ class MFPTResult:
     direction: str | None = None
     barrier: float | None = None
     barrier_over_t: float | None = None
+    status: str = "valid"
+    reason: str = "converged"
 
     def to_dict(self) -> dict:
         """Plain ``dict`` (JSON-ready; non-finite values become ``None``)."""
@@ -201,6 +205,23 @@ def _gl(n: int) -> tuple[np.ndarray, np.ndarray]:
         x, w = np.polynomial.legendre.leggauss(n)
         _GL_CACHE[n] = (0.5 * (x + 1.0), 0.5 * w)
     return _GL_CACHE[n]
+
+
+_RTOL_RANGE = (1e-13, 1e-3)  # below: float64 round-off of a piece's sum; above: not a ground truth
+_TAIL_RANGE = (10.0, 600.0)  # truncation exp(-tail) of the reflecting end; the bounds skip exp(-(tail + 30))
+_TRUSTED_REL_ERROR = 1e-6  # above this estimated relative error the status is "marginal"
+_MAX_STEEP_PIECES = 20000  # cost cap of resolving a steep descent on the scale T / |U'| (about 10 s)
+
+
+def _check_quadrature_options(tail, rtol, dps) -> tuple[float, float, int]:
+    """Validate ``tail``, ``rtol`` and ``dps`` of :func:`mfpt_1d` (InputError naming the argument)."""
+    tail, rtol = check_finite("tail", tail), check_finite("rtol", rtol)
+    if not _TAIL_RANGE[0] <= tail <= _TAIL_RANGE[1]:
+        raise InputError(f"tail must lie in [{_TAIL_RANGE[0]:g}, {_TAIL_RANGE[1]:g}] (units of T), got {tail!r}")
+    if not _RTOL_RANGE[0] <= rtol <= _RTOL_RANGE[1]:
+        raise InputError(f"rtol must lie in [{_RTOL_RANGE[0]:g}, {_RTOL_RANGE[1]:g}], got {rtol!r}")
+    dps = check_int("dps", dps, minimum=20)
+    return tail, rtol, dps
 
 
 def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), *,
@@ -256,7 +277,9 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     are skipped, and a piece over which ``U/T`` still changes by more than 60 (steeper than the
     4001-point grid resolves) is bisected before any quadrature: where the target lies far down a steep slope (``(U_saddle - U_target) / T`` of
     1e5 and more, tiny barriers) the deterministic descent must be resolved on the scale
-    ``T / |U'|`` and the cost grows like ``(U_saddle - U_target) / (60 T)`` pieces. On a piece,
+    ``T / |U'|`` and the cost grows like ``(U_saddle - U_target) / (60 T)`` pieces (an InputError
+    naming the temperature above 2e4 pieces, ~10 s, e.g. forward escapes at beta <~ 0.01 for L = 3).
+    ``x0`` and both ends are kept exactly as knots (the outer integral starts at the knot ``x0``). On a piece,
     the outer integral uses Gauss-Legendre of order n (doubled until converged); the inner
     integral ``F(y)`` at the outer nodes is accumulated over the gaps between consecutive nodes
     with a 10-point rule, so the double integral costs O(n) evaluations rather than O(n^2). Each
@@ -270,6 +293,7 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     """
     T = check_positive("temperature", temperature)
     x0 = check_finite("x0", x0)
+    tail, rtol, dps = _check_quadrature_options(tail, rtol, dps)
     b = check_finite("target", target)
     if b == x0:
         raise InputError(f"target must differ from x0 ({x0!r}), got {target!r}")
@@ -330,8 +354,14 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
         if acc >= 40.0:
             knots.add(float(grid[i]))
             acc = 0.0
-    knots = np.array(sorted(k for k in knots if A <= k <= B))
-    knots = knots[np.concatenate(([True], np.diff(knots) > 1e-15 * max(1.0, abs(B - A))))]
+    # merge near-duplicate knots, keeping A, X0 and B exactly: a grid point or breakpoint an ulp below
+    # X0 must not replace it, since the outer integral starts at the knot equal to X0 (lo >= X0 below)
+    merge = 1e-15 * max(1.0, abs(B - A))
+    fixed = np.array([A, X0, B])
+    extra = np.array(sorted(k for k in knots if A < k < B and np.min(np.abs(k - fixed)) > merge))
+    if extra.size:
+        extra = extra[np.concatenate(([True], np.diff(extra) > merge))]
+    knots = np.union1d(extra, fixed)
 
     # Cheap log-bounds of every piece's contributions (U at the ends and 12 interior points), to skip
     # pieces whose every (inner piece i <= outer piece j) pair is below exp(-(tail + 30)) of the
@@ -354,6 +384,15 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
     cut = pair.max() - (tail + 30.0)
     need_out = pair > cut
     need_in = np.maximum(inner_b + after, diag) > cut
+    # a needed piece over which U/T changes by more than _STEEP is bisected down to the scale T / |U'|
+    # (a steep deterministic descent, e.g. from a tiny barrier's saddle down to the target): refuse
+    # rather than run for hours when that would take more than _MAX_STEEP_PIECES pieces
+    n_steep = float(np.sum(np.ptp(vp, axis=1)[need_out | need_in] / _STEEP))
+    if n_steep > _MAX_STEEP_PIECES:
+        raise InputError(
+            f"temperature {T!r} is too small for this quadrature: U/T changes by {np.ptp(vp):.3g} on "
+            f"[{min(s * A, s * B):.6g}, {max(s * A, s * B):.6g}], about {n_steep:.2g} pieces of the scale "
+            f"T / |U'| would be needed (cap {_MAX_STEEP_PIECES})")
 
     xg, wg = _gl(_GAP_ORDER)
 
@@ -408,7 +447,11 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
                     break
             prev = (inc, out)
         if converged or depth >= 24:
-            return inc, out, d_inc, d_out, s1, 1
+            # the float64 rounding of U enters every node as a relative error ~ eps |U| / T, which no
+            # order change can show: count it in the error estimate
+            floor = 4.0 * eps * float(np.max(np.abs(vy))) / T
+            capped[0] += not converged
+            return inc, out, d_inc + floor * inc, d_out + floor * out, s1, 1
         mid = 0.5 * (lo + hi)
         a = piece(lo, mid, F, outer, depth + 1)
         b = piece(mid, hi, F + a[0], outer, depth + 1)
@@ -416,6 +459,7 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
         return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3] + a[2] * b[4], a[4] + b[4], a[5] + b[5])
 
     n_used = 0
+    capped = [0]  # pieces left unconverged at the bisection depth cap
     with mpmath.workdps(dps):
         F = mpmath.mpf(0)  # inner integral from A to the current knot
         F_err = mpmath.mpf(0)  # its estimated absolute error
@@ -435,7 +479,18 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
         if total <= 0:
             raise InputError("mean first-passage time integral vanished: check the potential and the end points")
         log_tau = float(mpmath.log(total) - mpmath.log(T))
+        # plus what was dropped: every skipped (inner, outer) pair is below exp(cut), and the truncated
+        # reflecting tail is below exp(-tail) of the well integral
+        err += need_out.size * (need_out.size + 1) // 2 * mpmath.exp(cut)
+        if not math.isfinite(reflect):
+            err += mpmath.exp(-tail) * total
         rel_error = float(err / total)
+    if capped[0]:
+        status, reason = "marginal", "bisection_depth_cap"
+    elif not rel_error <= _TRUSTED_REL_ERROR:
+        status, reason = "marginal", "quadrature_error_large"
+    else:
+        status, reason = "valid", "converged"
     return MFPTResult(
         tau=_exp_or_inf(log_tau),
         log_tau=log_tau,
@@ -447,6 +502,8 @@ def mfpt_1d(potential, x0: float, target: float, temperature: float, params=(), 
         rel_error=rel_error,
         n_pieces=int(n_used),
         n_evals=int(n_evals),
+        status=status,
+        reason=reason,
     )
 
 
@@ -590,16 +647,19 @@ def _descends_to(net, saddle, start) -> bool:
     """True when one branch of the saddle's unstable manifold descends (gradient flow) to ``start``.
 
     Starts at ``saddle.theta +- 1e-4 |theta| e`` with e the unstable eigenvector, integrates
-    ``dtheta/dt = -grad Loss`` (LSODA) until the gradient is below 1e-10 or t = 200 / min(mu_start),
-    and compares with ``start.theta``.
+    ``dtheta/dt = -grad Loss`` (LSODA) until the gradient is below 1e-10 away from the saddle or
+    ``t = 200 / min(mu_start, |mu_1|)`` (leaving the saddle takes ~ ln(1e4) / |mu_1|, which grows
+    near the spinodal where the saddle flattens), and compares with ``start.theta``.
     """
     from scipy.integrate import solve_ivp
 
     e = saddle.eigenvectors[:, 0]
     scale = max(1.0, float(np.linalg.norm(saddle.theta)), float(np.linalg.norm(start.theta)))
-    t_max = 200.0 / float(start.eigenvalues[0])
+    t_max = 200.0 / min(float(start.eigenvalues[0]), abs(float(saddle.eigenvalues[0])))
 
     def stop(t, x):
+        if np.linalg.norm(x - saddle.theta) <= 2e-4 * scale:  # still at the saddle (flat near the spinodal)
+            return 1.0
         return float(np.linalg.norm(net.grad(x))) - 1e-10
 
     stop.terminal = True
@@ -726,5 +786,8 @@ def eyring_kramers_chain(depth: int, sv: float, beta: float, temperature: float,
     tgt = escape_target(depth, sv, beta, direction)  # validates: a barrier exists in this direction
     net = DeepLinearNetwork.from_singular_values(tgt.depth, 1, 1, [tgt.sv], tgt.beta)
     start = ["trivial"] if tgt.direction == "forward" else ["learned"]
-    res = eyring_kramers(net, start, ["saddle"], temperature)
+    # all saddles are images of one under the sign flips (equal Hessian spectra): one Hessian, and
+    # the count in closed form (count_equivalent_saddles would enumerate all 2^(L-1) images)
+    n_sad = 2 ** (tgt.depth - 1) if tgt.direction == "forward" else 1
+    res = eyring_kramers(net, start, ["saddle"], temperature, n_saddles=n_sad)
     return replace(res, direction=tgt.direction)
