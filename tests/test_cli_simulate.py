@@ -99,3 +99,33 @@ def test_method_ams_json_contract(capsys, model):
 def test_method_ams_rejects_max_time(capsys):
     code, out = _run(capsys, BASE + ["--temperature", "0.002", "--method", "ams", "--max-time", "10"])
     assert code == 2 and "max_time" in out.err
+
+
+def test_network_model_from_the_rank1_trap(capsys):
+    """``simulate --model network``: the paper network from its rank-1 trap with the singular-value event;
+    seeded (seed 1, 32 paths, dE/T = 5): every path escapes and the mean lies in the range the orbit theory's
+    measurements give at this dE/T (docs/theory.md section 1: 6.55 [5.7, 7.5]), within a factor 2."""
+    from langevin_grok.cli import main
+    import json
+
+    code = main(["simulate", "--model", "network", "--depth", "3", "--width", "10", "--sv", "0.9", "0.8",
+                 "--beta", "0.32", "--temperature", "0.0057", "--start", "learned,trivial", "--paths", "32",
+                 "--seed", "1", "--dt", "0.01", "--json"])
+    assert code == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["n_escaped"] == d["n_paths"] == 32 and d["escape_event"] == "singular_value"
+    assert d["start_modes"] == ["learned", "trivial"] and d["n_params"] == 140
+    assert 6.55 / 2 < d["mean_escape_time"] < 6.55 * 2
+    assert d["ci_low"] < d["mean_escape_time"] < d["ci_high"]
+
+
+def test_network_model_bad_input_one_line(capsys):
+    from langevin_grok.cli import main
+
+    for argv in (["--model", "network", "--depth", "3", "--sv", "0.9", "0.8", "--beta", "0.32", "-T", "0.01"],
+                 ["--model", "network", "--width", "1", "--depth", "3", "--sv", "0.9", "0.8", "--beta", "0.32",
+                  "-T", "0.01", "--start", "learned,trivial"],
+                 ["--model", "arc", "--depth", "3", "--sv", "0.9", "0.8", "--beta", "0.32", "-T", "0.01"]):
+        assert main(["simulate", *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "error" in err

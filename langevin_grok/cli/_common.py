@@ -30,11 +30,17 @@ def print_json(obj, stream=None) -> None:
     (stream or sys.stdout).write("\n")
 
 
-def add_escape_mode_arguments(p) -> None:
-    """``--depth``, ``--sv`` and ``--beta`` of one mode with a barrier (shared by kramers and simulate)."""
+def add_escape_mode_arguments(p, several_sv: bool = False) -> None:
+    """``--depth``, ``--sv`` and ``--beta`` of one mode with a barrier (shared by kramers and simulate);
+    ``several_sv``: ``--sv`` takes one value per mode (the network of ``--width``)."""
     p.add_argument("--depth", "-L", type=finite_float, required=True,
                    help="number of weight matrices L (integer >= 3; dimensionless)")
-    p.add_argument("--sv", type=finite_float, required=True,
-                   help="singular value eta of Sigma_yx in (0, 1) (dimensionless)")
+    if several_sv:
+        p.add_argument("--sv", type=finite_float, nargs="+", required=True,
+                       help="singular value(s) eta of Sigma_yx, each in (0, 1) (dimensionless); several only with "
+                            "--width (one per mode)")
+    else:
+        p.add_argument("--sv", type=finite_float, required=True,
+                       help="singular value eta of Sigma_yx in (0, 1) (dimensionless)")
     p.add_argument("--beta", type=finite_float, required=True,
                    help="L2 strength beta in (0, beta_c) (loss units per squared weight)")

@@ -24,18 +24,13 @@ def register(sub) -> None:
             "lambda_min)/2 from lambda = 0; reverse: lambda_sad/2 from lambda_min)."
         ),
     )
-    add_escape_mode_arguments(p)
+    add_escape_mode_arguments(p, several_sv=True)
     p.add_argument("--temperature", "-T", type=finite_float, required=True,
                    help="noise temperature T > 0 (loss units; T = lr c / (2B) for SGD)")
     p.add_argument("--direction", default="forward",
                    help="forward (trivial -> learned, default) or reverse (learned -> trivial)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     # --width: the deep linear network of that hidden width (hidden-layer orbit theory, langevin_grok.theory.orbits)
-    for action in p._actions:
-        if action.dest == "sv":
-            action.nargs = "+"
-            action.help = ("singular value(s) eta of Sigma_yx, each in (0, 1) (dimensionless); several only with "
-                           "--width (one per mode)")
     p.add_argument("--width", "-w", type=int, default=None,
                    help="hidden width W (integer >= 1): predict for the L-layer network of that width (orbit "
                         "Eyring-Kramers and entropic MFPT, docs/theory.md section 1) instead of one mode")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._core.checks import InputError, check_choice, check_int
 from ._common import add_escape_mode_arguments, finite_float, format_table, print_json
 
-MODELS = ("arc", "chain")
+MODELS = ("arc", "chain", "network")
 METHODS = ("ensemble", "ams")
 
 
@@ -15,15 +17,24 @@ def register(sub) -> None:
         help="simulate Langevin escapes of one mode and estimate the mean escape time",
         description=(
             "Euler-Maruyama ensemble of dX = -grad U dt + sqrt(2T) dW (SDE time units, t = lr x SGD steps) "
-            "for one mode: the 1-D arc length (--model arc) or the scalar chain w = p = 1 in its L-dimensional "
-            "weight space (--model chain). Each path starts at one minimum and stops when lambda crosses the "
+            "for one mode: the 1-D arc length (--model arc), the scalar chain w = p = 1 in its L-dimensional "
+            "weight space (--model chain), or the deep linear network of --width hidden units and p = number of "
+            "--sv values in its full weight space (--model network; start --start, default every mode trivial "
+            "except learned-only ones, the first trivial mode escapes; event: that mode's singular value of the "
+            "end-to-end map, a rank change). Each path starts at one minimum and stops when lambda crosses the "
             "midpoint between lambda_saddle and the other minimum's lambda (forward: (lambda_sad + "
             "lambda_min)/2 from lambda = 0; reverse: lambda_sad/2 from lambda_min), or is censored at the cap. "
             "Mean escape time: exponential MLE with right censoring and its confidence interval."
         ),
     )
-    p.add_argument("--model", default="arc", help="arc (1-D reduced coordinate, default) or chain (scalar chain)")
-    add_escape_mode_arguments(p)
+    p.add_argument("--model", default="arc",
+                   help="arc (1-D reduced coordinate, default), chain (scalar chain) or network (--width)")
+    add_escape_mode_arguments(p, several_sv=True)
+    p.add_argument("--width", "-w", type=finite_float, default=None,
+                   help="hidden width W (integer >= 1; units) of --model network")
+    p.add_argument("--start", default=None,
+                   help="--model network: start state, comma-separated trivial/learned per mode (e.g. learned,trivial "
+                        "for the paper's rank-1 trap)")
     p.add_argument("--temperature", "-T", type=finite_float, default=None,
                    help="noise temperature T > 0 (loss units); or give --lr, --batch and --noise")
     p.add_argument("--lr", type=finite_float, default=None,
@@ -61,7 +72,7 @@ def register(sub) -> None:
 def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None, batch=None, noise=None,
             n_train=None, paths=None, dt=0.005, seed=None, direction="forward", max_time=None,
             max_steps=1_000_000, bridge=True, confidence=0.95, progress=None, method="ensemble",
-            runs=20) -> dict:
+            runs=20, width=None, start=None) -> dict:
     """Run the command's simulation and return the JSON contract as a dict."""
     from ..langevin.engine import resolve_temperature, simulate_ensemble
     from ..langevin.events import escape_setup
@@ -75,8 +86,15 @@ def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None
     n_train = None if n_train is None else check_int("n_train", n_train, minimum=1)
     seed = None if seed is None else check_int("seed", seed, minimum=0)
     T = resolve_temperature(temperature, lr=lr, batch=batch, noise=noise, n_train=n_train)
-    m = (arc_model if model == "arc" else chain_model)(depth, sv, beta)
-    setup = escape_setup(m, direction)
+    extra = {}
+    if model == "network":
+        m, setup, extra = _network_setup(depth, width, sv, beta, start, direction)
+    else:
+        if width is not None or start is not None:
+            raise InputError(f"--width and --start apply to --model network only, got --model {model}")
+        sv = _one_sv(sv)
+        m = (arc_model if model == "arc" else chain_model)(depth, sv, beta)
+        setup = escape_setup(m, direction)
     if method == "ams":
         return _compute_ams(m, setup, T, paths, runs, dt, seed, max_time, max_steps, bridge, confidence, lr)
     paths = 1000 if paths is None else paths
@@ -111,11 +129,51 @@ def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None
         "seed": res.seed,
         "time_unit": "sde",
         "method": "ensemble",
+        **extra,
     }
     if lr is not None:
         out["mean_escape_steps"] = est.mean / lr
         out["lr"] = lr
     return out
+
+
+def _one_sv(sv):
+    if isinstance(sv, (list, tuple)):
+        if len(sv) != 1:
+            raise InputError(f"--sv takes one value without --model network, got {len(sv)}: {list(sv)}")
+        return sv[0]
+    return sv
+
+
+def _network_setup(depth, width, sv, beta, start, direction):
+    """Model and escape setup of ``--model network`` (start state and escaping mode as ``kramers --width``)."""
+    from .._core.checks import check_depth, check_sv
+    from ..landscape.network import DeepLinearNetwork
+    from ..langevin.events import network_escape_setup
+    from ..langevin.models import network_model
+    from ..theory.orbits import default_start
+
+    if width is None:
+        raise InputError("--model network needs --width")
+    if direction != "forward":
+        raise InputError(f"--model network simulates forward escapes from --start, got --direction {direction}")
+    L = check_depth(depth, minimum=3)
+    w = check_int("width", width, minimum=1)
+    etas = check_sv(list(sv) if isinstance(sv, (list, tuple)) else [sv])
+    if np.any(np.diff(etas) >= 0):
+        raise InputError(f"sv must be distinct and in descending order for --model network, got {etas.tolist()}")
+    modes = list(default_start(L, etas, beta)) if start is None else [x.strip() for x in str(start).split(",")]
+    if len(modes) != etas.size or any(x not in ("trivial", "learned") for x in modes):
+        raise InputError(f"start must list trivial/learned for each of the {etas.size} modes, got {start!r}")
+    if "trivial" not in modes:
+        raise InputError(f"start must have a trivial mode to escape, got {start!r}")
+    if w < sum(x == "learned" for x in modes) + 1:
+        raise InputError(f"width = {w} cannot hold the learned modes of start {modes} plus the escaping one")
+    e = modes.index("trivial")
+    net = DeepLinearNetwork.from_singular_values(L, w, etas.size, etas.tolist(), beta)
+    setup = network_escape_setup(net, modes, e, "forward", event="sv")
+    return network_model(net), setup, {"width": w, "dim": int(etas.size), "start_modes": modes, "escaping_mode": e,
+                                       "escape_event": "singular_value", "n_params": net.n_params}
 
 
 def _compute_ams(m, setup, T, paths, runs, dt, seed, max_time, max_steps, bridge, confidence, lr) -> dict:
@@ -153,7 +211,8 @@ def run(args) -> int:
         args.model, args.depth, args.sv, args.beta, args.temperature, lr=args.lr, batch=args.batch,
         noise=args.noise, n_train=args.n_train, paths=args.paths, dt=args.dt, seed=args.seed,
         direction=args.direction, max_time=args.max_time, max_steps=args.max_steps, bridge=not args.no_bridge,
-        confidence=args.confidence, progress=None, method=args.method, runs=args.runs,
+        confidence=args.confidence, progress=None, method=args.method, runs=args.runs, width=args.width,
+        start=args.start,
     )
     if args.json:
         print_json(out)

@@ -539,7 +539,7 @@ class NetworkEscapePrediction:
         return _dict(self)
 
 
-def _default_start(L: int, etas: np.ndarray, beta: float) -> tuple:
+def default_start(L: int, etas: np.ndarray, beta: float) -> tuple:
     """Every mode trivial except those where the trivial point is not a minimum (learned-only)."""
     return tuple("learned" if mode_landscape(L, float(e), beta).phase == "learned_only" else "trivial"
                  for e in etas)
@@ -575,7 +575,7 @@ def network_escape_prediction(depth: int, width: int, sv, beta: float, temperatu
     T = check_positive("temperature", temperature)
     net = DeepLinearNetwork.from_singular_values(L, w, etas.size, etas, beta)
     order = np.argsort(-etas, kind="stable")  # stationary_point labels modes in descending order
-    modes = _default_start(L, etas[order], beta) if start is None else _check_modes(start, etas.size)
+    modes = default_start(L, etas[order], beta) if start is None else _check_modes(start, etas.size)
     if any(m not in ("trivial", "learned") for m in modes):
         raise InputError(f"start entries must be trivial or learned, got {list(modes)}")
     if sum(m == "learned" for m in modes) + 1 > w:
