@@ -195,32 +195,28 @@ def test_interrupted_row_resumes_at_first_unfinished_point(test_run, tmp_path, m
     assert not (out / "rows" / "row1.parts").exists()
 
 
-def test_row4_escape_level_diagnostics_and_dynamics(test_run):
-    # row 4 reads the one escape level (escape.escape_target: lambda_sad / 2) on the empirical singular
-    # vectors; the always-on path-noise diagnostic (c) is in results and paragraph, the heavy ones point to --full
-    import dataclasses
-
+def test_row4_protocols_inside_the_kramers_regime(test_run):
+    """Row 4: every point at dE/T >= 3 of its own noise model; independent batches against the exact MFPT at the
+    start's T and with the state-dependent T(r) along the path; shuffled epochs against their own epoch-boundary
+    temperature; one escape level (escape_target: lambda_sad / 2) on the empirical singular vectors."""
     from langevin_grok.landscape.escape import escape_target
-    from langevin_grok.validation.config import SGDReverseSettings
-    from langevin_grok.validation.row_sgd import run_sgd_reverse
 
     _, report = test_run
     r4 = report.rows[3]
     p = r4.parameters
     tgt = escape_target(3, p["sv_empirical"][1], p["beta"], "reverse")
     assert p["lambda_target"] == pytest.approx(tgt.lambda_target, rel=1e-12)
-    c = r4.measurement["diagnostics"]["c_noise_along_path"]
-    assert c["c_e_over_start"][0] == pytest.approx(1.0) and c["lambda"][0] > c["lambda"][-1]
-    assert validation_config("full").sgd_reverse.diagnose and not validation_config("default").sgd_reverse.diagnose
-    # tiny diagnose run: every diagnostic carries its own dynamics statement and lands in the paragraph
-    s = dataclasses.replace(SGDReverseSettings(), batches=(10, 14, 16), replicas=3, max_time=20.0, diagnose=True)
-    r = run_sgd_reverse(s, 0, False)
-    d = r.measurement["diagnostics"]
-    for key in ("a_sgld", "b_lr_refinement", "d_with_replacement"):
-        assert d[key]["dynamics"] and d[key]["points"]
-    assert [q["batch"] for q in d["b_lr_refinement"]["points"]] == [16, 8, 4]
-    assert all(q["batch"] == 512 for q in d["a_sgld"]["points"])  # full batch: no mini-batch noise
-    assert (d["a_sgld"]["dynamics"], d["d_with_replacement"]["dynamics"]) == ("sgld_full_batch",
-                                                                             "sgd_with_replacement")
-    assert r.parameters["diagnose"] and r.n_seeds == 3 * (3 + 3 + 2 + 3)
-    assert paragraph(r)  # renders from the numbers alone
+    models = {q["noise_model"] for q in r4.points}
+    assert models == {"with_replacement", "shuffled_epochs_boundary"}
+    for q in r4.points:
+        assert q["dE_over_T"] >= 3.0, q
+        assert q["dE_over_T"] == pytest.approx(p["barrier_reverse"] / q["T_eff"])
+        keys = {"state_dependent", "constant_t"} if q["replacement"] else {"shuffled_boundary"}
+        assert set(q["predictions"]) == keys
+    # the shuffled-epoch temperature is far below the with-replacement one at the same B (noise cancels)
+    wr = {q["batch"]: q["T_eff"] for q in r4.points if q["replacement"]}
+    sh = {q["batch"]: q["T_eff"] for q in r4.points if not q["replacement"]}
+    for B in set(wr) & set(sh):
+        assert sh[B] < 0.5 * wr[B]
+    assert set(r4.measurement["verdicts"]) == {"with_replacement", "with_replacement_constant_t", "shuffled_epochs"}
+    assert paragraph(r4)  # renders from the numbers alone

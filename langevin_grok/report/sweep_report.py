@@ -195,8 +195,9 @@ def _panel(ax, a, s, plotting) -> None:
             curves[n] = (np.array([p[0] for p in pts]), np.log([p[1] for p in pts]))
     f = s.fit
     plotting.plot_arrhenius(
-        x, ln, np.vstack([ln - lo, hi - ln]), fit=None if f is None else (f.slope, f.intercept),
-        r2=None if f is None else f.r_squared, slope_err=None if f is None else f.slope_se,
+        x, ln, np.vstack([ln - lo, hi - ln]), err_label="95 % LR interval",
+        fit=None if f is None else (f.slope, f.intercept),
+        r2=None if f is None else f.r_squared, slope_ci=None if f is None else tuple(f.slope_ci),
         theory_curves=curves, lower_bounds=lb if np.isfinite(lb).any() else None,
         slope_name=_SLOPE_NAMES[s.abscissa], xlabel=ABSCISSA_LABELS[s.abscissa],
         ylabel=r"$\ln \tau$  ($\tau$ in SDE time)", title=_series_title(s),

@@ -54,10 +54,17 @@ def _rows_network(r) -> list[list]:
 
 
 def _rows_sgd_reverse(r) -> list[list]:
-    m = r.measurement
-    return [[f"{r.row}", SHORT_DYNAMICS[r.dynamics], f"lr={r.parameters['lr']:g}, {len(r.points)} B",
-             f"dE={_fmt(r.prediction['value'])}", f"{_fmt(m['value'])} [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]",
-             _fmt(r.ratio, 3), str(r.n_seeds), str(r.steps), r.verdict.value.upper()]]
+    out = []
+    for p in r.points:
+        key = "state_dependent" if p["replacement"] else "shuffled_boundary"
+        proto = "with repl." if p["replacement"] else "shuffled"
+        out.append([f"{r.row}", f"plain SGD {proto}", f"B={p['batch']} dE/T={p['dE_over_T']:.3g}",
+                    f"{_fmt(p['prediction'])} ({'T(r)' if p['replacement'] else 'T_RR'})", _ci(p),
+                    _fmt(p["ratio"], 3), str(p["n_replicas"]), str(p["sgd_steps"]), point_verdict(p)])
+    v = r.measurement["verdicts"]
+    for proto, key in (("with repl.", "with_replacement"), ("shuffled", "shuffled_epochs")):
+        out.append([f"{r.row}", f"plain SGD {proto}", "all B", "combined", "-", "-", "-", "-", v[key].upper()])
+    return out
 
 
 def _rows_sgd_trap(r) -> list[list]:
@@ -183,27 +190,18 @@ def _panel_network(ax, r, plotting) -> None:
 
 
 def _panel_sgd_reverse(ax, r, plotting) -> None:
-    pts = r.points
-    fitd = r.measurement.get("fit")
-    x = np.array([p["inv_T_eff"] for p in pts])
-    y = np.array([math.log(p["mean"]) if p["n_escaped"] else np.nan for p in pts])
-    err = np.array([[math.log(p["mean"] / p["ci_low"]) if p["n_escaped"] else 0 for p in pts],
-                    [math.log(p["ci_high"] / p["mean"]) if p["n_escaped"] and p["ci_high"] is not None
-                     and math.isfinite(p["ci_high"]) else 0 for p in pts]])
-    bc = r.prediction["noise_weighted"]["value"]
-    lnp = r.parameters["kramers_1d_log_prefactor"]
-    lb = np.array([math.log(p["ci_low"]) if not p["n_escaped"] else np.nan for p in pts])
+    pts = [p for p in r.points if p["replacement"]]
+    esc = [p for p in pts if p["n_escaped"]]
+    x = np.array([p["inv_T_eff"] for p in esc])
+    y = np.log([p["mean"] for p in esc])
+    curves = {}
+    for m, label in (("state_dependent", "exact MFPT, T(r) along the path"), ("constant_t", "exact MFPT, T at start")):
+        curves[label] = (x, np.array([p["predictions"][m]["log_tau"] for p in esc]))
     plotting.plot_arrhenius(
-        x, y, err, err_label=_BARS, fit=None if fitd is None else (fitd["slope"], fitd["intercept"]),
-        theory_curves={"noise-weighted barrier": (x, lnp + bc * x)},
-        lower_bounds=lb if np.isfinite(lb).any() else None, lower_bound_label=r"95 % lower bound of $\tau$",
-        slope_name=r"$\Delta E_{eff}$", r2=None if fitd is None else fitd["r_squared"],
-        slope_ci=None if fitd is None or fitd.get("slope_ci") is None else tuple(fitd["slope_ci"]),
-        slope_se=None if fitd is None or fitd.get("slope_ci") is not None else fitd["slope_se"],
-        predicted=(r.prediction["value"], lnp), predicted_label="1-D Kramers at T_eff",
-        xlabel=r"$1/T_{\rm eff}$ (from $c_e$; 1/loss units)", ylabel=_YLABEL,
-        title=f"row 4: plain SGD, reverse, lr = {r.parameters['lr']:g}, {len(pts)} batch sizes",
-        note=None if any(p["n_escaped"] for p in pts) else "no escapes", ax=ax)
+        x, y, _log_err(esc) if esc else None, err_label=_BARS if esc else None, theory_curves=curves,
+        xlabel=r"$1/T$, $T = \mathrm{lr}\,c_e/(2B)$ at the start (1/loss units)", ylabel=_YLABEL,
+        title=f"row 4: plain SGD with replacement, reverse, lr = {r.parameters['lr']:g}",
+        note=None if esc else "no escapes", ax=ax)
 
 
 _PANELS = {"arc_1d": _panel_small, "chain": _panel_small, "network_injected": _panel_network,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-from .._core.errors import message
 from .text import fmt as _fmt
 
 __all__ = ["ROW_TITLES", "DYNAMICS", "METHODS", "point_verdict", "verdict_text", "paragraph"]
@@ -17,7 +16,7 @@ ROW_TITLES = {
     "arc_1d": "1-D reduced model: exact MFPT and Kramers vs Langevin",
     "chain": "scalar chain in weight space: Eyring-Kramers vs Langevin",
     "network_injected": "paper network (w=10, p=2), injected noise: orbit theory vs Langevin from the rank-1 trap",
-    "sgd_reverse": "paper network, plain SGD, reverse transition: Arrhenius barrier",
+    "sgd_reverse": "paper network, plain SGD, reverse transition per batch protocol, inside the Kramers regime",
     "sgd_trap": "paper network, plain SGD, forward from the exact rank-1 trap",
 }
 DYNAMICS = {
@@ -34,12 +33,14 @@ DYNAMICS = {
     "sgd_shuffled_lr_refinement": "plain mini-batch SGD, shuffled epochs (as row 4), lr and B halved together",
 }
 SHORT_DYNAMICS = {"langevin_arc": "Langevin 1-D", "langevin_chain": "Langevin chain",
-                  "langevin_network": "Langevin net+T", "sgd_shuffled": "plain SGD"}
+                  "langevin_network": "Langevin net+T", "sgd_shuffled": "plain SGD",
+                  "sgd_with_replacement": "plain SGD"}
 METHODS = {
     "exact_mfpt_1d": "exact MFPT", "eyring_kramers_chain": "Eyring-Kramers", "eyring_kramers": "orbit Eyring-Kramers",
     "eyring_kramers_orbit": "orbit Eyring-Kramers", "entropic_mfpt": "entropic MFPT", "none": "none",
     "landscape_barrier_reverse": "landscape barrier_reverse (mode 2, empirical eta)",
     "absorbing": "absorbing (c_e = 0): no escapes",
+    "state_dependent_mfpt": "exact 1-D MFPT with the state-dependent T(r) of independent batches",
 }
 
 
@@ -129,129 +130,41 @@ def _network_paragraph(r) -> str:
            f"1-D barrier {_fmt(P['barrier_1d'])}. ")
         + f"Verdict on the recommended prediction: {r.verdict.value} ({_network_verdict(r)})."
     )
-def _sgd_diag_text(diag: dict, main_points=(), lam_min: float | None = None,
-                   log_prefactor: float | None = None) -> str:
-    """The 'why' paragraph of row 4 from its diagnostics (and the path noise, always measured)."""
-    npth = diag["c_noise_along_path"]
-    txt = ["Diagnostics. (c) Measured noise along the escape path (balanced path, learned minimum -> saddle): "
-           + ", ".join(f"lambda_2 = {_fmt(lam, 3)}: c_e = {_fmt(c, 3)} ({_fmt(r, 3)} x start)"
-                       for lam, c, r in zip(npth["lambda"], npth["c_e"], npth["c_e_over_start"]))
-           + "; a noise that falls toward the saddle raises the effective barrier, by the noise-weighted line above."]
-    if "a_sgld" not in diag:
-        txt.append("The run-time-heavy diagnostics (a: full-batch gradient + isotropic injected noise at the same "
-                   "T_eff; b: lr halved twice at fixed lr/B) run with --full (SGDReverseSettings.diagnose).")
-
-    def fit_txt(f):
-        if f is None:
-            return "no fit (fewer than 3 settings with escapes)"
-        return (f"barrier {_fmt(f['barrier'])} [{_fmt(f['ci_low'])}, {_fmt(f['ci_high'])}] = "
-                f"{_fmt(f['ratio_to_landscape'], 3)} x landscape (landscape "
-                f"{'inside' if f['landscape_inside'] else 'outside'} the CI), ln tau0 = {_fmt(f['log_tau0'], 4)}")
-
-    def pts_txt(pts, key="batch"):
-        return "; ".join(f"{key} {q.get(key)}: T = {_fmt(q['T_eff'], 3)}, {q['n_escaped']} escaped, tau = "
-                         f"{_fmt(q['mean'])} [{_fmt(q['ci_low'])}, {_fmt(q['ci_high'])}], median lambda_2 before "
-                         f"escape {_fmt(q.get('lambda_median_before_escape'), 3)}" for q in pts)
-
-    a = diag.get("a_sgld")
-    if a is not None:
-        txt.append(f"(a) {DYNAMICS[a['dynamics']]}, same start, event, lr and run length: " + pts_txt(a["points"], "batch_of_T")
-                   + f"; Arrhenius {fit_txt(a['fit'])}.")
-    b = diag.get("b_lr_refinement", {"points": []})
-    if b["points"]:
-        txt.append(f"(b) {DYNAMICS[b['dynamics']]}: " + "; ".join(
-            f"lr = {q['lr']:g}, B = {q['batch']} (T_eff = {_fmt(q['T_eff'], 3)}, one epoch = "
-            f"{_fmt(q['epoch_sde_time'], 3)} SDE time): {q['n_escaped']} escaped, tau = {_fmt(q['mean'])} "
-            f"[{_fmt(q['ci_low'])}, {_fmt(q['ci_high'])}] SDE time" for q in b["points"]) + ".")
-    d = diag["d_with_replacement"]
-    txt.append(f"(d) {DYNAMICS[d['dynamics']]}: " + pts_txt(d["points"]) + f"; Arrhenius {fit_txt(d['fit'])}.")
-    # reading, computed from the numbers above (no tuned statement)
-    read = []
-    main = {q["batch"]: q for q in main_points}
-    rat = [main[q["batch"]]["mean"] / q["mean"] for q in d["points"]
-           if q["batch"] in main and q["n_escaped"] and main[q["batch"]]["n_escaped"]]
-    if d["fit"] is not None:
-        inside = "inside" if d["fit"]["landscape_inside"] else "outside"
-        read.append(f"with independent batches (d) the Arrhenius barrier is "
-                    f"{_fmt(d['fit']['ratio_to_landscape'], 3)} x the landscape barrier (landscape {inside} its "
-                    f"95% CI) and ln tau0 = {_fmt(d['fit']['log_tau0'], 3)}"
-                    + (f" against the 1-D Kramers {_fmt(log_prefactor, 3)}" if log_prefactor is not None else ""))
-    if rat:
-        read.append(f"shuffled epochs (the row) escape {_fmt(min(rat), 3)} to {_fmt(max(rat), 3)} x more slowly than "
-                    f"independent batches at the same B and lr")
-    if b["points"] and len(b["points"]) > 1 and b["points"][0]["n_escaped"] and b["points"][-1]["n_escaped"]:
-        q0, q1 = b["points"][0], b["points"][-1]
-        overlap = q1["ci_low"] <= q0["ci_high"] and q0["ci_low"] <= q1["ci_high"]
-        read.append(f"lr / {q0['lr'] / q1['lr']:g} at fixed lr/B (b) changes tau by a factor "
-                    f"{_fmt(q1['mean'] / q0['mean'], 3)} (intervals {'overlap' if overlap else 'do not overlap'})")
-    n_a = sum(q["n_escaped"] for q in a["points"]) if a else 0
-    m_a = a["points"][0]["n_escaped"] + a["points"][0]["n_censored"] if a and a["points"] else 0
-    lam_a = [q.get("lambda_median_before_escape") for q in a["points"] if q.get("lambda_median_before_escape")] if a \
-        else []
-    shift = ""
-    if lam_a and lam_min is not None:
-        shift = (f", with the metastable lambda_2 moved from lambda_min = {_fmt(lam_min, 3)} to "
-                 f"{_fmt(min(lam_a), 3)}-{_fmt(max(lam_a), 3)}: at dE/T_eff ~ 1 the noise in all the other weight "
-                 f"directions (variance ~ T/beta on the empty hidden units) reshapes the landscape, so isotropic "
-                 f"noise at T_eff is not the small-noise limit either")
-    if a:
-        read.append(f"isotropic injected noise at the same T_eff (a) gave {n_a} escapes in {len(a['points'])} x "
-                    f"{m_a} replicas{shift}")
-    txt.append("Reading: " + "; ".join(read) + ".")
-    return " ".join(txt)
 
 
 def _sgd_reverse_verdict(r) -> str:
-    m = r.measurement
-    if m["value"] is None:
-        n_ok = sum(1 for p in r.points if p["n_escaped"] > 0)
-        return f"only {n_ok} of {len(r.points)} settings had escapes; an Arrhenius fit needs 3"
-    fit, corr, lo = m["fit"], r.prediction["noise_weighted"], m["ci_low"]
-    return (("95% CI of the fitted barrier includes 0; " if lo <= 0 else "")
-            + f"fitted/predicted barrier = {_fmt(r.ratio, 3)}; predicted barrier "
-            + ("inside" if m["landscape_inside"] else "outside") + f" the 95% CI ({_fmt(m['half_widths'], 3)} "
-            f"half-widths); R^2 = {_fmt(fit['r_squared'], 3)}, {fit['n']} points; against the noise-weighted "
-            f"barrier {_fmt(corr['value'])}: ratio {_fmt(corr['ratio'], 3)}, "
-            + ("inside" if corr["within"] else "outside") + f" ({_fmt(corr['half_widths'], 3)} half-widths)")
+    v = r.measurement["verdicts"]
+    wr = [p for p in r.points if p["replacement"]]
+
+    def rng(m):
+        x = [p["predictions"][m]["ratio"] for p in wr if p["predictions"][m]["ratio"] is not None]
+        return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "-"
+
+    return (f"with replacement: measured/predicted {rng('state_dependent')} for the state-dependent T(r) "
+            f"({v['with_replacement']}), {rng('constant_t')} for T at the start ({v['with_replacement_constant_t']}); "
+            f"shuffled epochs: {v['shuffled_epochs']}")
 
 
 def _sgd_reverse_paragraph(r) -> str:
-    P, m, pts = r.parameters, r.measurement, r.points
-    path, fit = P["path_noise"], m.get("fit")
-    dyn = (DYNAMICS["sgd_shuffled"] + f", {P['n_params']} weights; diagnostics (separate numbers, labelled): "
-           + ("(a) full-batch gradient + isotropic injected Gaussian noise (SGLD), (b) plain SGD at smaller lr, "
-              if P["diagnose"] else "") + "(d) plain SGD with batches drawn with replacement")
-    pts_text = "; ".join(
-        f"B = {p['batch']} (B/lr = {_fmt(p['batch_over_lr'], 4)}, T_eff = {_fmt(p['T_eff'], 3)}, landscape "
-        f"dE/T_eff = {_fmt(p['barrier_over_T_eff'], 3)}): "
-        f"{p['n_escaped']}/{p['n_replicas']} escaped in {p['epochs']} epochs, tau = {_fmt(p['mean'])} "
-        f"[{_fmt(p['ci_low'])}, {_fmt(p['ci_high'])}] SDE time" for p in pts)
+    P, pts = r.parameters, r.points
+    text = "; ".join(
+        f"{'with replacement' if p['replacement'] else 'shuffled epochs'}, B = {p['batch']} (T = "
+        f"{_fmt(p['T_eff'], 3)}, dE/T = {_fmt(p['dE_over_T'], 3)}): {p['n_escaped']}/{p['n_replicas']} escaped, "
+        f"tau = {_fmt(p['mean'])} [{_fmt(p['ci_low'])}, {_fmt(p['ci_high'])}] SDE time; predicted "
+        + ", ".join(f"{k} {_fmt(v['value'])}" for k, v in p["predictions"].items()) for p in pts)
     return (
-        f"{dyn}. Data: N = {P['n_train']} samples with population eta = {tuple(P['sv_population'])} (seed "
-        f"{P['data_seed']}), training inputs whitened so that the full-batch loss is exactly the per-mode landscape "
-        f"with the empirical singular values {tuple(round(float(v), 5) for v in P['sv_empirical'])}. beta = "
-        f"{_fmt(P['beta'], 5)}, the midpoint of (beta*, beta_c) = ({_fmt(P['beta_star'], 5)}, "
-        f"{_fmt(P['beta_c'], 5)}) of the empirical mode 2, so its learned state is metastable. Start: the rank-2 "
-        f"learned stationary point; escape when lambda_2 = U_2^T W V_2 (empirical singular vectors, which belong "
-        f"to the empirical eta) falls below lambda_sad/2 = {_fmt(P['lambda_target'])} (sgd.mode_amplitude_rule, "
-        f"the level of escape_target that the Langevin rows use; checked every epoch). Escape direction: unstable "
-        f"eigenvector of the saddle {tuple(P['saddle_modes'])}. Measured gradient noise along it: c_e = "
-        f"{_fmt(P['c_e_start'])} at the start (used for T_eff = lr c_e (N-B)/(N-1)/(2B)), {_fmt(P['c_e_saddle'])} "
-        f"at the saddle (diagnostic only; the noise is state dependent). lr = {P['lr']:g}, batch sizes "
-        f"{tuple(P['batches'])} (chosen from a pilot run so that escapes happen within the run length of "
-        f"{_fmt(P['max_time'])} SDE time, not from the prediction); lr x largest Hessian eigenvalue at the start = "
-        f"{_fmt(P['lr'] * P['max_hessian_eigenvalue'], 3)}. {pts_text}. Predicted barrier: landscape "
-        f"barrier_reverse = {_fmt(r.prediction['value'])}. Second, labelled theory line (state-dependent noise): in "
-        f"1-D with noise temperature T(r) the escape exponent is the integral of dU / T(r) along the path, so "
-        f"measuring c_e at {len(path['a'])} points of the balanced path from the learned minimum to the saddle "
-        f"gives the barrier in units of 1/T_eff(start): c_e(start) * integral du / c_e = "
-        f"{_fmt(path['barrier_noise_weighted'])} (c_e falls from {_fmt(path['c'][-1])} to {_fmt(path['c'][0])} "
-        "along the path). "
-        + ("" if fit is None else f"Fit: dE_eff = {_fmt(m['value'])} [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}], "
-           f"ln tau0 = {_fmt(fit['intercept'], 4)} (ln of the 1-D Kramers prefactor: "
-           f"{_fmt(P['kramers_1d_log_prefactor'], 4)}). ")
-        + f"Verdict: {r.verdict.value} ({_sgd_reverse_verdict(r)}). "
-        + _sgd_diag_text(m["diagnostics"], pts, P["lambda_min"], P["kramers_1d_log_prefactor"])
+        f"{DYNAMICS['sgd_with_replacement']} and {DYNAMICS['sgd_shuffled']}, {P['n_params']} weights. Data: N = "
+        f"{P['n_train']} samples with population eta = {tuple(P['sv_population'])} (seed {P['data_seed']}), "
+        f"training inputs whitened so that the full-batch loss is exactly the per-mode landscape with the empirical "
+        f"singular values {tuple(round(float(v), 5) for v in P['sv_empirical'])}. beta = {_fmt(P['beta'], 5)}, "
+        f"the midpoint of (beta*, beta_c) = ({_fmt(P['beta_star'], 5)}, {_fmt(P['beta_c'], 5)}) of the empirical "
+        f"mode 2; reverse barrier {_fmt(P['barrier_reverse'])}. Start: the rank-2 learned stationary point; escape "
+        f"when lambda_2 (empirical singular vectors) falls below lambda_sad/2 = {_fmt(P['lambda_target'])}. Noise "
+        f"along the escape direction: c_e = {_fmt(P['c_e_start'])} at the start, {_fmt(P['c_e_saddle'])} at the "
+        f"saddle; curvature along it h = {_fmt(P['curvature_e'])}. lr = {P['lr']:g}. Noise models (docs/theory.md, "
+        "section 2): independent batches T = lr c_e/(2B), with the exact 1-D MFPT at the start's T and with the "
+        "state-dependent T(r) measured along the path (recommended); shuffled epochs: the epoch-boundary "
+        f"temperature of the exact linear model. {text}. Verdicts: {_sgd_reverse_verdict(r)}."
     )
 
 

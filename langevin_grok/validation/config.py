@@ -70,22 +70,16 @@ class NetworkSettings:
 
 @dataclass(frozen=True)
 class SGDReverseSettings:
-    """Row 4: plain mini-batch SGD, reverse escape of mode 1 (learned -> trivial).
+    """Row 4: plain mini-batch SGD, reverse escape of mode 1 (learned -> trivial), per batch protocol.
 
     Data: ``n_train`` samples with ``sv``, training inputs whitened (``X^T X / N = I`` exactly, so the
     full-batch loss is exactly the per-mode landscape with the empirical singular values).
     ``beta``: the midpoint between beta* and beta_c of the empirical mode-1 singular value.
-    One learning rate ``lr`` and a ladder of batch sizes ``batches`` (the Arrhenius sweep in B/lr);
-    T_eff = lr c_e (N-B)/(N-1) / (2B) with c_e the measured noise along the escape direction at the
-    start. Each point runs ``replicas`` replicas for ``max_time`` SDE time (epochs rounded up).
-    ``lr`` and ``batches`` were chosen from a pilot run so that escapes happen within the run length
-    (plain-SGD escapes are far slower than T_eff and the landscape barrier suggest), not from the
-    prediction and not to make the row agree.
-
-    ``diagnose``: also run the cause-separating diagnostics of :func:`langevin_grok.validation.row_sgd.reverse_diagnostics` (on in
-    ``"full"``; about 2-3 extra minutes on 2 cores): (a) full-batch gradient + isotropic injected noise
-    at the same T_eff values, (b) lr halved twice at fixed lr/B, (d) batches with replacement. The
-    noise along the escape path (c) is measured in every mode.
+    One learning rate ``lr``; ``batches``: batch sizes with independent batches (with replacement), chosen so
+    that every point has dE/T >= 3 with T = lr c_e / (2B); ``shuffled_batches``: batch sizes with shuffled
+    epochs (its own noise model gives dE/T far above 3). Each point runs its replicas for ``max_time``
+    (``shuffled_max_time`` for shuffled epochs) SDE time (epochs rounded up; early stop once all escaped). The settings come from the run-time budget and the
+    dE/T >= 3 requirement, not from the predictions.
     """
 
     depth: int = 3
@@ -94,10 +88,12 @@ class SGDReverseSettings:
     n_train: int = 512
     n_test: int = 512
     lr: float = 0.3
-    batches: tuple = (12, 14, 16, 18)
+    batches: tuple = (40, 48, 56, 64)
     replicas: int = 64
-    max_time: float = 3000.0
-    diagnose: bool = False
+    shuffled_batches: tuple = (40, 64)
+    shuffled_replicas: int = 32
+    max_time: float = 30000.0
+    shuffled_max_time: float = 5000.0
 
 
 @dataclass(frozen=True)
@@ -159,7 +155,9 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             arc=ArcSettings(barrier_over_t=(3.0, 4.0, 5.0), max_paths=200, min_paths=100, step_budget=4e7),
             chain=ChainSettings(barrier_over_t=(5.0,), max_paths=200, min_paths=100, step_budget=4e7),
             network=NetworkSettings(barrier_over_t=(5.0, 10.0), n_paths=32, max_time=500.0),
-            sgd_reverse=SGDReverseSettings(batches=(12, 14, 16), replicas=32, max_time=800.0),
+            sgd_reverse=SGDReverseSettings(batches=(40, 56), replicas=32, shuffled_batches=(40,),
+                                           shuffled_replicas=16, max_time=10000.0,
+                                           shuffled_max_time=2000.0),
             sgd_trap=SGDTrapSettings(replicas=16, epochs=300),
         )
     if mode == "test":
@@ -168,7 +166,8 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             arc=ArcSettings(barrier_over_t=(3.0, 4.0), max_paths=200, min_paths=200, step_budget=1e12),
             chain=ChainSettings(barrier_over_t=(5.0,), max_paths=200, min_paths=200, step_budget=1e12),
             network=NetworkSettings(barrier_over_t=(5.0,), n_paths=8, max_time=100.0),
-            sgd_reverse=SGDReverseSettings(batches=(10, 12, 14), replicas=16, max_time=300.0),
+            sgd_reverse=SGDReverseSettings(batches=(40,), replicas=8, shuffled_batches=(40,), shuffled_replicas=4,
+                                           max_time=1500.0, shuffled_max_time=300.0),
             sgd_trap=SGDTrapSettings(replicas=4, epochs=20),
         )
     return ValidationConfig(
@@ -179,7 +178,8 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
                             step_budget=1e9),
         network=NetworkSettings(barrier_over_t=(5.0, 10.0, 15.0, 20.0, 25.0, 30.0), n_paths=200, dt=0.005,
                                 max_time=1e5),
-        sgd_reverse=SGDReverseSettings(batches=(12, 13, 14, 15, 16, 17, 18, 19, 20), replicas=128,
-                                       max_time=10000.0, diagnose=True),
+        sgd_reverse=SGDReverseSettings(batches=(40, 44, 48, 52, 56, 60, 64), replicas=128,
+                                       shuffled_batches=(40, 48, 56, 64), shuffled_replicas=64, max_time=1e5,
+                                       shuffled_max_time=3e4),
         sgd_trap=SGDTrapSettings(replicas=64, epochs=20000),
     )

@@ -22,7 +22,8 @@ from .config import ROW_IDS, ValidationConfig, validation_config
 from .results import ValidationReport
 from .row_langevin import run_langevin_small
 from .row_network import run_network
-from .row_sgd import run_sgd_reverse, run_sgd_trap
+from .row_sgd import run_sgd_trap
+from .row_sgd_reverse import run_sgd_reverse
 
 __all__ = ["ROW_RUNNERS", "run_validation", "write_results", "default_out_dir", "check_out_dir"]
 
