@@ -13,7 +13,7 @@ BASE = ["sgd", "--depth", "3", "--width", "4", "--sv", "0.9", "0.8", "--n-train"
 
 def test_json_keys_and_out(tmp_path, capsys):
     out = tmp_path / "run"
-    rc = main(BASE + ["--beta", "0.05", "--epochs", "40", "--json", "--out", str(out)])
+    rc = main(BASE + ["--beta", "0.05", "--epochs", "40", "--json", "--out", str(out), "--criterion", "test_mse"])
     assert rc == 0
     d = json.loads(capsys.readouterr().out)
     for key in ("escape_epochs", "n_escaped", "n_seeds", "final_rank", "train_mse", "test_mse", "noise_trace",
@@ -112,3 +112,40 @@ def test_help_states_units(capsys):
     for name, spec in PROTOCOL_PARAMS.items():
         flag = ("--no-" if spec["type"] == "bool" and spec.get("default") else "--") + name.replace("_", "-")
         assert flag in out, flag
+
+
+def test_readme_example_says_what_the_checkpoint_really_is(capsys):
+    """The README's checkpoint example on the default data seed: the training set's singular values move
+    beta_c of mode 2 above init_beta = 0.361, so the checkpoint keeps mode 2 (rank 2, not the rank-1 trap);
+    the command says so (warning codes) and the default escape criterion (the mode amplitude in the empirical
+    basis) cannot fire on the relaxation after beta drops (no 'escape at epoch 2')."""
+    rc = main(["sgd", "--depth", "3", "--width", "10", "--sv", "0.9", "0.8", "--beta", "0.32", "--lr", "0.08",
+               "--batch", "64", "--epochs", "30", "--seeds", "4", "--init", "checkpoint", "--init-beta", "0.361",
+               "--init-max-epochs", "3000", "--json", "--no-progress"])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["criterion"] == "mode_amplitude"
+    assert d["empirical_beta_c"][1] > 0.361 > 0.3509  # empirical vs population beta_c of mode 2
+    assert d["checkpoint_state_population"] == ["learned", "trivial"]
+    assert d["checkpoint_state_empirical"] == ["learned", "learned"] == d["start_state"]
+    assert d["start_is_trap"] is False and "checkpoint_differs_from_population" in d["start_warnings"]
+    assert d["n_escaped"] == 0 and len(d["escape_times_sde"]) == 4
+    assert d["tau_sde_ci"][0] > 0 and d["tau_sde"] is None  # censored: a lower bound only
+
+
+def test_rank1_trap_reports_the_lyapunov_exponent(capsys):
+    """A rank-deficient checkpoint (sv 0.9, 0.3 at init_beta 0.2 > beta_c of the 0.3 mode): the normal-space
+    Lyapunov exponent per unit SDE time is negative (attractive) and near ln(1 - lr beta)/lr (docs/theory.md,
+    'Invariant sets'), within 10 % (the trap of the population network in its canonical frame, SGD on the
+    training set, seed 0)."""
+    import math
+
+    rc = main(["sgd", "--depth", "3", "--width", "4", "--sv", "0.9", "0.3", "--n-train", "256", "--n-test", "32",
+               "--batch", "32", "--lr", "0.05", "--seeds", "3", "--no-progress", "--beta", "0.05", "--epochs", "5",
+               "--json", "--init", "checkpoint", "--init-beta", "0.2", "--init-max-epochs", "400",
+               "--converge-window", "20", "--seed", "2"])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["start_state"] == ["learned", "trivial"]
+    assert d["attractive"] is True and d["lyapunov_status"] == "valid"
+    assert d["lyapunov_exponent"] == pytest.approx(math.log(1 - 0.05 * 0.05) / 0.05, rel=0.1)

@@ -43,6 +43,29 @@ def add_protocol_options(p) -> None:
         p.add_argument(flag, *spec.get("cli", ()), dest=name, required=required, default=default, help=help_, **kw)
 
 
+_WARNINGS = {
+    "no_barrier": "mode {mode} of the training set (empirical sv {sv:.4g}) has no barrier at beta = {beta:g}: "
+                  "nothing to escape.",
+    "mode_learned": "mode {mode} is already learned at the start (empirical landscape): a forward escape cannot "
+                    "happen.",
+    "mode_trivial": "mode {mode} is trivial at the start (empirical landscape): a reverse escape cannot happen.",
+    "start_is_global_minimum": "the start is the global minimum of mode {mode} at beta = {beta:g} (empirical "
+                               "beta* = {bstar:.4g}): leaving it is not a metastable escape.",
+    "checkpoint_differs_from_population": "the checkpoint at init_beta = {ib:g} is {emp} on this training set "
+                                          "(empirical sv {svs}), not the {pop} state the population landscape "
+                                          "predicts: it is not the trap the population numbers describe.",
+}
+
+
+def _warning_args(r) -> dict:
+    d, st = r.diagnosis, r.settings
+    m = r.criterion_mode
+    return {"mode": m, "sv": d["empirical_sv"][m], "beta": st["beta"], "bstar": d["empirical_beta_star"][m] or 0.0,
+            "ib": st.get("init_beta") or 0.0, "emp": ",".join(d.get("checkpoint_state_empirical") or []),
+            "pop": ",".join(d.get("checkpoint_state_population") or []),
+            "svs": " ".join(f"{x:.4g}" for x in d["empirical_sv"])}
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "sgd",
@@ -103,7 +126,21 @@ def run(args) -> int:
         ["T_eff along escape direction", summary["temperature_eff"]],
         ["T_iso = lr trC/(2BD)", summary.get("temperature_iso")],
     ]
+    d = r.diagnosis
+    rows += [
+        ["empirical sv of the training set", " ".join(f"{x:.4g}" for x in d["empirical_sv"])],
+        ["empirical beta_c / beta*", " ".join("-" if a is None else f"{a:.4g}/{b:.4g}"
+                                              for a, b in zip(d["empirical_beta_c"], d["empirical_beta_star"]))],
+        ["start state (empirical landscape)", ",".join(d["start_state"])],
+        ["start is a trap", d["start_is_trap"]],
+        ["tau (SDE time, 95% CI)", f"{d['tau_sde']} [{d['tau_sde_ci'][0]}, {d['tau_sde_ci'][1]}]"
+         if d.get("tau_sde_ci") else None],
+        ["normal Lyapunov exponent (1/SDE time)", d.get("lyapunov_exponent")],
+        ["attractive", d.get("attractive")],
+    ]
     print(format_table(["quantity", "value"], rows))
+    for code in d.get("start_warnings", ()):
+        print(f"warning: {_WARNINGS[code].format(**_warning_args(r))}")
     if summary.get("noise_note"):
         print(f"note: {summary['noise_note']}")
     return 0

@@ -26,6 +26,8 @@ TABLE_HEADERS = ["row", "dynamics", "setting", "prediction", "measured [95% CI]"
 
 
 def _ci(p: dict) -> str:
+    if not p.get("n_escaped", 1):
+        return f"> {_fmt(p['ci_low'])} (no escape)"
     return f"{_fmt(p['mean'])} [{_fmt(p['ci_low'])}, {_fmt(p['ci_high'])}]"
 
 

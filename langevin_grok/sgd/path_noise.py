@@ -85,7 +85,7 @@ def _log_mfpt_grid(gu, Tf, a, x0, b, n):
     phi = cumulative_simpson(gu(y) / T, x=y, initial=0.0)
     lo = phi.min()
     F = cumulative_simpson(np.exp(-(phi - lo)) / T, x=y, initial=0.0)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # F ~ 0 (Simpson may dip below) only next to a
         lg = phi - lo + np.log(F)
     yo, lo_out = y[n1 - 1:], lg[n1 - 1:]
     top = lo_out.max()

@@ -45,7 +45,7 @@ def _clean(x):
 def protocol_settings(*, depth, width, sv, beta, lr, batch, epochs, replicas=10, seed=0, data_seed=None,
                       init="random", init_beta=None, init_max_epochs=20000, converge_tol=1e-4,
                       converge_window=200, noise_temperature=0.0, replacement=False, n_train=512, n_test=512,
-                      n_pool=None, record_every=1, criterion="test_mse", escape_mode=None, sv_threshold=1e-3,
+                      n_pool=None, record_every=1, criterion="mode_amplitude", escape_mode=None, sv_threshold=1e-3,
                       min_change=1e-2, early_stop=True, measure_noise=True) -> dict:
     """Validate the arguments of :func:`run_protocol` and return them in canonical form (no work done).
 
@@ -134,6 +134,7 @@ class ProtocolResult:
     escape: EscapeResult = field(repr=False)
     start: TrainResult | None = field(repr=False, default=None)
     data: Dataset | None = field(repr=False, default=None)
+    diagnosis: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The JSON object of ``langevin-grok sgd --json`` (non-finite floats as None)."""
@@ -144,6 +145,7 @@ class ProtocolResult:
             "final_rank": self.final_rank, "train_mse": self.train_mse, "test_mse": self.test_mse,
         }
         out.update(self.noise)
+        out.update(self.diagnosis)
         out.update({"dynamics": self.dynamics, "early_stop_applied": self.early_stop_applied,
                     "stopped_early": self.stopped_early, "epochs_run": self.epochs_run, "settings": self.settings})
         return _clean(out)
@@ -250,7 +252,7 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
                  init_beta: float | None = None, init_max_epochs: int = 20000, converge_tol: float = 1e-4,
                  converge_window: int = 200, noise_temperature: float = 0.0, replacement: bool = False,
                  n_train: int = 512, n_test: int = 512, n_pool: int | None = None, record_every: int = 1,
-                 criterion: str = "test_mse", escape_mode: int | None = None, sv_threshold: float = 1e-3,
+                 criterion: str = "mode_amplitude", escape_mode: int | None = None, sv_threshold: float = 1e-3,
                  min_change: float = 1e-2, early_stop: bool = True, measure_noise: bool = True,
                  progress: bool = False) -> ProtocolResult:
     """The seed paper's escape protocol end to end: data, start state, SGD at ``beta``, escapes, noise.
@@ -338,7 +340,9 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
     if s["criterion"] == "singular_value":
         rule = singular_value_rule(mode, s["sv_threshold"], "up" if up else "down", dim=p)
     elif s["criterion"] == "mode_amplitude":
-        rule = mode_amplitude_rule(L, eta[mode], s["beta"], mode, "forward" if up else "reverse")
+        # the package's escape event on the empirical mode amplitude (the training set's own singular value and
+        # vectors), so that neither the relaxation after a change of beta nor a finite-sample leak counts
+        rule = _amplitude_rule(L, data, eta[mode], s["beta"], mode, "forward" if up else "reverse")
     apply_stop = rule is not None and s["early_stop"]
     res = train(w0, data, beta=s["beta"], lr=s["lr"], batch=s["batch"], epochs=s["epochs"],
                 noise_temperature=s["noise_temperature"], replacement=s["replacement"], seed=ss, stage=2,
@@ -360,8 +364,9 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
         start_modes=list(start_modes),
         checkpoint_epochs=None if start is None else start.epochs_run,
         checkpoint_converged=None if start is None else int(start.converged.sum()))
+    diagnosis = _diagnose(s, data, w0, mode, up, esc, res)
     return ProtocolResult(
-        escape_epochs=list(esc.epochs), n_escaped=esc.n_escaped, n_censored=esc.n_censored,
+        diagnosis=diagnosis, escape_epochs=list(esc.epochs), n_escaped=esc.n_escaped, n_censored=esc.n_censored,
         n_diverged=esc.n_diverged, n_seeds=res.n_replicas, criterion=esc.criterion, criterion_mode=int(mode),
         criterion_direction=("up" if up else "down") if s["criterion"] != "mode_amplitude" else
         ("forward" if up else "reverse"),
@@ -370,6 +375,108 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
         dynamics="plain SGD" if s["noise_temperature"] == 0 else f"SGD + injected noise T={s['noise_temperature']:g}",
         early_stop_applied=apply_stop, stopped_early=res.stopped_early, epochs_run=res.epochs_run,
         settings=settings, train=res, escape=esc, start=start, data=data)
+
+
+def _amplitude_rule(L, data, eta_pop, beta, mode, direction):
+    """The package's escape event on the empirical mode amplitude (the training set's own singular value and
+    vectors, so that neither the relaxation after a change of beta nor a finite-sample leak counts); the
+    population mode where the training set's mode has no barrier or lies outside (0, 1); None (test-MSE
+    criterion) where neither has a barrier."""
+    eta_emp = float(_empirical(data)[1][mode])
+    for eta_m, basis in ((eta_emp, "empirical"), (eta_pop, "population")):
+        if 0.0 < eta_m < 1.0:
+            try:
+                return mode_amplitude_rule(L, eta_m, beta, mode, direction, basis=basis)
+            except InputError:
+                continue
+    return None
+
+
+def _empirical(data):
+    from .data import empirical_cross_svd
+
+    return empirical_cross_svd(data)
+
+
+def _diagnose(s: dict, data, w0, mode: int, up: bool, esc, res) -> dict:
+    """What the start really is on this training set, and the escapes in SDE time (see ProtocolResult)."""
+    from ..landscape.modes import beta_c, beta_star, mode_landscape
+    from ..theory.stats import exponential_mle
+    from .trainer import end_to_end
+
+    L, beta = s["depth"], s["beta"]
+    U, S, Vt = _empirical(data)
+    W = end_to_end(w0)
+    lam = np.median(np.abs(np.einsum("ip,mpq,iq->mi", U.T, W, Vt)), axis=0)  # empirical mode amplitudes
+    state, bistable, global_learned = [], [], []
+    for i, e in enumerate(S):
+        if not 0.0 < e < 1.0:  # outside the landscape's range (tiny training sets)
+            state.append("unknown")
+            bistable.append(False)
+            global_learned.append(False)
+            continue
+        m = mode_landscape(L, float(e), beta)
+        lam_sad = m.lambda_saddle if m.lambda_saddle is not None else 0.0
+        state.append("learned" if (m.lambda_min is not None and lam[i] > max(lam_sad, 1e-6)) else "trivial")
+        bistable.append(m.lambda_saddle is not None)
+        global_learned.append(beta < beta_star(L, float(e)))
+    # a trap: the escaping mode sits in the minimum it leaves, with a barrier, and that minimum is not the global one
+    is_trap = bool(bistable[mode] and (state[mode] == "trivial") == up and global_learned[mode] == up)
+    warnings = []
+    if s["init"] == "random":  # a random start is no stationary state: nothing to classify
+        state, is_trap = ["random"] * len(S), False
+    elif not bistable[mode]:
+        warnings.append("no_barrier")
+    elif (state[mode] == "trivial") != up:
+        warnings.append("mode_learned" if up else "mode_trivial")
+    elif not is_trap:
+        warnings.append("start_is_global_minimum")
+    checkpoint = s["init"] == "checkpoint"
+    if checkpoint:
+        # what the population landscape says the checkpoint should be, against the training set's own landscape
+        pop = ["trivial" if s["init_beta"] >= beta_c(L, float(e)) else "learned" for e in s["sv"]]
+        emp = ["unknown" if not 0.0 < e < 1.0 else "trivial" if s["init_beta"] >= beta_c(L, float(e))
+               else "learned" for e in S]
+        if pop != emp:
+            warnings.insert(0, "checkpoint_differs_from_population")
+    steps = -(-data.n_train // s["batch"]) * s["lr"]  # SDE time per epoch
+    ep, obs = esc.times()
+    est = exponential_mle(np.asarray(ep, float) * steps, np.asarray(obs, bool)) if len(ep) else None
+    inside = [0.0 < e < 1.0 for e in S]
+    out = {"empirical_sv": S.tolist(), "empirical_beta_c": [beta_c(L, float(e)) if ok else None
+                                                            for e, ok in zip(S, inside)],
+           "empirical_beta_star": [beta_star(L, float(e)) if ok else None for e, ok in zip(S, inside)],
+           "start_state": state,
+           "start_is_trap": is_trap, "start_warnings": warnings,
+           "checkpoint_state_population": pop if checkpoint else None,
+           "checkpoint_state_empirical": emp if checkpoint else None,
+           "escape_times_sde": [None if e is None else float(e) * steps for e in esc.epochs],
+           "tau_sde": None if est is None else est.mean,
+           "tau_sde_ci": None if est is None else [est.ci_low, est.ci_high], "sde_time_per_epoch": steps}
+    if "trivial" in state:  # rank-deficient stationary start: is it an attracting invariant set of SGD?
+        out.update(_lyapunov(s, data, state))
+    return out
+
+
+def _lyapunov(s: dict, data, state: list) -> dict:
+    """Normal-space Lyapunov exponent of SGD on the training set, started on the invariant set of ``state``: the
+    population network's stationary point of that state at the run's beta in its canonical frame (the empty
+    hidden units exactly zero; SGD then moves within the set, which every per-sample gradient preserves)."""
+    from ..landscape.network import DeepLinearNetwork, stationary_point
+    from .path_noise import normal_lyapunov
+
+    na = {"lyapunov_exponent": None, "attractive": None, "lyapunov_status": "not_applicable"}
+    if "unknown" in state or "random" in state:
+        return na
+    try:
+        net = DeepLinearNetwork.from_singular_values(s["depth"], s["width"], len(s["sv"]), list(s["sv"]), s["beta"])
+        theta = stationary_point(net, list(state)).theta
+        ly = normal_lyapunov(theta, data.x_train, data.y_train, s["depth"], s["width"], s["beta"], s["lr"],
+                             s["batch"], replacement=s["replacement"], n_epochs=50, rng=0)
+    except InputError:  # no such stationary point, or no dead unit: no invariant set to test
+        return na
+    return {"lyapunov_exponent": ly.exponent_per_time, "lyapunov_std_error": ly.std_error,
+            "attractive": bool(ly.attractive), "lyapunov_status": str(ly.status.value)}
 
 
 # --------------------------------------------------------------------------- the protocol's parameters
@@ -413,7 +520,7 @@ PROTOCOL_PARAMS = {
                        "at random (samples, >= n_train; the paper's Fig. 1(b) uses n_pool 5000, n_train 25, "
                        "n_test 10000; default: no pool)"},
     "record_every": {"type": "int", "min": 1, "default": 1, "help": "observable cadence (epochs)"},
-    "criterion": {"type": "str", "choices": _CRITERIA, "default": "test_mse", "help": "escape criterion: test MSE past the plateau/final midpoint (paper), a projected "
+    "criterion": {"type": "str", "choices": _CRITERIA, "default": "mode_amplitude", "help": "escape criterion: test MSE past the plateau/final midpoint (paper), a projected "
                                "singular value past sv_threshold, or a mode amplitude past the saddle/minimum midpoint"},
     "escape_mode": {"type": "int", "min": 0, "default": None, "help": "mode index (0-based; dimensionless) of the singular_value/mode_amplitude criteria and the "
                               "escape direction (default: chosen from the landscape, see noise.relevant_saddle)"},
