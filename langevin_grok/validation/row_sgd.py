@@ -108,6 +108,7 @@ def reverse_diagnostics(s: SGDReverseSettings, P: dict, rule, theta0, c_e: float
         excess comes from the structure of the mini-batch noise.
     (b) Plain SGD at one B of the ladder with lr and B halved twice (lr/B fixed, so T_eff fixed up to the
         (N-B)/(N-1) factor, which is recomputed): does the SDE-time escape time converge as lr -> 0?
+
     (d) Plain SGD with batches drawn with replacement (independent batches) on the same ladder: the
         shuffled-epoch sampling of row 4 makes the noise summed over one epoch vanish at fixed weights,
         which suppresses slow noise that the white-noise T_eff counts.
