@@ -21,13 +21,16 @@ import langevin_grok as lg
 L, sv, beta = 3, [0.9, 0.8], 0.32
 
 # %%
-# Zero modes, orbit-volume ratio and crossover temperature per width (one call per width, at T = 0.003).
+# Zero modes, orbit-volume ratio and crossover temperature per width, at T = 0.003. The start is the
+# trivial state (both modes unlearned), the saddle that of the first mode (eta = 0.9).
+start, saddle = ["trivial", "trivial"], ["saddle", "trivial"]
 print(" w  zero modes (start, saddle)  ln(Vol_s/Vol_m)  T_x (F = 3T)   status, reason")
 for w in (1, 2, 3, 10):
-    p = lg.network_escape_prediction(L, w, sv, beta, 0.003)
-    print(f"{w:2d}  {p.zero_modes_start:4d} {p.zero_modes_saddle:4d}                "
-          f"{p.log_orbit_volume_ratio:10.3f}     {p.crossover_temperature:.5f}     "
-          f"{p.eyring_kramers_status}, {p.eyring_kramers_reason}")
+    net = lg.DeepLinearNetwork.from_singular_values(depth=L, width=w, dim=2, sv=sv, beta=beta)
+    r = lg.eyring_kramers_orbit(net, start, saddle, 0.003)
+    xo = lg.crossover_temperature(net, start, saddle)
+    print(f"{w:2d}  {r.zero_modes_start:4d} {r.zero_modes_saddle:4d}                "
+          f"{r.log_orbit_volume_ratio:10.3f}     {xo.temperature:.5f}     {r.status}, {r.reason}")
 
 # %%
 # The orbit Eyring-Kramers time over temperature: the wider the network, the larger the saddle orbit
@@ -37,7 +40,7 @@ temps = np.array([0.0015, 0.002, 0.003, 0.004, 0.006])
 fig, ax = plt.subplots(figsize=(6, 4))
 for w in (1, 2, 3, 10):
     net = lg.DeepLinearNetwork.from_singular_values(depth=L, width=w, dim=2, sv=sv, beta=beta)
-    res = [lg.eyring_kramers_orbit(net, ["trivial", "trivial"], ["saddle", "trivial"], float(T)) for T in temps]
+    res = [lg.eyring_kramers_orbit(net, start, saddle, float(T)) for T in temps]
     tau = np.array([r.tau for r in res])
     valid = np.array([r.status == "valid" for r in res])
     line, = ax.plot(1 / temps, tau, "-", label=f"w = {w}")
@@ -54,9 +57,8 @@ ax.legend()
 # crossover temperature is where ``F = 3 T``.
 net3 = lg.DeepLinearNetwork.from_singular_values(depth=L, width=3, dim=2, sv=sv, beta=beta)
 Ts = np.linspace(0.0005, 0.006, 30)
-F = [lg.eyring_kramers_orbit(net3, ["trivial", "trivial"], ["saddle", "trivial"], float(T)).free_energy_barrier
-     for T in Ts]
-xo = lg.crossover_temperature(net3, ["trivial", "trivial"], ["saddle", "trivial"])
+F = [lg.eyring_kramers_orbit(net3, start, saddle, float(T)).free_energy_barrier for T in Ts]
+xo = lg.crossover_temperature(net3, start, saddle)
 fig, ax = plt.subplots(figsize=(6, 4))
 ax.plot(Ts, F, label="free-energy barrier F(T)")
 ax.axhline(xo.barrier, color="k", lw=0.8, label="energy barrier dU")
@@ -76,6 +78,6 @@ net2 = lg.DeepLinearNetwork.from_singular_values(depth=L, width=2, dim=2, sv=sv,
 T = 0.004
 sim = lg.simulate_ensemble(lg.network_model(net2), temperature=T, n_paths=200, dt=0.005, seed=7, max_time=2e4)
 est = lg.exponential_mle(sim.times, sim.escaped)
-pred = lg.network_escape_prediction(L, 2, sv, beta, T)
+pred = lg.network_escape_prediction(L, 2, sv, beta, T)  # the one-call summary behind `kramers --width`
 print(f"w = 2, T = {T}: simulated tau = {est.mean:.1f} (95% CI {est.ci_low:.1f} .. {est.ci_high:.1f}), "
       f"{pred.prediction_method} = {pred.prediction:.1f} ({pred.eyring_kramers_status}, {pred.eyring_kramers_reason})")
