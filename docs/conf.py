@@ -154,5 +154,38 @@ def _process_docstring(app, what, name, obj, options, lines):
     lines[:] = new
 
 
+# Cross-references the Python domain cannot resolve by itself: names re-exported by ``langevin_grok`` (lazily)
+# or by a subpackage ``__init__``, and short names imported into a module (``:func:`escape_target``` in
+# theory.kramers). Each is documented once, in the module that defines it; an unresolved ``py`` reference is
+# linked there when exactly one documented object has its last name component (no link otherwise, as before).
+_ROLE_TYPES = {"func": ("function", "method"), "class": ("class", "exception"), "exc": ("exception", "class"),
+               "meth": ("method",), "attr": ("attribute", "property"), "obj": None, "data": ("data",),
+               "mod": ("module",)}
+
+
+def _resolve_by_name(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    types = _ROLE_TYPES.get(node.get("reftype"), ())
+    target = node.get("reftarget", "")
+    last = target.rsplit(".", 1)[-1]
+    if types == () or not last:
+        return None
+    domain = env.get_domain("py")
+    exported = getattr(langevin_grok, "_EXPORTS", {})
+    if target == f"langevin_grok.{last}" and last in exported and f"langevin_grok.{exported[last]}.{last}" in domain.objects:
+        hits = [f"langevin_grok.{exported[last]}.{last}"]  # a lazy top-level re-export
+    else:
+        hits = [name for name, obj in domain.objects.items()
+                if name.rsplit(".", 1)[-1] == last and (types is None or obj.objtype in types) and not obj.aliased]
+    if len(hits) != 1:
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    obj = domain.objects[hits[0]]
+    return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode, hits[0])
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _process_docstring, priority=400)  # before numpydoc (500)
+    app.connect("missing-reference", _resolve_by_name)
