@@ -45,7 +45,7 @@ templates_path = ["_templates"]
 # --------------------------------------------------------------------------- autodoc / autosummary
 autosummary_generate = True
 autosummary_imported_members = False
-autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False}
+autodoc_default_options = {"members": True}  # documented members only; no "Bases: object" lines
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # numpydoc sections carry the types
 autodoc_mock_imports: list[str] = []
