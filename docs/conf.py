@@ -45,7 +45,8 @@ templates_path = ["_templates"]
 # --------------------------------------------------------------------------- autodoc / autosummary
 autosummary_generate = True
 autosummary_imported_members = False
-autodoc_default_options = {"members": True}  # documented members only; no "Bases: object" lines
+# every public member (also those without a docstring, so that the summary tables link); no "Bases: object" lines
+autodoc_default_options = {"members": True, "undoc-members": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # numpydoc sections carry the types
 autodoc_mock_imports: list[str] = []
