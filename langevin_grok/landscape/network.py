@@ -114,7 +114,7 @@ def _haar_orthogonal(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- flat parameter layout
 def layer_shapes(depth: int, width: int, dim: int) -> tuple[tuple[int, int], ...]:
-    """Shapes ``(rows, cols)`` of ``W_1 .. W_L``: ``(w, p), (w, w) x (L-2), (p, w)``."""
+    """Shapes ``(rows, cols)`` of ``W_1, ..., W_L``: ``(w, p), (w, w) x (L-2), (p, w)``."""
     L = check_depth(depth)
     w = check_int("width", width, minimum=1)
     p = check_int("dim", dim, minimum=1)
@@ -127,7 +127,7 @@ def n_params(depth: int, width: int, dim: int) -> int:
 
 
 def pack(layers: Sequence[np.ndarray]) -> np.ndarray:
-    """Concatenate ``W_1 .. W_L`` (each row-major) into ``theta``.
+    """Concatenate ``W_1, ..., W_L`` (each row-major) into ``theta``.
 
     Layers of shape ``(r, c)`` give ``theta`` of shape ``(D,)``; an ensemble, layers ``(M, r, c)``, gives
     ``(M, D)`` (any common leading axes are kept). The one definition of the parameter layout.

@@ -431,7 +431,7 @@ def build_report(records: Sequence[dict], *, command: str, date: str | None = No
 
     Parameters
     ----------
-    records : one dict per figure, as :meth:`langevin_grok.report.figures.FigureResult.to_dict` plus the
+    records : one dict per figure, as :meth:`langevin_grok.report.registry.FigureResult.to_dict` plus the
         keys ``run`` (command, date, quick, root_seed, env of the run that made it).
     command, date, quick, root_seed, env : provenance of the run writing the report.
     failures : figure name -> error message for figures that failed in this run.

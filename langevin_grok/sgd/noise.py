@@ -262,7 +262,7 @@ def _polar(m: np.ndarray) -> np.ndarray:
 
 
 def rotate_hidden(theta, rotations, depth: int, width: int, dim: int) -> np.ndarray:
-    """Apply hidden-layer rotations ``Q_1 .. Q_{L-1}`` (each ``(w, w)`` orthogonal) to ``theta``.
+    """Apply hidden-layer rotations ``Q_1, ..., Q_{L-1}`` (each ``(w, w)`` orthogonal) to ``theta``.
 
     ``W_1 -> Q_1 W_1``, ``W_l -> Q_l W_l Q_{l-1}^T`` (1 < l < L), ``W_L -> W_L Q_{L-1}^T``. This map is
     linear and orthogonal on weight space and leaves the loss (data part and L2 term) unchanged, so it

@@ -5,7 +5,7 @@ escape (``docs/theory.md``, "Plain SGD and dead directions"). One problem defini
 data set with whitened training inputs, beta a stated fraction of the way from beta* to beta_c of the empirical
 second mode, the canonical learned start) and one ensemble (:func:`reverse_escape_ensemble`: the package's one
 escape event, :func:`langevin_grok.landscape.escape.escape_target`, read on the empirical singular vectors by
-:func:`langevin_grok.sgd.trainer.mode_amplitude_rule`). The validation row 4 and the paper's Fig. 2(b)
+:func:`langevin_grok.sgd.escape.mode_amplitude_rule`). The validation row 4 and the paper's Fig. 2(b)
 protocol both run it.
 """
 
@@ -89,7 +89,7 @@ class EscapeProtocol:
     (:func:`reverse_problem`); the learning rates are set so that ``dE_rev / T_e`` takes the values
     ``barrier_over_t``, with ``T_e = lr c_e / (2B)`` measured at the start along the saddle's unstable
     direction (run-time budget, not the paper's numbers). Escape: the package's one event on the empirical
-    mode amplitude (:func:`langevin_grok.sgd.trainer.mode_amplitude_rule`, lambda_2 < lambda_sad / 2).
+    mode amplitude (:func:`langevin_grok.sgd.escape.mode_amplitude_rule`, lambda_2 < lambda_sad / 2).
     ``replacement=True`` draws batches with replacement (independent steps, T = lr c/(2B) holds); with
     shuffled epochs the batch gradients of one epoch sum to the full gradient (docs/theory.md, section 2).
     """

@@ -1,6 +1,6 @@
 """Training in pieces: chained records of successive runs, log-spaced recording, first crossings.
 
-Used by the protocols that follow the seed paper's figures (:mod:`langevin_grok.report.paper_figs`):
+Used by the protocols that follow the seed paper's figures (the ``paper_*`` modules of :mod:`langevin_grok.report`):
 :func:`train_schedule` continues one ensemble in consecutive pieces (fine records early, coarse later)
 so that progress is visible and a run can stop once every replica escaped; :func:`concat_results` chains
 the pieces on one epoch axis; :func:`sigma_crossing` reads first-passage epochs of a singular value.
@@ -81,7 +81,7 @@ def sigma_crossing(result: sgd.TrainResult, k: int, threshold: float, direction:
     """First recorded epoch at which the k-th singular value (descending) of the end-to-end map rises
     above (``"up"``) or falls below (``"down"``) ``threshold``; None if never (censored) or diverged.
 
-    Unlike :func:`langevin_grok.sgd.trainer.escape_by_singular_value`, which projects the map on the
+    Unlike :func:`langevin_grok.sgd.escape.escape_by_singular_value`, which projects the map on the
     *population* modes, this uses the map's own singular values: with a finite training set the
     learned first mode leaks ~1e-3 into the population's second-mode projection, which would fire
     the paper's sigma_2 > 1e-3 criterion at epoch 0.

@@ -82,7 +82,7 @@ def unpack(theta: np.ndarray, depth: int, width: int, dim: int) -> tuple[np.ndar
 
 
 def end_to_end(weights) -> np.ndarray:
-    """``W_L ... W_1`` for each replica, shape ``(M, p, p)``."""
+    """``W_L...W_1`` for each replica, shape ``(M, p, p)``."""
     m = weights[0]
     for W in weights[1:]:
         m = W @ m

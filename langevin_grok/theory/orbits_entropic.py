@@ -270,7 +270,7 @@ def entropic_mfpt(net: DeepLinearNetwork, start, temperature: float, n_grid: int
     docs/theory.md, section "1. Hidden-layer symmetry" (derivation there). Coordinate: the arc length
     ``r = sqrt(L) a`` of the escaping mode's per-layer amplitude a (unit gradient norm on the path, so
     the noise along it has temperature T); the event ``lambda >= lambda_target`` of
-    :func:`langevin_grok.theory.kramers.escape_target` is ``r >= r_target``. Free energy::
+    :func:`langevin_grok.landscape.escape.escape_target` is ``r >= r_target``. Free energy::
 
         F(r) = U(r) - T ln Vol(r) + (T/2) sum ln mu_perp(r),   Vol(r) ~ r^(d_s - d_m) as r -> 0
 

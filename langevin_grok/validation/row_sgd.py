@@ -61,16 +61,6 @@ def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_
             "tangent_overlap": float(abs(e @ d) / np.linalg.norm(d))}
 
 
-
-
-
-
-
-
-
-
-
-
 def _reverse_setup(s: SGDReverseSettings, seed: int) -> dict:
     """Problem, stationary points, escape direction, measured noise and the escape rule of row 4."""
     from ..landscape.modes import mode_landscape
@@ -100,14 +90,6 @@ def _reverse_setup(s: SGDReverseSettings, seed: int) -> dict:
              # empirical singular vectors that belong to the empirical eta of the landscape
              rule=sgd_escape.mode_amplitude_rule(s.depth, eta, beta, mode, "reverse", basis="empirical"))
     return P
-
-
-
-
-
-
-
-
 
 
 def _trap_noise(s: SGDReverseSettings, t: SGDTrapSettings, P: dict, start, e) -> dict:
