@@ -7,7 +7,6 @@ import json
 import math
 import sys
 
-import numpy as np
 
 from .._core.jsonable import jsonable
 from ..report.text import format_table  # noqa: F401  (re-exported for the subcommands)

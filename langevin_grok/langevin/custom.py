@@ -65,10 +65,10 @@ def _jit(f, name: str):
 class CustomModel(Model):
     """A :class:`~langevin_grok.langevin.models.Model` with user potential and gradient (see :func:`custom_model`).
 
-    Attributes (besides those of Model)
-    -----------------------------------
+    Attributes
+    ----------
     potential_fn, grad_fn : numba dispatchers
-        The jitted user functions ``f(t, x, p)``.
+        The jitted user functions ``f(t, x, p)`` (besides the attributes of Model).
     """
 
     potential_fn: Callable | None = None

@@ -16,9 +16,10 @@ Kinds with a compiled spec
 ``abs_coordinate`` ``g = |x_k| - c``
 ``chain_product``  ``g = prod_l x_l - c`` (end-to-end value of the scalar chain)
 ``network_mode``   ``g = u^T (W_L ... W_1) v - c`` (end-to-end value along one fixed mode)
-``network_sv``     ``g = sigma_k(W_L ... W_1) - c`` (the k-th singular value itself, descending): a rank
-                   change, not a rotation of the learned mode's singular vectors toward the fixed mode
-                   (which also moves ``u^T W v``; docs/theory.md, section 1, "escape events")
+``network_sv``     ``g = sigma_k(W_L ... W_1) - c``, the k-th singular value itself (a rank change, not a rotation)
+
+The singular-value event cannot fire when the learned mode's singular vectors rotate toward the fixed mode,
+which also moves ``u^T W v`` (docs/theory.md, section 1).
 
 Default escape events (:func:`escape_setup`) follow issue 3 through
 :func:`langevin_grok.landscape.escape.escape_target`: forward (trivial -> learned) stops when lambda reaches
@@ -150,8 +151,11 @@ def network_mode_event(u, v, level: float, direction: int = 0, name: str = "netw
 
 
 def network_sv_event(index: int, level: float, direction: int = 0, name: str = "network_sv") -> Event:
-    """``g = sigma_index(W) - level``: the ``index``-th singular value (0-based, descending) of
-    ``W = W_L ... W_1`` of the network model."""
+    """Event on one singular value of the network's end-to-end map.
+
+    ``g = sigma_index(W) - level`` with ``sigma_index`` the ``index``-th singular value (0-based, descending)
+    of ``W = W_L ... W_1``.
+    """
     k = check_int("index", index, minimum=0)
     c = check_finite("level", level)
 
