@@ -47,7 +47,7 @@ _EXPORTS = {
     "escape_target": "landscape.escape", "kramers_1d": "theory.kramers", "exact_mfpt_1d": "theory.kramers", "mfpt_1d": "theory.kramers",
     "eyring_kramers": "theory.kramers", "eyring_kramers_chain": "theory.kramers", "ZeroModeError": "theory.kramers",
     "exponential_mle": "theory.stats", "arrhenius_fit": "theory.stats",
-    "eyring_kramers_orbit": "theory.orbits", "network_escape_prediction": "theory.orbits",
+    "eyring_kramers_orbit": "theory.orbits", "network_escape_prediction": "theory.network_prediction",
     "crossover_temperature": "theory.orbits", "entropic_mfpt": "theory.orbits_entropic",
     "with_replacement_model": "sgd.noise_models", "shuffled_epoch_model": "sgd.noise_models",
     "permutation_temperature": "sgd.noise_models", "equipartition_temperature": "sgd.noise_models",

@@ -86,7 +86,7 @@ WIDTH_ARGS = ["--depth", "3", "--width", "10", "--sv", "0.9", "0.8", "--beta", "
 
 
 def test_width_json_matches_api(capsys):
-    from langevin_grok.theory.orbits import network_escape_prediction
+    from langevin_grok.theory.network_prediction import network_escape_prediction
 
     obj = run_json(capsys, *WIDTH_ARGS)
     api = network_escape_prediction(3, 10, [0.9, 0.8], 0.32, 0.0028, start=("learned", "trivial"))

@@ -15,6 +15,7 @@ from langevin_grok.landscape.escape import escape_target
 from langevin_grok.theory.kramers import eyring_kramers_chain, mfpt_1d
 from langevin_grok.landscape.modes import u
 from langevin_grok.landscape.network import DeepLinearNetwork, orbit_dimension, stationary_point
+from langevin_grok.theory.network_prediction import network_escape_prediction
 from langevin_grok.theory.orbits import (
     _resolve_escape,
     crossover_temperature,
@@ -22,7 +23,6 @@ from langevin_grok.theory.orbits import (
     log_orbit_volume,
     log_orbit_volume_gram,
     log_sphere_area,
-    network_escape_prediction,
     orbit_eyring_kramers_time,
 )
 from langevin_grok.theory.orbits_entropic import _build_path, _path_mask, entropic_mfpt

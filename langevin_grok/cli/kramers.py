@@ -80,8 +80,8 @@ def compute(depth, sv, beta, temperature, direction="forward") -> dict:
 
 
 def compute_width(depth, width, sv, beta, temperature, start=None) -> dict:
-    """The ``--width`` numbers as one dict (:func:`langevin_grok.theory.orbits.network_escape_prediction`)."""
-    from ..theory.orbits import network_escape_prediction
+    """The ``--width`` numbers as one dict (:func:`langevin_grok.theory.network_prediction.network_escape_prediction`)."""
+    from ..theory.network_prediction import network_escape_prediction
 
     if isinstance(start, str):
         start = [s.strip() for s in start.split(",")]

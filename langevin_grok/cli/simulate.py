@@ -151,7 +151,7 @@ def _network_setup(depth, width, sv, beta, start, direction):
     from ..landscape.network import DeepLinearNetwork
     from ..langevin.events import network_escape_setup
     from ..langevin.models import network_model
-    from ..theory.orbits import default_start
+    from ..theory.network_prediction import default_start
 
     if width is None:
         raise InputError("--model network needs --width")

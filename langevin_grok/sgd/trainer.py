@@ -37,7 +37,6 @@ from .._core.checks import (InputError, check_beta, check_int,
                       check_nonnegative, check_positive)
 from .._core.seeds import as_seed_sequence
 from .data import Dataset, empirical_cross_svd, mse_from_moments
-from .escape import EscapeRule
 from ..landscape.network import layer_shapes, n_params  # re-exported: one definition of the layout
 from ..landscape.network import pack as _network_pack
 from ..landscape.network import unpack as _network_unpack
@@ -351,7 +350,7 @@ def _validate_hyper(lr, batch, n_train, beta, noise_temperature):
 def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs: int,
           noise_temperature: float = 0.0, replacement: bool = False, seed=None, stage: int = 1,
           record_every: int = 1, rank_tol: float = 1e-2, converge_tol: float | None = None,
-          converge_window: int = 50, progress: bool = False, stop_rule: EscapeRule | None = None) -> TrainResult:
+          converge_window: int = 50, progress: bool = False, stop_rule=None) -> TrainResult:
     """Train an ensemble of replicas by mini-batch SGD with weight decay (all replicas at once).
 
     Parameters
@@ -383,7 +382,7 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
         recorded every epoch; the run stops when every live replica has converged (or at ``epochs``).
     progress : bool
         tqdm progress bar on stderr.
-    stop_rule : EscapeRule, optional
+    stop_rule : langevin_grok.sgd.escape.EscapeRule, optional
         Early stopping: checked on every recorded state; the run ends at the first record at which
         every replica has escaped by this rule (at that or an earlier record) or diverged. The
         recorded curves and the escape epochs by the same rule are then identical to those of the
@@ -438,7 +437,7 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
     escaped = None
     stopped = False
     if stop_rule is not None:
-        if not isinstance(stop_rule, EscapeRule):
+        if not (hasattr(stop_rule, "hit") and hasattr(stop_rule, "key") and hasattr(stop_rule, "mode")):
             raise InputError(f"stop_rule must be an EscapeRule, got {type(stop_rule).__name__}")
         if stop_rule.mode >= data.dim:
             raise InputError(f"stop_rule.mode must be < dim ({data.dim}), got {stop_rule.mode}")

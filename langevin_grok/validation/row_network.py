@@ -3,7 +3,7 @@
 Langevin engine on the population loss from the rank-1 trap (mode 0 learned, mode 1 exactly zero); the escape
 event is the escaping mode's singular value of the end-to-end map crossing the level of the package's escape
 definition (:func:`langevin_grok.langevin.events.network_escape_setup`, event ``"sv"``). Predictions at each
-temperature (:func:`langevin_grok.theory.orbits.network_escape_prediction`): Eyring-Kramers over the
+temperature (:func:`langevin_grok.theory.network_prediction.network_escape_prediction`): Eyring-Kramers over the
 hidden-layer symmetry orbits, the entropic 1-D reduction with its exact MFPT (the recommended one where it
 applies), each with its validity status; the 1-D exact MFPT of the mode stays beside them as a reference.
 Each prediction gets its own verdict, so they can disagree. Theory: ``docs/theory.md``, section 1.
@@ -59,7 +59,7 @@ def network_ensemble(net, temperature: float, n_paths: int, dt: float, max_time:
 
 def _point(s: NetworkSettings, net, k: int, x: float, barrier: float, seed: int, workers, progress, parts):
     from ..theory.kramers import exact_mfpt_1d
-    from ..theory.orbits import network_escape_prediction
+    from ..theory.network_prediction import network_escape_prediction
     from ..theory.stats import exponential_mle, ks_exponential
 
     T = barrier / float(x)
