@@ -227,7 +227,7 @@ def _api_targets():
 
 def _silent(label: str, v) -> bool:
     if API_ALWAYS_BAD(v):
-        return True
+        return not (label.endswith(".name)") and isinstance(v, str) and v)  # a name is a string
     per_mode = label.split("(")[0] in ("lambda_c", "beta_c", "lambda_star", "beta_star", "stationary_amplitudes",
                                        "mode_landscape")
     return per_mode and isinstance(v, list) and len(v) > 1

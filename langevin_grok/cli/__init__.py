@@ -86,11 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         # Terminated is SIGTERM; interrupts that carry partial results keep the original in .cause
-        if isinstance(exc, Terminated) or isinstance(getattr(exc, "cause", None), Terminated):
-            print(f"langevin-grok {args.command}: terminated (SIGTERM)", file=sys.stderr)
-            return 143
-        print(f"langevin-grok {args.command}: interrupted", file=sys.stderr)
-        return 130
+        term = isinstance(exc, Terminated) or isinstance(getattr(exc, "cause", None), Terminated)
+        kept = getattr(exc, "kept", None)  # what a command saved of the interrupted work (one phrase)
+        word = "terminated (SIGTERM)" if term else "interrupted"
+        print(f"langevin-grok {args.command}: {word}" + (f"; {kept}" if kept else ""), file=sys.stderr)
+        return 143 if term else 130
     except BrokenPipeError:
         _quiet_stdout()
         return 0

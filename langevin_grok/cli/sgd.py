@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
 
@@ -81,13 +80,15 @@ def run(args) -> int:
     try:
         r = run_protocol(**{k: getattr(args, k) for k in PROTOCOL_PARAMS}, progress=not args.no_progress)
     except ProtocolInterrupted as exc:
+        # the command line prints one line: "interrupted; <kept>" (langevin_grok.cli.main)
+        cause = exc.cause
         if out is not None and exc.partial is not None:
             _write(out, exc.partial)
-            print(f"langevin-grok sgd: interrupted at epoch {exc.partial.epochs_run}: partial curves.npz and "
-                  f"summary.json (\"interrupted\": true) kept in {out}", file=sys.stderr)
+            cause.kept = (f"partial curves.npz and summary.json (interrupted: true, {exc.partial.epochs_run} epochs) "
+                          f"kept in {out}")
         elif out is not None:
-            print("langevin-grok sgd: interrupted before the run at beta started: nothing to keep", file=sys.stderr)
-        raise exc.cause from None
+            cause.kept = "stopped before the run at beta started: nothing to keep"
+        raise cause from None
     summary = r.to_dict()
     if out is not None:
         _write(out, r)

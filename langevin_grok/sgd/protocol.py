@@ -121,8 +121,8 @@ def protocol_memory(s: dict) -> float:
     noise (M N/B D), the recorded curves (one row of about p + 8 numbers per replica per recorded epoch),
     the data, and for the noise measurement the per-sample gradients and their covariance (N D + D^2).
     """
-    L, w, p = s["depth"], s["width"], len(s["sv"])
-    D = float(w * p + (L - 2) * w * w + p * w) if L > 1 else float(p * p)
+    L, w, p = s["depth"], float(s["width"]), len(s["sv"])
+    D = 2 * w * p + (L - 2) * w * w
     M, N = float(s["replicas"]), float(s["n_train"])
     steps = math.ceil(N / s["batch"])
     records = s["epochs"] // s["record_every"] + 2
