@@ -27,12 +27,14 @@ def finite_float(text: str) -> float:
     return x
 
 
-def check_output_dir(name: str, path) -> Path:
+def check_output_dir(name: str, path, create: bool = False) -> Path:
     """An output directory that can be written, checked before any work starts.
 
     ``path`` may exist (a directory we can write into) or not (then its nearest existing ancestor must be a
     writable directory, so it can be created). Refuses ``''``, an existing file, and unwritable or
     missing-as-file parents with a one-line InputError naming the option ``name`` (e.g. ``"--out"``).
+    ``create=True`` also makes the directory now (the only sure test where permissions do not tell, e.g. as
+    root on /proc).
     """
     text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
     if text is None:
@@ -53,10 +55,15 @@ def check_output_dir(name: str, path) -> Path:
         raise InputError(f"{name}: cannot create {text!r}: {str(parent)!r} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"{name}: cannot create {text!r}: {str(parent)!r} is not writable")
+    if create:
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{name}: cannot create {text!r} ({exc.strerror or exc})") from None
     return p
 
 
-def check_output_file(name: str, path) -> Path:
+def check_output_file(name: str, path, create_parent: bool = False) -> Path:
     """An output file path (e.g. a sweep store): not ``''``, not a folder, in a directory that can be written."""
     text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
     if text is None or not text.strip() or "\0" in text:
@@ -68,7 +75,7 @@ def check_output_file(name: str, path) -> Path:
         if not os.access(p, os.R_OK | os.W_OK):
             raise InputError(f"{name}: cannot write {text!r} (permission denied)")
         return p
-    check_output_dir(name, p.absolute().parent)
+    check_output_dir(name, p.absolute().parent, create=create_parent)
     return p
 
 

@@ -63,7 +63,7 @@ def run(args) -> int:
         names = list(dict.fromkeys(args.only))  # keep order, drop repeats
         for n in names:
             get_figure(n)  # InputError naming the available figures
-    out = check_output_dir("--out", args.out)
+    out = check_output_dir("--out", args.out, create=True)
     extra = []
     if args.paper_figs:
         pf = _paper_figs_dir()

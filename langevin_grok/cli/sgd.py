@@ -76,7 +76,7 @@ def run(args) -> int:
 
     from ..sgd.protocol import PROTOCOL_PARAMS
 
-    out = None if args.out is None else check_output_dir("--out", args.out)  # before training, not after
+    out = None if args.out is None else check_output_dir("--out", args.out, create=True)  # before training, not after
     try:
         r = run_protocol(**{k: getattr(args, k) for k in PROTOCOL_PARAMS}, progress=not args.no_progress)
     except ProtocolInterrupted as exc:

@@ -77,7 +77,7 @@ def run(args) -> int:
     cfg = load_config(args.config)  # validates everything before any work
     store = args.store if args.store is not None else default_store_path(cfg)
     if not args.dry_run:  # a dry run writes nothing, so it may point at a read-only store
-        check_output_file("--store" if args.store is not None else "sweep.store", store)
+        check_output_file("--store" if args.store is not None else "sweep.store", store, create_parent=True)
     if args.dry_run:
         tasks = plan(cfg, store)
         if args.json:

@@ -72,7 +72,7 @@ def run(args) -> int:
             raise InputError(f"--rows must be a comma-separated list of 1..5, got {args.rows!r}")
         if len(set(rows)) != len(rows):
             raise InputError(f"--rows lists a row twice: {args.rows!r}")
-    out = check_out_dir(check_output_dir("--out", args.out)) if args.out is not None else default_out_dir()
+    out = check_out_dir(check_output_dir("--out", args.out, create=True)) if args.out is not None else default_out_dir()
     mode = "quick" if args.quick else ("full" if args.full else "default")
     config = validation_config(mode, seed)
     # the equivalent command line, rebuilt from the parsed options (recorded in results.json)

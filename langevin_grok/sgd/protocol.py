@@ -70,7 +70,7 @@ def protocol_settings(*, depth, width, sv, beta, lr, batch, epochs, replicas=10,
 
     eta = check_sv(sv)
     s = {
-        "depth": check_depth(depth), "width": check_int("width", width, minimum=1), "sv": [float(x) for x in eta],
+        "depth": check_depth(depth), "width": check_int("width", width, minimum=1, maximum=MAX_COUNT), "sv": [float(x) for x in eta],
         "beta": check_beta(beta), "lr": check_magnitude("lr", lr),
         "n_train": check_int("n_train", n_train, minimum=1, maximum=MAX_COUNT),
         "n_test": check_int("n_test", n_test, minimum=1, maximum=MAX_COUNT),
@@ -244,7 +244,11 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
     live = [r for r in range(weights[0].shape[0]) if all(np.all(np.isfinite(W[r])) for W in weights)]
     thetas = pack(weights)
     if rel is None:
-        traces = [gradient_noise(thetas[r], X, Y, L, w, **kw).trace for r in live]
+        try:
+            traces = [gradient_noise(thetas[r], X, Y, L, w, **kw).trace for r in live]
+        except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
+            out["noise_note"] = f"noise not measurable at the trained weights ({type(exc).__name__}: the run is diverging)"
+            return out
         out["noise_trace_replicas"] = traces
         out["noise_trace"] = float(np.median(traces)) if traces else None
         out["noise_trace_ideal"] = gradient_noise(ideal.theta, X, Y, L, w, **kw).trace
@@ -258,7 +262,12 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
     out.update(saddle=list(rel[0]), escape_mode=rel[1], escape_direction_kind=rel[2],
                noise_escape_direction_ideal=at_ideal.noise.direction_variance,
                noise_trace_ideal=at_ideal.noise.trace, escape_noise_zero_ideal=at_ideal.noise.escape_noise_zero)
-    res = aligned_escape_noise_ensemble(thetas[live], X, Y, net, modes, rel[0], state_net=wnet, **kw) if live else ()
+    try:
+        res = aligned_escape_noise_ensemble(thetas[live], X, Y, net, modes, rel[0], state_net=wnet, **kw) if live else ()
+    except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
+        # finite but astronomically large weights (a run that is diverging, lr too large): no noise to report
+        out["noise_note"] = f"noise not measurable at the trained weights ({type(exc).__name__}: the run is diverging)"
+        return out
     if not res:
         out["noise_note"] = "every replica diverged: no trained weights to measure the noise at"
         return out
@@ -438,7 +447,7 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
 # (with the unit). ``cli`` holds command-line-only spellings (extra aliases).
 PROTOCOL_PARAMS = {
     "depth": {"type": "int", "min": 2, "max": MAX_DEPTH, "help": "number of weight matrices L (dimensionless)"},
-    "width": {"type": "int", "min": 1, "help": "hidden width w (units)"},
+    "width": {"type": "int", "min": 1, "max": MAX_COUNT, "help": "hidden width w (units)"},
     "sv": {"type": "floats", "min": 0.0, "max": 1.0, "min_exclusive": True, "max_exclusive": True,
            "help": "singular values eta of Sigma_yx, p = their number (dimensionless)"},
     "beta": {"type": "float", "min": 0.0, "help": "weight decay beta of the run (loss units per squared weight)"},
