@@ -20,8 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from langevin_grok import cli
 from langevin_grok._core.checks import InputError
@@ -281,7 +282,35 @@ def test_every_subcommand_is_fuzzed():
 
 
 def test_fuzz_fast_subcommands():
-    _assert_clean(run_cli_suite(FAST))
+    r = run_cli_suite(FAST)
+    assert sum(r["counts"].values()) > 200  # the enumeration really ran
+    _assert_clean(r)
+
+
+_EXTREME = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**400, 10**400),
+                     st.sampled_from([0.0, -0.0, 1e-320, 5e-324, 1e308, -1e308, 1e-300, 1e300]))
+
+
+@settings(max_examples=80, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(depth=_EXTREME, sv=_EXTREME, beta=_EXTREME)
+def test_hypothesis_landscape_command(depth, sv, beta):
+    argv = ["landscape", "--depth", repr(depth), "--beta", repr(beta), f"--sv={sv!r}"]
+    outcome, rc, out, err = run_cli(argv, timeout=10.0)
+    assert outcome == "exit" and rc in (0, 2), (argv, outcome, err)
+    assert (rc == 0 and out.startswith("depth L =")) or len(err.strip().splitlines()) == 1, (argv, err)
+
+
+@settings(max_examples=80, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(depth=_EXTREME, sv=_EXTREME, beta=_EXTREME)
+def test_hypothesis_mode_landscape(depth, sv, beta):
+    from langevin_grok.landscape.modes import mode_landscape
+
+    try:
+        m = mode_landscape(depth, sv, beta)
+    except InputError as exc:
+        assert len(str(exc).splitlines()) == 1
+        return
+    assert m.phase in ("bistable", "trivial_only", "learned_only") and math.isfinite(m.beta_c)
 
 
 @pytest.mark.slow
