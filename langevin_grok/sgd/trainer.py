@@ -67,8 +67,12 @@ _OVERFLOW = 1e100
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Raised by :func:`train` on Ctrl-C or SIGTERM: ``partial`` is the TrainResult with the curves recorded so
-    far (``epochs_run`` full epochs; its weights are the state when interrupted, possibly mid-epoch), ``cause`` the original interrupt (a ``KeyboardInterrupt`` or :class:`~langevin_grok._core.errors.Terminated`)."""
+    """Raised by :func:`train` on Ctrl-C or SIGTERM.
+
+    ``partial`` is the TrainResult with the curves recorded so far (``epochs_run`` full epochs; its weights
+    are the state when interrupted, possibly mid-epoch); ``cause`` is the original interrupt (a
+    ``KeyboardInterrupt`` or :class:`~langevin_grok._core.errors.Terminated`).
+    """
 
     def __init__(self, partial, cause):
         super().__init__("training interrupted")
