@@ -202,9 +202,11 @@ def _load_records(out: Path) -> list[dict]:
         p = out / f"{spec.name}.json"
         if p.exists():
             try:
-                recs.append(json.loads(p.read_text()))
-            except json.JSONDecodeError:
+                rec = json.loads(p.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError):
                 continue
+            if isinstance(rec, dict) and rec.get("name") == spec.name:  # only the package's own records
+                recs.append(rec)
     return recs
 
 
