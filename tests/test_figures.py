@@ -153,7 +153,7 @@ def test_failing_figure_is_reported_and_others_run(tmp_path, tiny):
         fig, _ = plotting.new_figure(figsize=(1, 1))
         return F.finish("badnum", fig, out_dir, numbers={"x": object()})
 
-    (tmp_path / "boom.json").write_text("{}")  # a stale record must not survive the failure
+    (tmp_path / "boom.json").write_text('{"name": "boom"}')  # a stale record must not survive the failure
     (tmp_path / "boom.png").write_bytes(b"old")
     s = F.run_figures([tiny, "boom", "badnum"], out_dir=tmp_path)
     assert not s.ok and "deliberate failure" in s.failures["boom"]
@@ -162,6 +162,18 @@ def test_failing_figure_is_reported_and_others_run(tmp_path, tiny):
     assert "RuntimeError" in (tmp_path / "boom.error.txt").read_text()
     assert (tmp_path / "tiny.png").exists()
     assert "deliberate failure" in (tmp_path / F.REPORT_NAME).read_text()
+
+
+def test_failing_figure_keeps_files_that_are_not_its_record(tmp_path, tiny):
+    @F.register_figure("boom2", title="always fails", order=99.7)
+    def boom2(*, preset, out_dir, seed, progress=False):
+        raise RuntimeError("deliberate failure")
+
+    (tmp_path / "boom2.json").write_text("{}")  # not a record of this package: a user's file
+    (tmp_path / "boom2.png").write_bytes(b"user's image")
+    s = F.run_figures(["boom2"], out_dir=tmp_path)
+    assert not s.ok and (tmp_path / "boom2.json").read_text() == "{}"
+    assert (tmp_path / "boom2.png").read_bytes() == b"user's image"
 
 
 def test_extra_report_dir(tmp_path, tiny):

@@ -12,11 +12,19 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["InputError", "Status", "Validity", "Verdict", "MESSAGES", "message"]
+__all__ = ["InputError", "Terminated", "Status", "Validity", "Verdict", "MESSAGES", "message"]
 
 
 class InputError(ValueError):
     """Bad input to the public API: the message names the argument and the value."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received (a scheduler or ``timeout`` ending the process), raised from the signal handler.
+
+    A ``KeyboardInterrupt``, so every path that cleans up after Ctrl-C also runs for SIGTERM; the
+    command line exits with status 143 (128 + 15) instead of 130.
+    """
 
 
 class Status(str, Enum):

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .._core.checks import InputError, check_int
+from ._common import check_output_dir
 # matplotlib is loaded only when the subcommand runs, so `langevin-grok --help` stays fast.
 REPORT_NAME = "REPRODUCTION.md"  # equals langevin_grok.report.figures.REPORT_NAME (tests/test_package.py)
 
@@ -62,7 +63,7 @@ def run(args) -> int:
         names = list(dict.fromkeys(args.only))  # keep order, drop repeats
         for n in names:
             get_figure(n)  # InputError naming the available figures
-    out = Path(args.out)
+    out = check_output_dir("--out", args.out, create=True)
     extra = []
     if args.paper_figs:
         pf = _paper_figs_dir()

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ._common import finite_float, format_table, print_json
+from ._common import check_output_dir, finite_float, format_table, print_json
 
 
 
@@ -87,18 +87,34 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _write(out, r) -> None:
+    os.makedirs(out, exist_ok=True)
+    np.savez_compressed(os.path.join(out, "curves.npz"), **r.curves())
+    with open(os.path.join(out, "summary.json"), "w") as fh:
+        print_json(r.to_dict(), fh)
+
+
 def run(args) -> int:
-    from ..sgd.protocol import run_protocol
+    from ..sgd.protocol import ProtocolInterrupted, run_protocol
 
     from ..sgd.protocol import PROTOCOL_PARAMS
 
-    r = run_protocol(**{k: getattr(args, k) for k in PROTOCOL_PARAMS}, progress=not args.no_progress)
+    out = None if args.out is None else check_output_dir("--out", args.out, create=True)  # before training, not after
+    try:
+        r = run_protocol(**{k: getattr(args, k) for k in PROTOCOL_PARAMS}, progress=not args.no_progress)
+    except ProtocolInterrupted as exc:
+        # the command line prints one line: "interrupted; <kept>" (langevin_grok.cli.main)
+        cause = exc.cause
+        if out is not None and exc.partial is not None:
+            _write(out, exc.partial)
+            cause.kept = (f"partial curves.npz and summary.json (interrupted: true, {exc.partial.epochs_run} epochs) "
+                          f"kept in {out}")
+        elif out is not None:
+            cause.kept = "stopped before the run at beta started: nothing to keep"
+        raise cause from None
     summary = r.to_dict()
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        np.savez_compressed(os.path.join(args.out, "curves.npz"), **r.curves())
-        with open(os.path.join(args.out, "summary.json"), "w") as fh:
-            print_json(summary, fh)
+    if out is not None:
+        _write(out, r)
     if args.json:
         print_json(summary)
         return 0

@@ -6,7 +6,7 @@ import itertools
 
 from tqdm import tqdm
 
-from .._core.checks import InputError, check_int, check_nonnegative
+from .._core.checks import InputError, check_depth, check_int, check_memory, check_nonnegative
 from ..landscape.network import MODE_KINDS, DeepLinearNetwork, stationary_point
 from ._common import finite_float, format_table, print_json
 
@@ -65,9 +65,17 @@ def _combinations(args, dim: int, width: int):
 def run(args) -> int:
     # stationary_point labels modes in the descending order of the SVD of Sigma_yx
     args.sv = sorted(args.sv, reverse=True)
+    # sizes first: the Hessian is D x D (eigh needs a few copies), so a huge width must fail here, not in numpy
+    L = check_depth(args.depth)
+    w = check_int("width", args.width, minimum=1)
+    p = check_int("dim", args.dim, minimum=1)
+    D = float(w) * p * 2 + (L - 2) * float(w) * w
+    check_memory("width, dim, depth", 8.0 * 4 * D * D, f"the Hessian of D = {D:.3g} parameters")
+    if not args.modes and 3 ** min(len(args.sv), 64) > 100_000:
+        raise InputError(f"sv: {len(args.sv)} values give 3**{len(args.sv)} mode combinations; choose them with --modes")
     net = DeepLinearNetwork.from_singular_values(
         args.depth, args.width, args.dim, args.sv, args.beta)
-    n_eig = check_int("n-eig", args.n_eig, minimum=1)
+    n_eig = check_int("n-eig", args.n_eig, minimum=1, maximum=net.n_params)
     seed = None if args.seed is None else check_int("seed", args.seed, minimum=0)
     tol = None if args.tol is None else check_nonnegative("tol", args.tol)
     combos, explicit = _combinations(args, net.dim, net.width)

@@ -7,7 +7,7 @@ import os
 
 from .._core.checks import InputError
 from ..sweep import default_store_path, get_task, list_kinds, load_config, plan, run_sweep
-from ._common import format_table, print_json
+from ._common import check_output_file, format_table, print_json
 
 
 def _positive_int(text: str) -> int:
@@ -70,8 +70,14 @@ def run(args) -> int:
         raise InputError("CONFIG.toml is required (or use --list-kinds)")
     if args.workers is not None and args.scheduler is not None:
         raise InputError("--workers and --scheduler exclude each other (dask workers are set on the cluster)")
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise InputError("--scheduler must be an address such as tcp://127.0.0.1:8786, got ''")
+    if args.store is not None and not args.store.strip():
+        raise InputError("--store must be a file path, got ''")
     cfg = load_config(args.config)  # validates everything before any work
     store = args.store if args.store is not None else default_store_path(cfg)
+    if not args.dry_run:  # a dry run writes nothing, so it may point at a read-only store
+        check_output_file("--store" if args.store is not None else "sweep.store", store, create_parent=True)
     if args.dry_run:
         tasks = plan(cfg, store)
         if args.json:

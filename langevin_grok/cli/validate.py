@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .._core.checks import InputError, check_int
+from ._common import check_output_dir
 
 
 def register(sub) -> None:
@@ -63,13 +64,15 @@ def run(args) -> int:
     workers = None if args.workers is None else _int_arg("workers", args.workers, 1)
     rows = (1, 2, 3, 4, 5)
     if args.rows is not None:
-        try:
-            rows = tuple(int(x) for x in str(args.rows).split(",") if x.strip())
-        except ValueError:
-            raise InputError(f"rows must be a comma-separated list of 1..5, got {args.rows!r}") from None
-        if not rows or any(r < 1 or r > 5 for r in rows):
-            raise InputError(f"rows must be a comma-separated list of 1..5, got {args.rows!r}")
-    out = check_out_dir(args.out) if args.out is not None else default_out_dir()
+        parts = str(args.rows).split(",")
+        if not all(x.strip().isdigit() for x in parts):  # no empty items ("1,,2"), signs or words
+            raise InputError(f"--rows must be a comma-separated list of 1..5, got {args.rows!r}")
+        rows = tuple(int(x) for x in parts)
+        if any(r < 1 or r > 5 for r in rows):
+            raise InputError(f"--rows must be a comma-separated list of 1..5, got {args.rows!r}")
+        if len(set(rows)) != len(rows):
+            raise InputError(f"--rows lists a row twice: {args.rows!r}")
+    out = check_out_dir(check_output_dir("--out", args.out, create=True)) if args.out is not None else default_out_dir()
     mode = "quick" if args.quick else ("full" if args.full else "default")
     config = validation_config(mode, seed)
     # the equivalent command line, rebuilt from the parsed options (recorded in results.json)

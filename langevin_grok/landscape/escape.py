@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .._core.checks import InputError, check_beta, check_choice, check_depth, check_sv
+from .._core.checks import InputError, check_beta, check_choice, check_depth, check_one_sv
 from .modes import mode_landscape
 
 __all__ = ["DIRECTIONS", "EscapeTarget", "escape_target"]
@@ -131,7 +131,7 @@ def escape_target(depth: int, sv: float, beta: float, direction: str = "forward"
     (0.217644, 0.028453, 1)
     """
     L = check_depth(depth)
-    eta = float(check_sv(sv)[0])
+    eta = check_one_sv(sv)
     beta = check_beta(beta)
     direction = check_choice("direction", direction, DIRECTIONS)
     if L == 2:

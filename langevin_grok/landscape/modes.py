@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from .._core.checks import check_beta, check_depth, check_positive, check_sv
+from .._core.checks import MAX_SCALE, check_beta, check_depth, check_one_sv, check_sv
 
 __all__ = [
     "ModeLandscape",
@@ -53,11 +53,14 @@ _RTOL = 4 * np.finfo(float).eps
 _XTOL = 1e-300
 
 
+# closed forms accept any eta > 0 (the landscape needs no joint covariance); above this they overflow
+_MAX_ETA = MAX_SCALE ** 0.25
+
 # --------------------------------------------------------------------------- closed forms
 def lambda_c(depth: int, eta: float) -> float:
     """End-to-end singular value at the spinodal: ``eta (L-2) / (2(L-1))`` (0 for L = 2)."""
     L = check_depth(depth)
-    eta = check_positive("sv", eta)
+    eta = check_one_sv(eta, upper=_MAX_ETA)
     return eta * (L - 2) / (2 * (L - 1))
 
 
@@ -68,7 +71,7 @@ def beta_c(depth: int, eta: float) -> float:
     transition is continuous at ``beta = eta`` (the L -> 2 limit of the same formula).
     """
     L = check_depth(depth)
-    eta = check_positive("sv", eta)
+    eta = check_one_sv(eta, upper=_MAX_ETA)
     if L == 2:
         return eta
     lc = eta * (L - 2) / (2 * (L - 1))
@@ -78,7 +81,7 @@ def beta_c(depth: int, eta: float) -> float:
 def lambda_star(depth: int, eta: float) -> float:
     """End-to-end singular value of the learned minimum at coexistence: ``eta (L-2)/(L-1)``."""
     L = check_depth(depth)
-    eta = check_positive("sv", eta)
+    eta = check_one_sv(eta, upper=_MAX_ETA)
     return eta * (L - 2) / (L - 1)
 
 
@@ -88,7 +91,7 @@ def beta_star(depth: int, eta: float) -> float:
     For L = 2 there is no coexistence; the L -> 2 limit, ``eta``, is returned.
     """
     L = check_depth(depth)
-    eta = check_positive("sv", eta)
+    eta = check_one_sv(eta, upper=_MAX_ETA)
     if L == 2:
         return eta
     ls = eta * (L - 2) / (L - 1)
@@ -165,7 +168,7 @@ def stationary_amplitudes(depth: int, eta: float, beta: float) -> tuple[float | 
     is no saddle; for beta >= beta_c (L >= 3) neither exists; at beta = 0 the saddle merges with a = 0.
     """
     L = check_depth(depth)
-    eta = check_positive("sv", eta)
+    eta = check_one_sv(eta, upper=_MAX_ETA)
     beta = check_beta(beta)
     if L == 2:
         return (None, math.sqrt(eta - beta)) if beta < eta else (None, None)
@@ -274,7 +277,7 @@ def mode_landscape(depth: int, sv: float, beta: float) -> ModeLandscape:
     (0.092545, 0.028453, 'trivial')
     """
     L = check_depth(depth)
-    eta = float(check_sv(sv)[0])
+    eta = check_one_sv(sv)
     beta = check_beta(beta)
     a_sad, a_min = stationary_amplitudes(L, eta, beta)
     sqL = math.sqrt(L)

@@ -126,6 +126,7 @@ def run_figures(names: Sequence[str] | None = None, *, out_dir, quick: bool = Tr
         fseed = figure_seed(root_seed, spec.name)
         t0 = time.perf_counter()
         record_path = out / f"{spec.name}.json"
+        before = _snapshot(out, spec.name)
         try:
             res = spec.func(preset=preset, out_dir=out, seed=fseed, progress=bool(progress))
             if not isinstance(res, FigureResult):
@@ -136,9 +137,8 @@ def run_figures(names: Sequence[str] | None = None, *, out_dir, quick: bool = Tr
             text = json.dumps(rec, indent=1, allow_nan=False) + "\n"
         except Exception as exc:  # a failing figure must not hide the others; it is reported
             failures[spec.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            # no stale record or image may survive next to the failure
-            for ext in ("json", "png", "pdf"):
-                (out / f"{spec.name}.{ext}").unlink(missing_ok=True)
+            # no stale record or image may survive next to the failure, but a user's own files are kept
+            _remove_own_files(out, spec.name, before)
             (out / f"{spec.name}.error.txt").write_text(traceback.format_exc())
             continue
         results.append(res)
@@ -157,6 +157,43 @@ def run_figures(names: Sequence[str] | None = None, *, out_dir, quick: bool = Tr
     return RunSummary(tuple(results), failures, tuple(report_paths), command, root_seed, bool(quick))
 
 
+def _snapshot(out: Path, name: str) -> dict:
+    """``ext -> (mtime_ns, size)`` of ``<name>.json/png/pdf`` before a figure runs (absent files left out)."""
+    snap = {}
+    for ext in ("json", "png", "pdf"):
+        try:
+            st = (out / f"{name}.{ext}").stat()
+            snap[ext] = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            continue
+    snap["own_record"] = _is_own_record(out / f"{name}.json", name)
+    return snap
+
+
+def _is_own_record(path: Path, name: str) -> bool:
+    """True if ``path`` is a figure record of this package for ``name`` (a JSON object with that "name")."""
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(rec, dict) and rec.get("name") == name
+
+
+def _remove_own_files(out: Path, name: str, before: dict) -> None:
+    """After a failed figure: remove ``<name>.json/png/pdf`` that this run wrote (new or changed since
+    ``before``), the record if it is the package's own, and the old images of such a record; never other files."""
+    own_record = before.get("own_record", False) or _is_own_record(out / f"{name}.json", name)
+    for ext in ("json", "png", "pdf"):
+        p = out / f"{name}.{ext}"
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        written_now = before.get(ext) != (st.st_mtime_ns, st.st_size)
+        if written_now or own_record:
+            p.unlink(missing_ok=True)
+
+
 def _load_records(out: Path) -> list[dict]:
     """Records of registered figures found in ``out``, in registry order."""
     load_figures()
@@ -165,9 +202,11 @@ def _load_records(out: Path) -> list[dict]:
         p = out / f"{spec.name}.json"
         if p.exists():
             try:
-                recs.append(json.loads(p.read_text()))
-            except json.JSONDecodeError:
+                rec = json.loads(p.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError):
                 continue
+            if isinstance(rec, dict) and rec.get("name") == spec.name:  # only the package's own records
+                recs.append(rec)
     return recs
 
 

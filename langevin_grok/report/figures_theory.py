@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._core.checks import InputError, check_depth, check_sv
+from .._core.checks import InputError, check_depth, check_one_sv, check_sv
 from ..landscape.modes import beta_c, beta_of_lambda, beta_star, ell, lambda_c, lambda_star, mode_landscape, u
 from . import plotting
 from .registry import FigureResult, finish, register_figure
@@ -29,7 +29,7 @@ def minimal_path_curves(depth: int, eta: float, betas: Sequence[float], *, coord
     n : grid points; x_max : right end (default 1.2 x the largest learned minimum, or lambda_c).
     """
     L = check_depth(depth)
-    eta = float(check_sv(eta)[0])
+    eta = check_one_sv(eta)
     if coordinate not in ("lambda", "r"):
         raise InputError(f"coordinate must be 'lambda' or 'r', got {coordinate!r}")
     modes = [mode_landscape(L, eta, b) for b in betas]

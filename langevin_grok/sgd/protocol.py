@@ -12,13 +12,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._core.checks import (InputError, check_beta, check_choice, check_depth, check_finite, check_int,
-                            check_nonnegative, check_positive)
+from .._core.checks import (MAX_DEPTH, InputError, check_beta, check_choice, check_depth, check_int,
+                            check_magnitude, check_memory, check_nonnegative, check_positive)
 from .data import Dataset
 from .escape import EscapeResult, escape_by_rule, escape_by_test_mse, mode_amplitude_rule, singular_value_rule
-from .trainer import TrainResult, checkpoint_init, init_random, pack, train
+from .trainer import TrainingInterrupted, TrainResult, checkpoint_init, init_random, pack, train
 
-__all__ = ["PROTOCOL_PARAMS", "protocol_settings", "ProtocolResult", "run_protocol", "sweep_task", "SWEEP_SCHEMA"]
+__all__ = ["PROTOCOL_PARAMS", "protocol_settings", "ProtocolResult", "ProtocolInterrupted", "run_protocol",
+           "sweep_task", "SWEEP_SCHEMA", "protocol_memory"]
+
+MAX_COUNT = 10**9  # epochs, samples, replicas: beyond this a run never ends on any machine
+
+
+class ProtocolInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during :func:`run_protocol`.
+
+    ``partial`` is a :class:`ProtocolResult` of the epochs run so far (``interrupted`` True, noise not
+    measured), or None if the run at beta had not started; ``cause`` is the original interrupt.
+    """
+
+    def __init__(self, partial, cause):
+        super().__init__("protocol interrupted")
+        self.partial, self.cause = partial, cause
 
 
 _CRITERIA = ("test_mse", "singular_value", "mode_amplitude")
@@ -55,18 +70,23 @@ def protocol_settings(*, depth, width, sv, beta, lr, batch, epochs, replicas=10,
 
     eta = check_sv(sv)
     s = {
-        "depth": check_depth(depth), "width": check_int("width", width, minimum=1), "sv": [float(x) for x in eta],
-        "beta": check_beta(beta), "lr": check_positive("lr", lr), "n_train": check_int("n_train", n_train, minimum=1),
-        "n_test": check_int("n_test", n_test, minimum=1), "epochs": check_int("epochs", epochs, minimum=0),
-        "replicas": check_int("replicas", replicas, minimum=1), "seed": check_int("seed", seed, minimum=0),
+        "depth": check_depth(depth), "width": check_int("width", width, minimum=1, maximum=MAX_COUNT), "sv": [float(x) for x in eta],
+        "beta": check_beta(beta), "lr": check_magnitude("lr", lr),
+        "n_train": check_int("n_train", n_train, minimum=1, maximum=MAX_COUNT),
+        "n_test": check_int("n_test", n_test, minimum=1, maximum=MAX_COUNT),
+        "epochs": check_int("epochs", epochs, minimum=0, maximum=MAX_COUNT),
+        "replicas": check_int("replicas", replicas, minimum=1, maximum=MAX_COUNT),
+        "seed": check_int("seed", seed, minimum=0),
         "data_seed": None if data_seed is None else check_int("data_seed", data_seed, minimum=0),
-        "init": check_choice("init", init, _INITS), "init_beta": None, "init_max_epochs": int(init_max_epochs),
-        "converge_tol": float(converge_tol), "converge_window": int(converge_window),
-        "noise_temperature": check_nonnegative("noise_temperature", noise_temperature),
+        "init": check_choice("init", init, _INITS), "init_beta": None,
+        "init_max_epochs": check_int("init_max_epochs", init_max_epochs, minimum=1, maximum=MAX_COUNT),
+        "converge_tol": check_positive("converge_tol", converge_tol),
+        "converge_window": check_int("converge_window", converge_window, minimum=1, maximum=MAX_COUNT),
+        "noise_temperature": check_magnitude("noise_temperature", noise_temperature, allow_zero=True),
         "replacement": bool(replacement), "n_pool": None,
-        "record_every": check_int("record_every", record_every, minimum=1),
+        "record_every": check_int("record_every", record_every, minimum=1, maximum=MAX_COUNT),
         "criterion": check_choice("criterion", criterion, _CRITERIA), "escape_mode": None,
-        "sv_threshold": check_finite("sv_threshold", sv_threshold),
+        "sv_threshold": check_magnitude("sv_threshold", sv_threshold),
         "min_change": check_nonnegative("min_change", min_change), "early_stop": bool(early_stop),
         "measure_noise": bool(measure_noise),
     }
@@ -75,22 +95,44 @@ def protocol_settings(*, depth, width, sv, beta, lr, batch, epochs, replicas=10,
         raise InputError(f"batch must be <= n_train ({s['n_train']}), got {B}")
     s["batch"] = B
     if n_pool is not None:
-        s["n_pool"] = check_int("n_pool", n_pool, minimum=1)
+        s["n_pool"] = check_int("n_pool", n_pool, minimum=1, maximum=MAX_COUNT)
         if s["n_train"] > s["n_pool"]:
             raise InputError(f"n_train must be <= n_pool ({s['n_pool']}), got {s['n_train']}")
     if s["init"] == "checkpoint":
         if init_beta is None:
             raise InputError("init_beta is required with init = 'checkpoint'")
         s["init_beta"] = check_beta(init_beta, "init_beta")
-        s["init_max_epochs"] = check_int("init_max_epochs", init_max_epochs, minimum=1)
-        s["converge_tol"] = check_positive("converge_tol", converge_tol)
-        s["converge_window"] = check_int("converge_window", converge_window, minimum=1)
+    elif init_beta is not None:
+        raise InputError(f"init_beta is used only with init = 'checkpoint', got init_beta = {init_beta!r} "
+                         f"with init = {s['init']!r}")
     if escape_mode is not None:
         m = check_int("escape_mode", escape_mode, minimum=0)
         if m >= len(eta):
             raise InputError(f"escape_mode must be in 0..{len(eta) - 1}, got {escape_mode}")
         s["escape_mode"] = m
+    check_memory("width, replicas, n_train (sgd)", protocol_memory(s), "this run")
     return s
+
+
+def protocol_memory(s: dict) -> float:
+    """Estimated peak bytes of :func:`run_protocol` with canonical settings ``s`` (float64 arrays).
+
+    Weights, gradients and one update per replica (3 M D), an epoch's batches (2 M N p) and injected
+    noise (M N/B D), the recorded curves (one row of about p + 8 numbers per replica per recorded epoch),
+    the data, and for the noise measurement the per-sample gradients and their covariance (N D + D^2).
+    """
+    L, w, p = s["depth"], float(s["width"]), len(s["sv"])
+    D = 2 * w * p + (L - 2) * w * w
+    M, N = float(s["replicas"]), float(s["n_train"])
+    steps = math.ceil(N / s["batch"])
+    records = s["epochs"] // s["record_every"] + 2
+    if s["init"] == "checkpoint":
+        records += s["init_max_epochs"]
+    n = 3 * M * D + 2 * M * N * p + (M * steps * D if s["noise_temperature"] > 0 else 0.0)
+    n += records * M * (p + 8) + 2 * p * (N + s["n_test"] + (s["n_pool"] or 0))
+    if s["measure_noise"]:
+        n += 2 * N * D + D * D
+    return 8.0 * n
 
 
 @dataclass(frozen=True)
@@ -135,6 +177,7 @@ class ProtocolResult:
     start: TrainResult | None = field(repr=False, default=None)
     data: Dataset | None = field(repr=False, default=None)
     diagnosis: dict = field(default_factory=dict)
+    interrupted: bool = False
 
     def to_dict(self) -> dict:
         """The JSON object of ``langevin-grok sgd --json`` (non-finite floats as None)."""
@@ -147,7 +190,8 @@ class ProtocolResult:
         out.update(self.noise)
         out.update(self.diagnosis)
         out.update({"dynamics": self.dynamics, "early_stop_applied": self.early_stop_applied,
-                    "stopped_early": self.stopped_early, "epochs_run": self.epochs_run, "settings": self.settings})
+                    "stopped_early": self.stopped_early, "epochs_run": self.epochs_run,
+                    "interrupted": self.interrupted, "settings": self.settings})
         return _clean(out)
 
     def curves(self) -> dict[str, np.ndarray]:
@@ -202,7 +246,11 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
     live = [r for r in range(weights[0].shape[0]) if all(np.all(np.isfinite(W[r])) for W in weights)]
     thetas = pack(weights)
     if rel is None:
-        traces = [gradient_noise(thetas[r], X, Y, L, w, **kw).trace for r in live]
+        try:
+            traces = [gradient_noise(thetas[r], X, Y, L, w, **kw).trace for r in live]
+        except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
+            out["noise_note"] = f"noise not measurable at the trained weights ({type(exc).__name__}: the run is diverging)"
+            return out
         out["noise_trace_replicas"] = traces
         out["noise_trace"] = float(np.median(traces)) if traces else None
         out["noise_trace_ideal"] = gradient_noise(ideal.theta, X, Y, L, w, **kw).trace
@@ -216,7 +264,12 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
     out.update(saddle=list(rel[0]), escape_mode=rel[1], escape_direction_kind=rel[2],
                noise_escape_direction_ideal=at_ideal.noise.direction_variance,
                noise_trace_ideal=at_ideal.noise.trace, escape_noise_zero_ideal=at_ideal.noise.escape_noise_zero)
-    res = aligned_escape_noise_ensemble(thetas[live], X, Y, net, modes, rel[0], state_net=wnet, **kw) if live else ()
+    try:
+        res = aligned_escape_noise_ensemble(thetas[live], X, Y, net, modes, rel[0], state_net=wnet, **kw) if live else ()
+    except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
+        # finite but astronomically large weights (a run that is diverging, lr too large): no noise to report
+        out["noise_note"] = f"noise not measurable at the trained weights ({type(exc).__name__}: the run is diverging)"
+        return out
     if not res:
         out["noise_note"] = "every replica diverged: no trained weights to measure the noise at"
         return out
@@ -323,10 +376,13 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
         start_modes = ("trivial",) * p
         mode = s["escape_mode"] if s["escape_mode"] is not None else p - 1
     else:
-        start = checkpoint_init(data, depth=L, width=w, n_replicas=s["replicas"], init_beta=s["init_beta"],
-                                lr=s["lr"], batch=s["batch"], seed=ss, max_epochs=s["init_max_epochs"],
-                                converge_tol=s["converge_tol"], converge_window=s["converge_window"],
-                                progress=progress)
+        try:
+            start = checkpoint_init(data, depth=L, width=w, n_replicas=s["replicas"], init_beta=s["init_beta"],
+                                    lr=s["lr"], batch=s["batch"], seed=ss, max_epochs=s["init_max_epochs"],
+                                    converge_tol=s["converge_tol"], converge_window=s["converge_window"],
+                                    progress=progress)
+        except KeyboardInterrupt as exc:  # before the run at beta: nothing of it to keep
+            raise ProtocolInterrupted(None, getattr(exc, "cause", exc)) from None
         w0 = start.weights
         start_modes = _state_modes(start.mode_sv[-1], start.rank_tol)
         mode = s["escape_mode"]
@@ -344,19 +400,28 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
         # vectors), so that neither the relaxation after a change of beta nor a finite-sample leak counts
         rule = _amplitude_rule(L, data, eta[mode], s["beta"], mode, "forward" if up else "reverse")
     apply_stop = rule is not None and s["early_stop"]
-    res = train(w0, data, beta=s["beta"], lr=s["lr"], batch=s["batch"], epochs=s["epochs"],
-                noise_temperature=s["noise_temperature"], replacement=s["replacement"], seed=ss, stage=2,
-                record_every=s["record_every"], progress=progress, stop_rule=rule if apply_stop else None)
+    cause = None
+    try:
+        res = train(w0, data, beta=s["beta"], lr=s["lr"], batch=s["batch"], epochs=s["epochs"],
+                    noise_temperature=s["noise_temperature"], replacement=s["replacement"], seed=ss, stage=2,
+                    record_every=s["record_every"], progress=progress, stop_rule=rule if apply_stop else None)
+    except TrainingInterrupted as exc:  # keep the epochs run so far
+        res, cause = exc.partial, exc.cause
     esc = escape_by_test_mse(res, min_change=s["min_change"]) if rule is None else escape_by_rule(res, rule)
-    if s["measure_noise"]:
+    noise = {"noise_trace": None, "noise_escape_direction": None, "temperature_eff": None,
+             "noise_note": "noise not measured (measure_noise=False)"}
+    if cause is not None:
+        noise["noise_note"] = "noise not measured (interrupted)"
+    elif s["measure_noise"]:
         if start is not None:
             nw, nmodes = start.weights, start_modes
         else:
             nw, nmodes = res.weights, _state_modes(res.mode_sv[-1], res.rank_tol)
-        noise = _measure_noise(s, data, nw, nmodes, s["init_beta"] if start is not None else s["beta"])
-    else:
-        noise = {"noise_trace": None, "noise_escape_direction": None, "temperature_eff": None,
-                 "noise_note": "noise not measured (measure_noise=False)"}
+        try:
+            noise = _measure_noise(s, data, nw, nmodes, s["init_beta"] if start is not None else s["beta"])
+        except KeyboardInterrupt as exc:
+            cause = exc
+            noise["noise_note"] = "noise not measured (interrupted)"
     settings = dict(s)
     settings.update(
         data_seed_sequence={"entropy": data.seed, "spawn_key": list(data.spawn_key)},
@@ -364,8 +429,8 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
         start_modes=list(start_modes),
         checkpoint_epochs=None if start is None else start.epochs_run,
         checkpoint_converged=None if start is None else int(start.converged.sum()))
-    diagnosis = _diagnose(s, data, w0, mode, up, esc, res)
-    return ProtocolResult(
+    diagnosis = _diagnose(s, data, w0, mode, up, esc, res) if cause is None else {}
+    result = ProtocolResult(
         diagnosis=diagnosis, escape_epochs=list(esc.epochs), n_escaped=esc.n_escaped, n_censored=esc.n_censored,
         n_diverged=esc.n_diverged, n_seeds=res.n_replicas, criterion=esc.criterion, criterion_mode=int(mode),
         criterion_direction=("up" if up else "down") if s["criterion"] != "mode_amplitude" else
@@ -374,7 +439,10 @@ def run_protocol(*, depth: int, width: int, sv, beta: float, lr: float, batch: i
         train_mse=res.train_mse[-1].tolist(), test_mse=res.test_mse[-1].tolist(), noise=noise,
         dynamics="plain SGD" if s["noise_temperature"] == 0 else f"SGD + injected noise T={s['noise_temperature']:g}",
         early_stop_applied=apply_stop, stopped_early=res.stopped_early, epochs_run=res.epochs_run,
-        settings=settings, train=res, escape=esc, start=start, data=data)
+        settings=settings, train=res, escape=esc, start=start, data=data, interrupted=cause is not None)
+    if cause is not None:
+        raise ProtocolInterrupted(result, cause) from None
+    return result
 
 
 def _amplitude_rule(L, data, eta_pop, beta, mode, direction):
@@ -441,7 +509,8 @@ def _diagnose(s: dict, data, w0, mode: int, up: bool, esc, res) -> dict:
             warnings.insert(0, "checkpoint_differs_from_population")
     steps = -(-data.n_train // s["batch"]) * s["lr"]  # SDE time per epoch
     ep, obs = esc.times()
-    est = exponential_mle(np.asarray(ep, float) * steps, np.asarray(obs, bool)) if len(ep) else None
+    t_sde = np.asarray(ep, float) * steps
+    est = exponential_mle(t_sde, np.asarray(obs, bool)) if len(ep) and t_sde.sum() > 0 else None
     inside = [0.0 < e < 1.0 for e in S]
     out = {"empirical_sv": S.tolist(), "empirical_beta_c": [beta_c(L, float(e)) if ok else None
                                                             for e, ok in zip(S, inside)],
@@ -485,15 +554,15 @@ def _lyapunov(s: dict, data, state: list) -> dict:
 # entry: type ("int", "float", "floats", "str", "bool"), default (absent = required), range, choices, help
 # (with the unit). ``cli`` holds command-line-only spellings (extra aliases).
 PROTOCOL_PARAMS = {
-    "depth": {"type": "int", "min": 2, "help": "number of weight matrices L (dimensionless)"},
-    "width": {"type": "int", "min": 1, "help": "hidden width w (units)"},
+    "depth": {"type": "int", "min": 2, "max": MAX_DEPTH, "help": "number of weight matrices L (dimensionless)"},
+    "width": {"type": "int", "min": 1, "max": MAX_COUNT, "help": "hidden width w (units)"},
     "sv": {"type": "floats", "min": 0.0, "max": 1.0, "min_exclusive": True, "max_exclusive": True,
            "help": "singular values eta of Sigma_yx, p = their number (dimensionless)"},
     "beta": {"type": "float", "min": 0.0, "help": "weight decay beta of the run (loss units per squared weight)"},
     "lr": {"type": "float", "min": 0.0, "min_exclusive": True, "help": "learning rate (SDE time per step)"},
     "batch": {"type": "int", "min": 1, "help": "batch size B (samples)"},
-    "epochs": {"type": "int", "min": 0, "help": "epochs of the run at beta (epochs)"},
-    "replicas": {"type": "int", "min": 1, "default": 10, "help": "replicas M trained together (replicas)",
+    "epochs": {"type": "int", "min": 0, "max": MAX_COUNT, "help": "epochs of the run at beta (epochs)"},
+    "replicas": {"type": "int", "min": 1, "max": MAX_COUNT, "default": 10, "help": "replicas M trained together (replicas)",
                  "cli": ("--seeds",)},
     "seed": {"type": "int", "min": 0, "default": 0, "sweep": False,
              "help": "seed of the replicas' streams (init, batches, injected noise); also of the data unless "
@@ -506,25 +575,25 @@ PROTOCOL_PARAMS = {
                      "init_beta"},
     "init_beta": {"type": "float", "min": 0.0, "default": None,
                   "help": "weight decay of the checkpoint training (loss units; required with init=checkpoint)"},
-    "init_max_epochs": {"type": "int", "min": 1, "default": 20000, "help": "cap on the checkpoint training (epochs)"},
+    "init_max_epochs": {"type": "int", "min": 1, "max": MAX_COUNT, "default": 20000, "help": "cap on the checkpoint training (epochs)"},
     "converge_tol": {"type": "float", "min": 0.0, "min_exclusive": True, "default": 1e-4,
                      "help": "checkpoint convergence: relative change of the windowed mean loss (dimensionless)"},
-    "converge_window": {"type": "int", "min": 1, "default": 200, "help": "checkpoint convergence window (epochs)"},
+    "converge_window": {"type": "int", "min": 1, "max": MAX_COUNT, "default": 200, "help": "checkpoint convergence window (epochs)"},
     "noise_temperature": {"type": "float", "min": 0.0, "default": 0.0,
                           "help": "injected Gaussian noise temperature T (loss units; 0 = plain SGD)"},
     "replacement": {"type": "bool", "default": False, "help": "batches with replacement (default: shuffled epochs)"},
-    "n_train": {"type": "int", "min": 1, "default": 512, "help": "training samples N"},
-    "n_test": {"type": "int", "min": 1, "default": 512, "help": "test samples"},
+    "n_train": {"type": "int", "min": 1, "max": MAX_COUNT, "default": 512, "help": "training samples N"},
+    "n_test": {"type": "int", "min": 1, "max": MAX_COUNT, "default": 512, "help": "test samples"},
     "n_pool": {"type": "int", "min": 1, "default": None,
                "help": "sparse sub-sampling: draw a pool of this many samples and train on n_train of them chosen "
                        "at random (samples, >= n_train; the paper's Fig. 1(b) uses n_pool 5000, n_train 25, "
                        "n_test 10000; default: no pool)"},
-    "record_every": {"type": "int", "min": 1, "default": 1, "help": "observable cadence (epochs)"},
+    "record_every": {"type": "int", "min": 1, "max": MAX_COUNT, "default": 1, "help": "observable cadence (epochs)"},
     "criterion": {"type": "str", "choices": _CRITERIA, "default": "mode_amplitude", "help": "escape criterion: test MSE past the plateau/final midpoint (paper), a projected "
                                "singular value past sv_threshold, or a mode amplitude past the saddle/minimum midpoint"},
     "escape_mode": {"type": "int", "min": 0, "default": None, "help": "mode index (0-based; dimensionless) of the singular_value/mode_amplitude criteria and the "
                               "escape direction (default: chosen from the landscape, see noise.relevant_saddle)"},
-    "sv_threshold": {"type": "float", "default": 1e-3, "help": "singular_value criterion threshold (dimensionless)"},
+    "sv_threshold": {"type": "float", "min": 0.0, "min_exclusive": True, "default": 1e-3, "help": "singular_value criterion threshold (dimensionless)"},
     "min_change": {"type": "float", "min": 0.0, "default": 1e-2,
                    "help": "test_mse criterion: smallest plateau-to-final change counted as an escape (MSE units)"},
     "early_stop": {"type": "bool", "default": True,

@@ -53,6 +53,7 @@ __all__ = [
     "full_batch_grad",
     "TrainResult",
     "train",
+    "TrainingInterrupted",
     "SweepResult",
     "quasi_static_sweep",
     "checkpoint_init",
@@ -62,6 +63,19 @@ __all__ = [
 _INIT_STAGE = 0
 # A replica whose weights leave this range (or turn NaN/inf) is declared diverged.
 _OVERFLOW = 1e100
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Raised by :func:`train` on Ctrl-C or SIGTERM.
+
+    ``partial`` is the TrainResult with the curves recorded so far (``epochs_run`` full epochs; its weights
+    are the state when interrupted, possibly mid-epoch); ``cause`` is the original interrupt (a
+    ``KeyboardInterrupt`` or :class:`~langevin_grok._core.errors.Terminated`).
+    """
+
+    def __init__(self, partial, cause):
+        super().__init__("training interrupted")
+        self.partial, self.cause = partial, cause
 
 
 # --------------------------------------------------------------------------- layout
@@ -449,63 +463,67 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
         from tqdm import tqdm
         bar = tqdm(total=n_epochs, unit="epoch", leave=False, dynamic_ncols=True)
     epoch = 0
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        while epoch < n_epochs and not stopped:
-            draws = [draw_epoch(g, N, B, replacement, n_noise) for g in gens]
-            idx = np.stack([d[0] for d in draws])  # (M, n_idx)
-            slices = draws[0][1]
-            noise = np.stack([d[2] for d in draws]) if n_noise else None  # (M, steps, D)
-            xe, ye = X[idx], Y[idx]
-            for k, sl in enumerate(slices):
-                grads = _batch_grads(ws, xe[:, sl], ye[:, sl])
-                for l, W in enumerate(ws):
-                    W *= decay
-                    W -= lr * grads[l]
-                    if n_noise:
-                        W += noise_amp * noise[:, k, offsets[l]:offsets[l + 1]].reshape(W.shape)
-            epoch += 1
-            # Per-replica divergence check; frozen replicas stay at exactly zero weights.
-            finite = np.ones(M, dtype=bool)
-            for W in ws:
-                finite &= np.all(np.isfinite(W) & (np.abs(W) < _OVERFLOW), axis=(1, 2))
-            new_bad = ~finite & ~bad
-            if new_bad.any():
-                diverged_epoch[new_bad] = epoch
-                bad |= new_bad
-            if bad.any():
+    interrupted = None
+    try:
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            while epoch < n_epochs and not stopped:
+                draws = [draw_epoch(g, N, B, replacement, n_noise) for g in gens]
+                idx = np.stack([d[0] for d in draws])  # (M, n_idx)
+                slices = draws[0][1]
+                noise = np.stack([d[2] for d in draws]) if n_noise else None  # (M, steps, D)
+                xe, ye = X[idx], Y[idx]
+                for k, sl in enumerate(slices):
+                    grads = _batch_grads(ws, xe[:, sl], ye[:, sl])
+                    for l, W in enumerate(ws):
+                        W *= decay
+                        W -= lr * grads[l]
+                        if n_noise:
+                            W += noise_amp * noise[:, k, offsets[l]:offsets[l + 1]].reshape(W.shape)
+                epoch += 1
+                # Per-replica divergence check; frozen replicas stay at exactly zero weights.
+                finite = np.ones(M, dtype=bool)
                 for W in ws:
-                    W[bad] = 0.0
-            recorded = epoch % every == 0 or epoch == n_epochs
-            if converge_tol is not None:
-                obs = rec.record(epoch, ws, bad) if recorded else rec.observe(ws, bad)
-                loss_hist.append(obs["loss"])
-                n = converge_window
-                if len(loss_hist) > 2 * n:
-                    recent = np.mean(loss_hist[-n:], axis=0)
-                    prev = np.mean(loss_hist[-2 * n:-n], axis=0)
-                    ok = np.abs(recent - prev) <= converge_tol * np.abs(recent)
-                    newly = ok & ~converged & ~bad
-                    converged_epoch[newly] = epoch
-                    converged |= ok & ~bad  # once converged, stays marked
-                    if np.all(converged | bad):
-                        if rec.rows["epochs"][-1] != epoch:
-                            rec.record(epoch, ws, bad)
+                    finite &= np.all(np.isfinite(W) & (np.abs(W) < _OVERFLOW), axis=(1, 2))
+                new_bad = ~finite & ~bad
+                if new_bad.any():
+                    diverged_epoch[new_bad] = epoch
+                    bad |= new_bad
+                if bad.any():
+                    for W in ws:
+                        W[bad] = 0.0
+                recorded = epoch % every == 0 or epoch == n_epochs
+                if converge_tol is not None:
+                    obs = rec.record(epoch, ws, bad) if recorded else rec.observe(ws, bad)
+                    loss_hist.append(obs["loss"])
+                    n = converge_window
+                    if len(loss_hist) > 2 * n:
+                        recent = np.mean(loss_hist[-n:], axis=0)
+                        prev = np.mean(loss_hist[-2 * n:-n], axis=0)
+                        ok = np.abs(recent - prev) <= converge_tol * np.abs(recent)
+                        newly = ok & ~converged & ~bad
+                        converged_epoch[newly] = epoch
+                        converged |= ok & ~bad  # once converged, stays marked
+                        if np.all(converged | bad):
+                            if rec.rows["epochs"][-1] != epoch:
+                                rec.record(epoch, ws, bad)
+                            break
+                elif recorded:
+                    obs = rec.record(epoch, ws, bad)
+                if bar is not None:
+                    bar.update(1)
+                if escaped is not None and recorded:
+                    # only recorded states count, exactly as for the escape epochs found afterwards
+                    escaped |= stop_rule.hit(obs[stop_rule.key])
+                    if epoch < n_epochs and np.all(escaped | bad):
+                        stopped = True
                         break
-            elif recorded:
-                obs = rec.record(epoch, ws, bad)
-            if bar is not None:
-                bar.update(1)
-            if escaped is not None and recorded:
-                # only recorded states count, exactly as for the escape epochs found afterwards
-                escaped |= stop_rule.hit(obs[stop_rule.key])
-                if epoch < n_epochs and np.all(escaped | bad):
-                    stopped = True
-                    break
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: hand back what was recorded (TrainingInterrupted)
+        interrupted = exc
     if bar is not None:
         bar.close()
     final = tuple(np.where(bad[:, None, None], np.nan, W) for W in ws)
     arr = rec.arrays()
-    return TrainResult(
+    result = TrainResult(
         depth=len(ws), width=ws[0].shape[1], dim=data.dim, beta=beta, lr=lr, batch=B, n_train=N,
         noise_temperature=T, replacement=replacement, seed=int(ss.entropy), stage=stage, n_replicas=M,
         epochs_run=epoch, epochs=arr["epochs"], train_mse=arr["train_mse"], test_mse=arr["test_mse"],
@@ -516,6 +534,9 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
         converge_window=converge_window if converge_tol is not None else None, stopped_early=stopped,
         mode_sv_empirical=arr["mode_sv_empirical"], data_sv_empirical=rec.sv_emp.copy(),
     )
+    if interrupted is not None:
+        raise TrainingInterrupted(result, interrupted) from None
+    return result
 
 
 def checkpoint_init(data: Dataset, *, depth: int, width: int, n_replicas: int, init_beta: float, lr: float,

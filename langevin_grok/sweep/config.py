@@ -27,7 +27,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +46,8 @@ __all__ = ["SweepConfig", "Task", "load_config", "expand_tasks", "canonical_json
 _SWEEP_KEYS = ("kind", "name", "seeds", "base_seed", "store")
 _TABLES = ("sweep", "grid", "fixed")
 _SEED_LIMIT = 2**63  # SQLite INTEGER is signed 64-bit
+MAX_TASKS = 100_000  # a sweep with more tasks is refused before expansion (a 1e6-task dry run took 1.6 GB)
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # a safe file-name slug (the default store name)
 
 
 def canonical_json(obj) -> str:
@@ -168,7 +172,7 @@ def _seeds(value) -> int | tuple:
         if len(set(seeds)) != len(seeds):
             raise InputError(f"sweep.seeds has duplicate seeds: {value!r}")
         return tuple(seeds)
-    return check_int("sweep.seeds", value, minimum=1)
+    return check_int("sweep.seeds", value, minimum=1, maximum=MAX_TASKS)
 
 
 def load_config(config_or_path) -> SweepConfig:
@@ -207,10 +211,15 @@ def load_config(config_or_path) -> SweepConfig:
     if not isinstance(sweep["kind"], str):
         raise InputError(f"sweep.kind must be a string, got {sweep['kind']!r}")
     tk = get_task(sweep["kind"])
-    default_name = Path(source).stem if folder is not None else tk.kind
+    # the file's stem made safe (spaces and the like become '-'); an explicit name must already be a slug
+    default_name = (re.sub(r"[^A-Za-z0-9._-]+", "-", Path(source).stem).strip(".-_").replace("..", ".")
+                    or tk.kind) if folder is not None else tk.kind
     name = sweep.get("name", default_name)
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"sweep.name must be a non-empty string, got {name!r}")
+    if not _NAME_RE.fullmatch(name) or name.endswith(".") or ".." in name:
+        raise InputError(f"sweep.name must be a file-name slug (letters, digits, '.', '_', '-'; up to 128 characters, "
+                         f"starting with a letter or digit), got {name!r}")
     seeds = _seeds(sweep.get("seeds", 1))
     n_rep = seeds if isinstance(seeds, int) else len(seeds)
     if not tk.stochastic and n_rep != 1:
@@ -243,6 +252,10 @@ def load_config(config_or_path) -> SweepConfig:
         if len(set(texts)) != len(texts):
             raise InputError(f"grid.{k} has duplicate values: {values!r}")
         grid[k] = coerced
+    n_points = math.prod(len(v) for v in grid.values())
+    if n_points * n_rep > MAX_TASKS:
+        raise InputError(f"the sweep has {n_points * n_rep} tasks ({n_points} grid points x {n_rep} seeds), more than "
+                         f"the limit {MAX_TASKS}: split it into several sweeps")
     base = {}
     for k, p in schema.items():
         if k in fixed:

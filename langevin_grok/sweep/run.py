@@ -8,7 +8,9 @@ the number of workers or the order of completion.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import sys
 import threading
@@ -19,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .._core.checks import InputError, check_int
+from .._core.errors import Terminated
 from .config import SweepConfig, Task, load_config
 from .store import SweepStore, utc_now
 
@@ -49,6 +52,9 @@ def _watch_parent() -> None:
     A worker whose parent (the sweep process) died is re-parented, so its parent pid changes.
     """
     parent_pid = os.getppid()
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself (and marks the run
+    # interrupted), so a worker must not die half-way with a KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def loop():
         while True:
@@ -254,7 +260,32 @@ def run_sweep(config_or_path, store=None, workers: int | None = None, scheduler=
             client.close()
 
 
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler, ``timeout``) ends the sweep like Ctrl-C: the run is marked interrupted, the pool is
+    shut down and no semaphore leaks. Installed only in the main thread and only over the default handler."""
+    try:
+        installed = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL and \
+            signal.signal(signal.SIGTERM, _raise_terminated) is not None
+    except ValueError:  # not the main thread
+        installed = False
+    try:
+        yield
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _run(cfg, tk, path, executor, workers, client, progress, t0) -> SweepSummary:
+    with _sigterm_as_interrupt():
+        return _run_store(cfg, tk, path, executor, workers, client, progress, t0)
+
+
+def _run_store(cfg, tk, path, executor, workers, client, progress, t0) -> SweepSummary:
     with SweepStore(path) as st:
         done = st.done_keys(t.key for t in cfg.tasks)
         todo = [t for t in cfg.tasks if t.key not in done]

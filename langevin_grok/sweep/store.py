@@ -77,6 +77,30 @@ def to_json(obj) -> str:
     return json.dumps(obj, default=_default, sort_keys=True, separators=(",", ":"), allow_nan=True)
 
 
+def _check_identity(path: Path) -> None:
+    """InputError unless ``path`` is empty or a langevin-grok sweep database of this schema (opened read-only)."""
+    if path.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=60.0)
+    except sqlite3.Error as exc:
+        raise InputError(f"store {str(path)!r} cannot be opened ({exc})") from None
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            return
+        if not {"meta", "runs", "tasks"} <= tables:
+            raise InputError(f"store {str(path)!r} is an SQLite file but not a langevin-grok sweep database")
+        row = conn.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"store {str(path)!r} is not a langevin-grok sweep database ({exc})") from None
+    finally:
+        conn.close()
+    if row is None or row[0] != SCHEMA_VERSION:
+        raise InputError(f"store {str(path)!r} has schema version {None if row is None else row[0]}, "
+                         f"this langevin-grok writes {SCHEMA_VERSION}")
+
+
 class SweepStore:
     """A sweep database at ``path`` (created with its tables if absent, unless ``create=False``).
 
@@ -93,6 +117,8 @@ class SweepStore:
             raise InputError(f"store not found: {str(self.path)!r}")
         if self.path.exists() and self.path.is_dir():
             raise InputError(f"store must be a file path, got the folder {str(self.path)!r}")
+        if self.path.exists():
+            _check_identity(self.path)  # read-only: a foreign database is refused before anything is written
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per task.
