@@ -53,7 +53,7 @@ def test_table_output(capsys):
     (["--temperature", "0"], "temperature"),
     (["--temperature", "-0.01"], "temperature"),
     (["--temperature", "0.01", "--dt", "0"], "dt"),
-    (["--temperature", "0.01", "--paths", "0"], "n_paths"),
+    (["--temperature", "0.01", "--paths", "0"], "paths"),
     (["--temperature", "0.01", "--paths", "2.5"], "paths"),
     (["--temperature", "0.01", "--beta", "0.5"], "beta"),
     (["--temperature", "0.01", "--model", "network"], "model"),

@@ -40,8 +40,17 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _scales(beta, temperature) -> None:
+    """beta and T within the range where the float64 numerics hold (refuse subnormal / astronomic values)."""
+    from .._core.checks import check_magnitude
+
+    check_magnitude("beta", beta)
+    check_magnitude("temperature", temperature)
+
+
 def compute(depth, sv, beta, temperature, direction="forward") -> dict:
     """All numbers of the command as one dict (the JSON contract)."""
+    _scales(beta, temperature)
     direction = check_choice("direction", direction, DIRECTIONS)
     tgt = escape_target(depth, sv, beta, direction)
     k = kramers_1d(depth, sv, beta, temperature, direction)
@@ -81,8 +90,14 @@ def compute(depth, sv, beta, temperature, direction="forward") -> dict:
 
 def compute_width(depth, width, sv, beta, temperature, start=None) -> dict:
     """The ``--width`` numbers as one dict (:func:`langevin_grok.theory.network_prediction.network_escape_prediction`)."""
+    from .._core.checks import check_count, check_memory
     from ..theory.network_prediction import network_escape_prediction
 
+    _scales(beta, temperature)
+    w = check_count("width", width, maximum=10**5)
+    p = len(sv) if isinstance(sv, (list, tuple)) else 1
+    D = 2 * w * p + max(int(depth) - 2, 0) * w * w if isinstance(depth, (int, float)) and depth < 1e4 else float("inf")
+    check_memory("width", 8.0 * D * D * 6, "the weight-space Hessians")
     if isinstance(start, str):
         start = [s.strip() for s in start.split(",")]
     return network_escape_prediction(depth, width, sv, beta, temperature, start=start).to_dict()

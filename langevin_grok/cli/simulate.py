@@ -79,8 +79,22 @@ def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None
     from ..langevin.models import arc_model, chain_model
     from ..theory.stats import exponential_mle
 
+    from .._core.checks import check_count, check_magnitude, check_memory
+
     model = check_choice("model", model, MODELS)
     method = check_choice("method", method, METHODS)
+    # sizes and scales before any allocation or kernel call (extreme but legal values must not reach numba)
+    paths = None if paths is None else check_count("paths", paths, maximum=10**8)
+    max_steps = check_count("max_steps", max_steps, maximum=10**12)
+    dt = check_magnitude("dt", dt)
+    max_time = None if max_time is None else check_magnitude("max_time", max_time)
+    if temperature is not None:
+        temperature = check_magnitude("temperature", temperature)
+    if not (isinstance(confidence, (int, float)) and 1e-6 <= float(confidence) <= 1 - 1e-6):
+        raise InputError(f"confidence must be in [1e-06, 0.999999], got {confidence!r}")
+    width = None if width is None else check_count("width", width, maximum=10**5)
+    if paths is not None:
+        check_memory("paths", 8.0 * paths * (width or 1) ** 2 * 4, "per-path states and results")
     direction = check_choice("direction", direction, ("forward", "reverse"))
     batch = None if batch is None else check_int("batch", batch, minimum=1)
     n_train = None if n_train is None else check_int("n_train", n_train, minimum=1)

@@ -36,6 +36,12 @@ def register(sub) -> None:
 
 def compute(lr, batch, n_train, noise, curvature=None) -> dict:
     """All numbers of the command as one dict (the JSON contract)."""
+    from .._core.checks import check_count, check_magnitude
+
+    lr = check_magnitude("lr", lr)
+    noise = check_magnitude("noise", noise, allow_zero=True)
+    curvature = None if curvature is None else check_magnitude("curvature", curvature)
+    n_train = check_count("n_train", n_train, maximum=10**7)  # the exact epoch model is O(N) per epoch step
     wr = with_replacement_model(lr, batch, noise, curvature)
     out = {"lr": wr.lr, "batch": wr.batch, "noise": wr.noise, "curvature": curvature, "t_sde": wr.temperature,
            "t_with_replacement": wr.temperature if curvature is None else wr.effective_temperature,
