@@ -24,7 +24,8 @@ import time
 import numpy as np
 
 from langevin_grok.sgd.data import make_dataset
-from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point
+from langevin_grok.landscape.network import DeepLinearNetwork
+from langevin_grok.landscape.stationary import stationary_point
 from langevin_grok.sgd.noise import aligned_escape_noise
 from langevin_grok.sgd.noise_models import permutation_temperature, shuffled_epoch_model, simulate_sgd_1d
 

@@ -23,7 +23,8 @@ from langevin_grok.langevin.engine import simulate_ensemble
 from langevin_grok.langevin.events import escape_setup
 from langevin_grok.landscape.escape import escape_target
 from langevin_grok.langevin.models import network_model
-from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point
+from langevin_grok.landscape.network import DeepLinearNetwork
+from langevin_grok.landscape.stationary import stationary_point
 from langevin_grok.theory.orbits import eyring_kramers_orbit
 from langevin_grok.theory.orbits_entropic import entropic_mfpt
 from langevin_grok.theory.stats import exponential_mle

@@ -34,8 +34,8 @@ _EXPORTS = {
     "beta_star": "landscape.modes", "lambda_c": "landscape.modes", "lambda_star": "landscape.modes",
     "ell": "landscape.modes", "u": "landscape.modes",
     # network
-    "DeepLinearNetwork": "landscape.network", "StationaryPoint": "landscape.network", "stationary_point": "landscape.network",
-    "stationary_points": "landscape.network", "hessian_spectrum": "landscape.network",
+    "DeepLinearNetwork": "landscape.network", "StationaryPoint": "landscape.stationary", "stationary_point": "landscape.stationary",
+    "stationary_points": "landscape.stationary", "hessian_spectrum": "landscape.stationary",
     # temperature
     "sgd_temperature": "_core.units",
     # engine

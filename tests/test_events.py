@@ -148,7 +148,8 @@ def test_network_escape_setup_sv_event_ranks_the_escaping_mode():
     """From the rank-1 trap the escaping mode 1 is the second singular value (index 1); from the all-trivial
     start mode 0 is index 0; the start is the stationary point and the level escape_target's."""
     from langevin_grok.landscape.escape import escape_target
-    from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point
+    from langevin_grok.landscape.network import DeepLinearNetwork
+    from langevin_grok.landscape.stationary import stationary_point
     from langevin_grok.langevin.events import NETWORK_MODE, NETWORK_SV, network_escape_setup
 
     net = DeepLinearNetwork.from_singular_values(3, 2, 2, [0.9, 0.8], 0.32)

@@ -233,7 +233,8 @@ from langevin_grok.theory.kramers import (  # noqa: E402
     eyring_kramers,
     eyring_kramers_chain,
 )
-from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point  # noqa: E402
+from langevin_grok.landscape.network import DeepLinearNetwork
+from langevin_grok.landscape.stationary import stationary_point
 
 
 def _fd_hessian(net, theta, h=1e-5):
@@ -361,7 +362,7 @@ def test_mfpt_truncation_measured_from_the_starting_well():
 def test_eyring_kramers_checks_the_saddle_is_adjacent():
     """From a learned minimum of the chain only the saddle of the same sign pattern is adjacent; the
     sign-flipped images lie across w_l = 0 (behind lambda = 0). From 0 every image is adjacent."""
-    from langevin_grok.landscape.network import equivalent_saddles
+    from langevin_grok.landscape.stationary import equivalent_saddles
 
     net = DeepLinearNetwork.from_singular_values(3, 1, 1, [0.8], 0.3)
     zero, sad, mn = (stationary_point(net, [m]) for m in ("trivial", "saddle", "learned"))

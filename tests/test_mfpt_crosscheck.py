@@ -200,7 +200,7 @@ def test_chain_closed_form_count_equals_enumeration(L, direction):
 @pytest.mark.parametrize("L", [13, 20])
 def test_chain_does_not_enumerate_at_large_depth(L, monkeypatch):
     """At L = 13 .. 20 no sign-flip image is built (the enumeration had 2^(L-1) Hessians)."""
-    import langevin_grok.landscape.network as network
+    import langevin_grok.landscape.stationary as network
 
     calls = []
     monkeypatch.setattr(kramers, "equivalent_saddles", lambda *a: calls.append(a) or network.equivalent_saddles(*a))

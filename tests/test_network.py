@@ -9,20 +9,8 @@ import pytest
 
 from langevin_grok._core.checks import InputError
 from langevin_grok.landscape.modes import beta_c, ell, mode_landscape
-from langevin_grok.landscape.network import (
-    DeepLinearNetwork,
-    drift_fn,
-    equivalent_saddles,
-    grad_fn,
-    hessian_spectrum,
-    loss_fn,
-    n_params,
-    orbit_tangents,
-    pack,
-    stationary_point,
-    stationary_points,
-    unpack,
-)
+from langevin_grok.landscape.network import DeepLinearNetwork, drift_fn, grad_fn, loss_fn, n_params, pack, unpack
+from langevin_grok.landscape.stationary import equivalent_saddles, hessian_spectrum, orbit_tangents, stationary_point, stationary_points
 
 SHAPES = [(2, 1, 1), (2, 3, 2), (3, 1, 1), (3, 2, 3), (3, 4, 2), (4, 1, 2), (4, 3, 3), (5, 2, 1), (5, 4, 3)]
 
@@ -324,3 +312,11 @@ def test_bad_input_names_the_argument():
     beyond = DeepLinearNetwork.from_singular_values(3, 2, 1, [0.8], 0.4)  # beta > beta_c
     with pytest.raises(InputError, match="does not exist"):
         stationary_point(beyond, ["learned"])
+
+
+def test_stationary_point_repr_is_short():
+    """repr of the paper network's trap names the state, not its 140 weights or its 140 x 140 eigenvectors."""
+    net = DeepLinearNetwork.from_singular_values(3, 10, 2, [0.9, 0.8], 0.32)
+    sp = stationary_point(net, ["learned", "trivial"])
+    text = repr(sp)
+    assert len(text) < 800 and "learned" in text and "eigenvectors" not in text

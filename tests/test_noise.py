@@ -7,7 +7,8 @@ import pytest
 from langevin_grok.sgd import noise
 from langevin_grok._core.checks import InputError
 from langevin_grok.sgd.data import make_dataset
-from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point
+from langevin_grok.landscape.network import DeepLinearNetwork
+from langevin_grok.landscape.stationary import stationary_point
 from langevin_grok._core.units import sgd_temperature
 
 

@@ -178,7 +178,7 @@ def test_permutation_temperature_predicts_the_spread_of_network_sgd():
     from langevin_grok.sgd import trainer as sgd
     from langevin_grok.sgd.data import make_dataset
     from langevin_grok.sgd.noise import aligned_escape_noise
-    from langevin_grok.landscape.network import stationary_point
+    from langevin_grok.landscape.stationary import stationary_point
     L, w, beta, lr, b = 3, 10, 0.32, 0.08, 64
     data = make_dataset((0.9, 0.8), 512, 512, seed=2)
     X, Y = data.x_train, data.y_train

@@ -14,7 +14,8 @@ from langevin_grok._core.checks import InputError
 from langevin_grok.landscape.escape import escape_target
 from langevin_grok.theory.kramers import eyring_kramers_chain, mfpt_1d
 from langevin_grok.landscape.modes import u
-from langevin_grok.landscape.network import DeepLinearNetwork, orbit_dimension, stationary_point
+from langevin_grok.landscape.network import DeepLinearNetwork
+from langevin_grok.landscape.stationary import orbit_dimension, stationary_point
 from langevin_grok.theory.network_prediction import network_escape_prediction
 from langevin_grok.theory.orbits import (
     _resolve_escape,

@@ -14,7 +14,8 @@ from langevin_grok._core.checks import InputError
 from langevin_grok.sgd.data import make_dataset
 from langevin_grok.theory.kramers import mfpt_1d
 from langevin_grok.landscape.modes import arc_force, arc_potential, stationary_amplitudes
-from langevin_grok.landscape.network import DeepLinearNetwork, orbit_dimension, orbit_tangents, stationary_point
+from langevin_grok.landscape.network import DeepLinearNetwork
+from langevin_grok.landscape.stationary import orbit_dimension, orbit_tangents, stationary_point
 from langevin_grok.sgd.noise_models import Validity
 from langevin_grok.sgd.path_noise import escape_path_noise, mfpt_state_dependent, normal_lyapunov
 

@@ -11,7 +11,8 @@ from langevin_grok.sgd import trainer as sgd
 from langevin_grok._core.checks import InputError
 from langevin_grok.sgd.data import make_dataset
 from langevin_grok.landscape.modes import mode_landscape
-from langevin_grok.landscape.network import DeepLinearNetwork, stationary_point
+from langevin_grok.landscape.network import DeepLinearNetwork
+from langevin_grok.landscape.stationary import stationary_point
 
 
 def _reference_loop(weights, data, beta, lr, batch, epochs, seed, stage, T, replacement):

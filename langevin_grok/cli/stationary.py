@@ -7,7 +7,8 @@ import itertools
 from tqdm import tqdm
 
 from .._core.checks import InputError, check_depth, check_int, check_memory, check_nonnegative
-from ..landscape.network import MODE_KINDS, DeepLinearNetwork, stationary_point
+from ..landscape.network import DeepLinearNetwork
+from ..landscape.stationary import MODE_KINDS, stationary_point
 from ._common import finite_float, format_table, print_json
 
 

@@ -374,7 +374,7 @@ def escape_setup(model: Model, direction: str = "forward", mode_index: int = 0) 
     The reverse start of the chain is ``w_l = a_min`` for every l; of the network it is
     :func:`langevin_grok.landscape.network.stationary_point` with this mode learned and the others trivial.
     """
-    from ..landscape import network  # imported here: keeps import time low for the kernel users
+    from ..landscape import stationary as network  # imported here: keeps import time low for the kernel users
     from ..landscape.escape import escape_target
 
     direction = check_choice("direction", direction, ("forward", "reverse"))
@@ -430,7 +430,7 @@ def network_escape_setup(net, start_modes, escape_mode: int, direction: str = "f
     learned mode toward mode m; measured: most "escapes" at w = 2 from the rank-1 trap, docs/theory.md
     section 1). The per-mode landscape needs ``Sigma_xx = I``.
     """
-    from ..landscape import network  # imported here: keeps import time low for the kernel users
+    from ..landscape import stationary as network  # imported here: keeps import time low for the kernel users
     from ..landscape.escape import escape_target
 
     direction = check_choice("direction", direction, ("forward", "reverse"))

@@ -125,7 +125,8 @@ def minimal_path_check(depth: int, sv, beta: float, width: int, mode: int = -1) 
     beside the 1-D one.
     """
     # imported here: network is a heavier module that only this check needs
-    from ..landscape.network import DeepLinearNetwork, stationary_point
+    from ..landscape.network import DeepLinearNetwork
+    from ..landscape.stationary import stationary_point
 
     etas = check_sv(sv)
     k = len(etas) + mode if mode < 0 else mode

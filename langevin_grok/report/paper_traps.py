@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..landscape.modes import beta_c
-from ..landscape.network import DeepLinearNetwork, stationary_point
+from ..landscape.network import DeepLinearNetwork
+from ..landscape.stationary import stationary_point
 from ..sgd import escape as sgd_escape
 from ..sgd import trainer as sgd
 from ..sgd.data import (bayes_mse, best_rank_k, empirical_cross_svd, make_dataset, make_sparse_dataset,

@@ -29,7 +29,8 @@ import numpy as np
 
 from .._core.checks import InputError, check_beta, check_depth, check_int, check_nonnegative, check_positive
 from ..landscape.modes import mode_landscape
-from ..landscape.network import DeepLinearNetwork, stationary_point, unpack
+from ..landscape.network import DeepLinearNetwork, unpack
+from ..landscape.stationary import stationary_point
 from .._core.units import sgd_temperature
 
 if TYPE_CHECKING:

@@ -254,7 +254,7 @@ def _normal_mask(Ws) -> tuple[np.ndarray, tuple]:
 
 
 def _orbit_basis(net, theta) -> np.ndarray:
-    from ..landscape.network import orbit_tangents
+    from ..landscape.stationary import orbit_tangents
     U, S, _ = np.linalg.svd(orbit_tangents(net, theta), full_matrices=False)
     return U[:, S > 1e-10 * max(S.max(), 1e-300)]
 

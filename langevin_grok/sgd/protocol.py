@@ -213,7 +213,8 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
 
     The weights were trained at ``weights_beta``: the ideal state they are aligned to is built there,
     the saddle (escape direction) and the ideal-point comparison at the run's beta."""
-    from ..landscape.network import DeepLinearNetwork, stationary_point
+    from ..landscape.network import DeepLinearNetwork
+    from ..landscape.stationary import stationary_point
     from .noise import aligned_escape_noise, aligned_escape_noise_ensemble, gradient_noise, relevant_saddle
     from .._core.units import sgd_temperature
 
@@ -531,7 +532,8 @@ def _lyapunov(s: dict, data, state: list) -> dict:
     """Normal-space Lyapunov exponent of SGD on the training set, started on the invariant set of ``state``: the
     population network's stationary point of that state at the run's beta in its canonical frame (the empty
     hidden units exactly zero; SGD then moves within the set, which every per-sample gradient preserves)."""
-    from ..landscape.network import DeepLinearNetwork, stationary_point
+    from ..landscape.network import DeepLinearNetwork
+    from ..landscape.stationary import stationary_point
     from .path_noise import normal_lyapunov
 
     na = {"lyapunov_exponent": None, "attractive": None, "lyapunov_status": "not_applicable"}

@@ -106,7 +106,7 @@ class EscapeProtocol:
 def escape_setup(proto: EscapeProtocol, *, depth: int, width: int, sv, data_seed) -> dict:
     """Problem, start state, measured noise and learning rates of :class:`EscapeProtocol`."""
     from ..landscape.modes import mode_landscape
-    from ..landscape.network import stationary_point
+    from ..landscape.stationary import stationary_point
     from .noise import escape_direction, gradient_noise
 
     P = reverse_problem(sv, proto.n_train, proto.n_test, depth, width, data_seed=data_seed, fraction=proto.fraction)

@@ -37,7 +37,8 @@ from .._core.checks import (
 )
 from ..landscape.escape import escape_target
 from ..landscape.modes import arc_potential
-from ..landscape.network import DeepLinearNetwork, StationaryPoint, equivalent_saddles, stationary_point
+from ..landscape.network import DeepLinearNetwork
+from ..landscape.stationary import StationaryPoint, equivalent_saddles, stationary_point
 
 __all__ = [
     "KramersResult",

@@ -13,7 +13,8 @@ import numpy as np
 
 from .._core.checks import InputError, check_depth, check_int, check_positive, check_sv
 from ..landscape.modes import mode_landscape
-from ..landscape.network import DeepLinearNetwork, _check_modes
+from ..landscape.network import DeepLinearNetwork
+from ..landscape.stationary import _check_modes
 from .orbits import _dict, _eyring_kramers_orbit, _resolve_escape, crossover_temperature
 from .orbits_entropic import _entropic
 

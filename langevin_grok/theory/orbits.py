@@ -32,13 +32,8 @@ from scipy.optimize import brentq
 
 from .._core.checks import InputError, check_depth, check_int, check_positive
 from ..landscape.modes import mode_landscape
-from ..landscape.network import (
-    DeepLinearNetwork,
-    StationaryPoint,
-    _check_modes,
-    orbit_tangents,
-    stationary_point,
-)
+from ..landscape.network import DeepLinearNetwork
+from ..landscape.stationary import StationaryPoint, _check_modes, orbit_tangents, stationary_point
 
 __all__ = [
     "STATUSES",

@@ -18,7 +18,8 @@ from .._core.checks import InputError, check_int, check_positive
 from ..landscape.escape import escape_target
 from .kramers import mfpt_1d
 from ..landscape.modes import arc_curvature, u
-from ..landscape.network import DeepLinearNetwork, StationaryPoint, orbit_tangents
+from ..landscape.network import DeepLinearNetwork
+from ..landscape.stationary import StationaryPoint, orbit_tangents
 from .orbits import (
     CLOUD_RATIO_MIN,
     FREE_ENERGY_MIN,

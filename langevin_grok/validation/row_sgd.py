@@ -64,7 +64,7 @@ def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_
 def _reverse_setup(s: SGDReverseSettings, seed: int) -> dict:
     """Problem, stationary points, escape direction, measured noise and the escape rule of row 4."""
     from ..landscape.modes import mode_landscape
-    from ..landscape.network import stationary_point
+    from ..landscape.stationary import stationary_point
     from ..sgd import escape as sgd_escape
     from ..sgd.noise import gradient_noise, relevant_saddle
 
@@ -110,7 +110,7 @@ def _trap_noise(s: SGDReverseSettings, t: SGDTrapSettings, P: dict, start, e) ->
 def run_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress=False) -> RowResult:
     """Row 5 (see the module docstring)."""
     from ..landscape.modes import mode_landscape
-    from ..landscape.network import stationary_point
+    from ..landscape.stationary import stationary_point
     from ..sgd import escape as sgd_escape
     from ..sgd import trainer as sgd
     from ..theory.kramers import exact_mfpt_1d
