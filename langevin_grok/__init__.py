@@ -44,7 +44,7 @@ _EXPORTS = {
     "arc_model": "langevin.models", "chain_model": "langevin.models", "network_model": "langevin.models",
     "Event": "langevin.events", "escape_events": "langevin.events",
     # theory and statistics
-    "escape_target": "landscape.escape", "kramers_1d": "theory.kramers", "exact_mfpt_1d": "theory.kramers", "mfpt_1d": "theory.kramers",
+    "escape_target": "landscape.escape", "kramers_1d": "theory.kramers", "exact_mfpt_1d": "theory.quadrature", "mfpt_1d": "theory.quadrature",
     "eyring_kramers": "theory.kramers", "eyring_kramers_chain": "theory.kramers", "ZeroModeError": "theory.kramers",
     "exponential_mle": "theory.stats", "arrhenius_fit": "theory.stats",
     "eyring_kramers_orbit": "theory.orbits", "network_escape_prediction": "theory.network_prediction",

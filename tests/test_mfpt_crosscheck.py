@@ -143,8 +143,10 @@ def test_forward_refused_at_small_beta():
 def test_forward_steep_descent_refused_quickly(monkeypatch):
     """L = 3, beta = 2e-3 forward at dE/T = 10: U/T falls by ~4e8 from the saddle to the target;
     resolving that would take ~6e6 pieces (hours). Refused before any piece is evaluated."""
+    from langevin_grok.theory import quadrature
+
     calls = []
-    monkeypatch.setattr(kramers, "_gl", lambda n, _gl=kramers._gl: calls.append(n) or _gl(n))
+    monkeypatch.setattr(quadrature, "_gl", lambda n, _gl=quadrature._gl: calls.append(n) or _gl(n))
     t = escape_target(3, ETA, 2e-3)
     with pytest.raises(InputError, match="too small for this quadrature"):
         exact_mfpt_1d(3, ETA, 2e-3, t.barrier / 10)

@@ -7,7 +7,8 @@ import math
 
 from .._core.checks import InputError, check_choice
 from ..landscape.escape import DIRECTIONS, escape_target
-from ..theory.kramers import exact_mfpt_1d, eyring_kramers_chain, kramers_1d
+from ..theory.kramers import eyring_kramers_chain, kramers_1d
+from ..theory.quadrature import exact_mfpt_1d
 from ._common import add_escape_mode_arguments, finite_float, format_table, print_json
 
 

@@ -18,7 +18,8 @@ from ..sgd.noise import state_noise
 from ..sgd.reverse import EscapeProtocol, escape_setup, run_reverse_escapes
 from ..sgd.schedule import (escape_mle, progress_bar,
                             sigma_crossing, train_schedule)
-from ..theory.kramers import exact_mfpt_1d, kramers_1d
+from ..theory.kramers import kramers_1d
+from ..theory.quadrature import exact_mfpt_1d
 from ..theory.stats import arrhenius_fit, log_sigma_from_ci
 from . import plotting
 from .paper_common import DEPTH, SV, WIDTH, FigureData, _claim, _ss

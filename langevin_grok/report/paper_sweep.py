@@ -13,7 +13,8 @@ from ..sgd import trainer as sgd
 from ..sgd.data import (empirical_cross_svd, make_dataset)
 from ..sgd.reverse import EscapeProtocol, escape_setup, run_reverse_escapes
 from ..sgd.schedule import (escape_times, progress_bar)
-from ..theory.kramers import exact_mfpt_1d, kramers_1d
+from ..theory.kramers import kramers_1d
+from ..theory.quadrature import exact_mfpt_1d
 from ..theory.stats import ks_exponential
 from . import plotting
 from .paper_common import DEPTH, SV, WIDTH, FigureData, _claim, _ss

@@ -47,7 +47,8 @@ def landscape_task(params: dict, seed: int) -> dict:
 def kramers_task(params: dict, seed: int) -> dict:
     """Sweep task: ``{"kramers_1d": ..., "exact_mfpt_1d": ..., "eyring_kramers_chain": ...}`` (to_dict
     of each, SDE time units); ``seed`` is unused."""
-    from ..theory.kramers import exact_mfpt_1d, eyring_kramers_chain, kramers_1d
+    from ..theory.kramers import eyring_kramers_chain, kramers_1d
+    from ..theory.quadrature import exact_mfpt_1d
 
     args = (params["depth"], params["sv"], params["beta"], params["temperature"], params["direction"])
     return {

@@ -16,7 +16,7 @@ from scipy.interpolate import CubicSpline
 
 from .._core.checks import InputError, check_int, check_positive
 from ..landscape.escape import escape_target
-from .kramers import mfpt_1d
+from .quadrature import mfpt_1d
 from ..landscape.modes import arc_curvature, u
 from ..landscape.network import DeepLinearNetwork
 from ..landscape.stationary import StationaryPoint, orbit_tangents

@@ -37,7 +37,8 @@ def ensemble_summary(res, extra=None) -> dict:
 
 
 def _predictions(row: int, s, T: float) -> tuple[float, str, dict]:
-    from ..theory.kramers import exact_mfpt_1d, eyring_kramers_chain, kramers_1d
+    from ..theory.kramers import eyring_kramers_chain, kramers_1d
+    from ..theory.quadrature import exact_mfpt_1d
 
     exact = exact_mfpt_1d(s.depth, s.sv, s.beta, T, s.direction)
     kr = kramers_1d(s.depth, s.sv, s.beta, T, s.direction)

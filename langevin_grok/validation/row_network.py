@@ -58,7 +58,7 @@ def network_ensemble(net, temperature: float, n_paths: int, dt: float, max_time:
 
 
 def _point(s: NetworkSettings, net, k: int, x: float, barrier: float, seed: int, workers, progress, parts):
-    from ..theory.kramers import exact_mfpt_1d
+    from ..theory.quadrature import exact_mfpt_1d
     from ..theory.network_prediction import network_escape_prediction
     from ..theory.stats import exponential_mle, ks_exponential
 

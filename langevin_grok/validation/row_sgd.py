@@ -113,7 +113,7 @@ def run_sgd_trap(s: SGDReverseSettings, t: SGDTrapSettings, seed: int, progress=
     from ..landscape.stationary import stationary_point
     from ..sgd import escape as sgd_escape
     from ..sgd import trainer as sgd
-    from ..theory.kramers import exact_mfpt_1d
+    from ..theory.quadrature import exact_mfpt_1d
     from ..theory.stats import exponential_mle
 
     t0 = time.perf_counter()

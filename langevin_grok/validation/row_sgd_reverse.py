@@ -62,7 +62,7 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> t
     """Predictions of one point (value, status) and the temperature and noise model that set dE/T."""
     from .._core.units import sgd_temperature
     from ..sgd.noise_models import shuffled_epoch_model
-    from ..theory.kramers import exact_mfpt_1d
+    from ..theory.quadrature import exact_mfpt_1d
 
     eta, beta, c_e = P["eta"], P["beta"], P["c_e"]
     if replacement:

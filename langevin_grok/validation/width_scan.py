@@ -43,7 +43,7 @@ WIDTH_SCAN_PRESETS = {
 
 def _one_width(cfg: WidthScanConfig, w: int, T: float, seed: int, progress: bool) -> dict:
     from ..landscape.network import DeepLinearNetwork
-    from ..theory.kramers import exact_mfpt_1d
+    from ..theory.quadrature import exact_mfpt_1d
     from ..theory.network_prediction import network_escape_prediction
     from ..theory.stats import exponential_mle
     from .row_network import network_ensemble
