@@ -40,7 +40,7 @@ _EXPORTS = {
     "sgd_temperature": "_core.units",
     # engine
     "simulate_ensemble": "langevin.engine", "simulate_ams": "langevin.ams", "AMSResult": "langevin.ams",
-    "custom_model": "langevin.custom", "user_event": "langevin.custom", "simulate_reference": "langevin.engine", "EscapeResult": "langevin.engine",
+    "custom_model": "langevin.custom", "user_event": "langevin.custom", "simulate_reference": "langevin.reference", "EscapeResult": "langevin.engine",
     "arc_model": "langevin.models", "chain_model": "langevin.models", "network_model": "langevin.models",
     "Event": "langevin.events", "escape_events": "langevin.events",
     # theory and statistics

@@ -10,7 +10,8 @@ from scipy import integrate
 from langevin_grok._core.checks import InputError
 from langevin_grok.langevin.ams import simulate_ams
 from langevin_grok.langevin.custom import custom_model, user_event
-from langevin_grok.langevin.engine import euler_maruyama_replay, simulate_ensemble, simulate_reference
+from langevin_grok.langevin.engine import euler_maruyama_replay, simulate_ensemble
+from langevin_grok.langevin.reference import simulate_reference
 from langevin_grok.langevin.events import coordinate_event
 from langevin_grok.theory.kramers import mfpt_1d
 from langevin_grok.langevin.models import quadratic_model

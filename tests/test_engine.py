@@ -16,9 +16,9 @@ from langevin_grok.langevin.engine import (
     path_keys,
     resolve_temperature,
     simulate_ensemble,
-    simulate_reference,
     standard_normals,
 )
+from langevin_grok.langevin.reference import simulate_reference
 from langevin_grok.langevin.events import Event, coordinate_event, escape_setup
 from langevin_grok.theory.kramers import exact_mfpt_1d, eyring_kramers_chain, mfpt_1d
 from langevin_grok.langevin.models import arc_model, chain_model, network_model, quadratic_model

@@ -3,7 +3,7 @@
 :func:`custom_model` turns two plain Python functions ``potential(t, x, p)`` and ``grad(t, x, p)``
 (``x`` a float64 array of shape ``(dim,)``, ``p`` a float64 array) into a
 :class:`~langevin_grok.langevin.models.Model` that runs in :func:`langevin_grok.langevin.engine.simulate_ensemble`,
-:func:`langevin_grok.langevin.ams.simulate_ams` and :func:`langevin_grok.langevin.engine.simulate_reference`.
+:func:`langevin_grok.langevin.ams.simulate_ams` and :func:`langevin_grok.langevin.reference.simulate_reference`.
 :func:`user_event` makes a stopping event from a user signed-distance function.
 
 How the compiled kernels call user code

@@ -4,7 +4,7 @@ A :class:`Model` is one gradient field ``grad U(x)`` with its parameter vector `
 usable two ways from the same definition:
 
 - numpy functions ``potential(t, x, p)`` and ``grad(t, x, p)`` (the package's calling convention),
-  used by the sdeint reference integrator (:func:`langevin_grok.langevin.engine.simulate_reference`) and by
+  used by the sdeint reference integrator (:func:`langevin_grok.langevin.reference.simulate_reference`) and by
   anything that wants to evaluate the field in Python;
 - a numba-compiled gradient selected by the model's integer ``code`` inside the ensemble kernel
   (:func:`grad_into`), compiled once for all model kinds and cached on disk.
