@@ -44,11 +44,11 @@ def test_outputs_and_documented_keys(test_run):
     assert TOP_KEYS <= set(res)
     assert res["mode"] == "test" and res["seed"] == 0 and res["command"] == "pytest"
     assert {"numpy", "scipy", "numba", "langevin_grok"} <= set(res["environment"])
-    assert [r["row"] for r in res["rows"]] == [1, 2, 3, 4, 5]
+    assert [r["row"] for r in res["rows"]] == [1, 2, 3, 4, 5, 6]
     for r in res["rows"]:
         assert ROW_KEYS <= set(r), r["row"]
         assert r["dynamics"] and r["verdict"] in ("agrees", "disagrees", "inconclusive", "no_prediction", "no_data")
-        assert r["id"] in ("arc_1d", "chain", "network_injected", "sgd_reverse", "sgd_trap")
+        assert r["id"] in ("arc_1d", "chain", "network_injected", "sgd_reverse", "sgd_trap", "ams_rare")
         for p in r["points"]:
             assert POINT_KEYS <= set(p), (r["id"], sorted(p))
         assert r["seeds"] and all(isinstance(s, int) and s >= 0 for s in r["seeds"])
@@ -57,13 +57,13 @@ def test_outputs_and_documented_keys(test_run):
         assert (out / name).stat().st_size > 1000, name
         assert name in res["figures"]
     md = (out / "report.md").read_text()
-    for k in range(1, 6):
+    for k in range(1, 7):
         assert f"## Row {k} (" in md
     # every row's finished result was written on its own
-    assert sorted(p.name for p in (out / "rows").iterdir()) == [f"row{k}.json" for k in range(1, 6)]
+    assert sorted(p.name for p in (out / "rows").iterdir()) == [f"row{k}.json" for k in range(1, 7)]
     # the printed table has one line per point of rows 1-3 plus the row summaries
     table = table_rows(report)
-    assert {line[0] for line in table} == {"1", "2", "3", "4", "5"}
+    assert {line[0] for line in table} == {"1", "2", "3", "4", "5", "6"}
     # results.json holds numbers, the report text is rendered from them (every row has a paragraph)
     assert all(paragraph(r) for r in report.rows)
 
@@ -104,7 +104,7 @@ def test_row3_states_missing_prediction_and_row5_absorbing(test_run):
 def test_rerun_reuses_finished_rows(test_run, tmp_path):
     out, first = test_run
     again = run_validation(validation_config("test", 0), out, progress=False)
-    assert again.reused_rows == (1, 2, 3, 4, 5)
+    assert again.reused_rows == (1, 2, 3, 4, 5, 6)
     assert [r.to_dict() for r in again.rows] == [r.to_dict() for r in first.rows]
     # a different seed does not reuse (the settings hash differs): run only the cheap row 5 to check
     other = run_validation(validation_config("test", 1), out, rows=(5,), progress=False)
@@ -220,3 +220,15 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
         assert sh[B] < 0.5 * wr[B]
     assert set(r4.measurement["verdicts"]) == {"with_replacement", "with_replacement_constant_t", "shuffled_epochs"}
     assert paragraph(r4)  # renders from the numbers alone
+
+
+def test_row6_ams_against_exact_and_brute_force(test_run):
+    """Row 6 (test preset, seed 0): AMS at dE/T = 15 against the exact MFPT and, at dE/T = 4, against brute force
+    of the same model and step; both comparisons must hold within their 95 % intervals."""
+    _, report = test_run
+    r6 = report.rows[5]
+    assert r6.id == "ams_rare"
+    ams = [p for p in r6.points if p["method"] == "ams"]
+    assert [p["dE_over_T"] for p in ams] == [15.0]
+    assert all(p["within"] for p in ams) and all(0.5 < p["ratio"] < 2.0 for p in ams)
+    assert r6.measurement["brute_force_agrees"] is True

@@ -76,8 +76,21 @@ def _rows_sgd_trap(r) -> list[list]:
              r.verdict.value.upper()]]
 
 
+def _rows_ams(r) -> list[list]:
+    out = []
+    for p in r.points:
+        ams = p.get("method") == "ams"
+        out.append([f"{r.row}", "AMS 1-D" if ams else "brute vs AMS", f"dE/T={p['dE_over_T']:g}",
+                    f"{_fmt(p['prediction'])} ({'exact' if ams else 'AMS'})", _ci(p), _fmt(p["ratio"], 3),
+                    str(p.get("n_replicas", p.get("n_paths", "-"))), str(p["path_steps"]), point_verdict(p)])
+    c = r.measurement["combined"]
+    out.append([f"{r.row}", "AMS 1-D", "all T", "combined", f"chi2={_fmt(c['chi2'], 3)}/{c['dof']}",
+                f"p={_fmt(c['pvalue'], 3)}", str(r.n_seeds), str(r.steps), r.verdict.value.upper()])
+    return out
+
+
 _TABLE = {"arc_1d": _rows_small, "chain": _rows_small, "network_injected": _rows_network,
-          "sgd_reverse": _rows_sgd_reverse, "sgd_trap": _rows_sgd_trap}
+          "sgd_reverse": _rows_sgd_reverse, "sgd_trap": _rows_sgd_trap, "ams_rare": _rows_ams}
 
 
 def table_rows(report) -> list[list]:

@@ -18,6 +18,7 @@ ROW_TITLES = {
     "network_injected": "paper network (w=10, p=2), injected noise: orbit theory vs Langevin from the rank-1 trap",
     "sgd_reverse": "paper network, plain SGD, reverse transition per batch protocol, inside the Kramers regime",
     "sgd_trap": "paper network, plain SGD, forward from the exact rank-1 trap",
+    "ams_rare": "rare escapes: adaptive multilevel splitting vs the exact MFPT (dE/T = 15-40) and brute force",
 }
 DYNAMICS = {
     "langevin_arc": "Langevin (engine, Euler-Maruyama + Brownian bridge) on the 1-D arc U(r)",
@@ -39,7 +40,7 @@ METHODS = {
     "exact_mfpt_1d": "exact MFPT", "eyring_kramers_chain": "Eyring-Kramers", "eyring_kramers": "orbit Eyring-Kramers",
     "eyring_kramers_orbit": "orbit Eyring-Kramers", "entropic_mfpt": "entropic MFPT", "none": "none",
     "landscape_barrier_reverse": "landscape barrier_reverse (mode 2, empirical eta)",
-    "absorbing": "absorbing (c_e = 0): no escapes",
+    "absorbing": "absorbing (c_e = 0): no escapes", "ams": "adaptive multilevel splitting",
     "state_dependent_mfpt": "exact 1-D MFPT with the state-dependent T(r) of independent batches",
 }
 
@@ -206,10 +207,35 @@ def _sgd_trap_paragraph(r) -> str:
     )
 
 
+def _ams_verdict(r) -> str:
+    pts = [p for p in r.points if p.get("method") == "ams"]
+    b = r.measurement["brute_force_check"]
+    return (f"AMS/exact {', '.join(_fmt(p['ratio'], 3) for p in pts)} at dE/T = "
+            f"{', '.join(format(p['dE_over_T'], 'g') for p in pts)}; "
+            f"combined p = {_fmt(r.measurement['combined']['pvalue'], 3)}; against brute force at dE/T = "
+            f"{b['dE_over_T']:g}: AMS/brute {_fmt(1 / b['ratio'] if b['ratio'] else None, 3)} "
+            f"({'inside' if b['within'] else 'outside'} the brute-force CI)")
+
+
+def _ams_paragraph(r) -> str:
+    P = r.parameters
+    text = "; ".join(
+        f"dE/T = {p['dE_over_T']:g}: exact {_fmt(p['prediction'])}, AMS {_fmt(p['mean'])} [{_fmt(p['ci_low'])}, "
+        f"{_fmt(p['ci_high'])}] (p = {_fmt(p['probability'], 3)}, {p['path_steps']} path-steps)"
+        for p in r.points if p.get("method") == "ams")
+    return (f"Adaptive multilevel splitting (Cerou-Guyader, {P['n_replicas']} replicas x {P['n_runs']} independent "
+            f"runs, dt = {P['dt']:g}) on the 1-D arc L = {P['depth']}, eta = {P['sv']:g}, beta = {P['beta']:g} "
+            f"(barrier {_fmt(P['barrier'])}), forward escape, against the exact 1-D MFPT. {text}. Brute force at "
+            f"dE/T = {P['brute_barrier_over_t']:g} with the same model and step as a bias check. Verdict: "
+            f"{r.verdict.value} ({_ams_verdict(r)}).")
+
+
 _VERDICT_TEXT = {"arc_1d": _small_verdict, "chain": _small_verdict, "network_injected": _network_verdict,
-                 "sgd_reverse": _sgd_reverse_verdict, "sgd_trap": _sgd_trap_verdict}
+                 "sgd_reverse": _sgd_reverse_verdict, "sgd_trap": _sgd_trap_verdict,
+                 "ams_rare": _ams_verdict}
 _PARAGRAPH = {"arc_1d": _small_paragraph, "chain": _small_paragraph, "network_injected": _network_paragraph,
-              "sgd_reverse": _sgd_reverse_paragraph, "sgd_trap": _sgd_trap_paragraph}
+              "sgd_reverse": _sgd_reverse_paragraph, "sgd_trap": _sgd_trap_paragraph,
+              "ams_rare": _ams_paragraph}
 
 
 def verdict_text(r) -> str:

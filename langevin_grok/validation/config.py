@@ -13,12 +13,12 @@ from .._core.checks import check_choice, check_int
 
 __all__ = [
     "MODES", "ROW_IDS", "ArcSettings", "ChainSettings", "NetworkSettings", "SGDReverseSettings",
-    "SGDTrapSettings", "ValidationConfig", "validation_config",
+    "SGDTrapSettings", "AMSSettings", "ValidationConfig", "validation_config",
 ]
 
 MODES = ("test", "quick", "default", "full")
 # stable string id of each row (results.json, tests and the report key on these, not on the number)
-ROW_IDS = {1: "arc_1d", 2: "chain", 3: "network_injected", 4: "sgd_reverse", 5: "sgd_trap"}
+ROW_IDS = {1: "arc_1d", 2: "chain", 3: "network_injected", 4: "sgd_reverse", 5: "sgd_trap", 6: "ams_rare"}
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,22 @@ class SGDTrapSettings:
 
 
 @dataclass(frozen=True)
+class AMSSettings:
+    """Row 6: the arc of one mode (depth, sv, beta); AMS replicas/runs; the brute-force check at
+    ``brute_barrier_over_t`` with ``brute_paths`` paths."""
+
+    depth: int = 3
+    sv: float = 0.8
+    beta: float = 0.3
+    barrier_over_t: tuple = (15.0, 25.0, 40.0)
+    n_replicas: int = 100
+    n_runs: int = 20
+    dt: float = 0.01
+    brute_barrier_over_t: float = 6.0
+    brute_paths: int = 400
+
+
+@dataclass(frozen=True)
 class ValidationConfig:
     """All settings of one validation run (see :func:`validation_config` for the presets)."""
 
@@ -120,6 +136,7 @@ class ValidationConfig:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     sgd_reverse: SGDReverseSettings = field(default_factory=SGDReverseSettings)
     sgd_trap: SGDTrapSettings = field(default_factory=SGDTrapSettings)
+    ams: AMSSettings = field(default_factory=AMSSettings)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -134,6 +151,8 @@ class ValidationConfig:
             return asdict(self.network)
         if row == 4:
             return asdict(self.sgd_reverse)
+        if row == 6:
+            return asdict(self.ams)
         return {"data": asdict(self.sgd_reverse), "trap": asdict(self.sgd_trap)}
 
 
@@ -159,6 +178,7 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
                                            shuffled_replicas=16, max_time=10000.0,
                                            shuffled_max_time=2000.0),
             sgd_trap=SGDTrapSettings(replicas=16, epochs=300),
+            ams=AMSSettings(barrier_over_t=(15.0, 25.0), n_replicas=50, n_runs=10, brute_paths=200),
         )
     if mode == "test":
         return ValidationConfig(
@@ -169,6 +189,8 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             sgd_reverse=SGDReverseSettings(batches=(40,), replicas=8, shuffled_batches=(40,), shuffled_replicas=4,
                                            max_time=1500.0, shuffled_max_time=300.0),
             sgd_trap=SGDTrapSettings(replicas=4, epochs=20),
+            ams=AMSSettings(barrier_over_t=(15.0,), n_replicas=30, n_runs=5, brute_barrier_over_t=4.0,
+                            brute_paths=100),
         )
     return ValidationConfig(
         mode, seed,
@@ -182,4 +204,6 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
                                        shuffled_batches=(40, 48, 56, 64), shuffled_replicas=64, max_time=1e5,
                                        shuffled_max_time=3e4),
         sgd_trap=SGDTrapSettings(replicas=64, epochs=20000),
+        ams=AMSSettings(barrier_over_t=(15.0, 20.0, 25.0, 30.0, 40.0), n_replicas=200, n_runs=40, dt=0.005,
+                        brute_paths=1000),
     )

@@ -39,7 +39,7 @@ class RowResult:
     id : str
         Stable row id (``config.ROW_IDS``), e.g. ``"arc_1d"``.
     row : int
-        Position 1..5 in the table.
+        Position 1..6 in the table.
     dynamics : str
         Code of the dynamics that produced the measured numbers (``"langevin_arc"``, ``"sgd_shuffled"``, ...).
     parameters : dict
