@@ -44,11 +44,11 @@ def test_outputs_and_documented_keys(test_run):
     assert TOP_KEYS <= set(res)
     assert res["mode"] == "test" and res["seed"] == 0 and res["command"] == "pytest"
     assert {"numpy", "scipy", "numba", "langevin_grok"} <= set(res["environment"])
-    assert [r["row"] for r in res["rows"]] == [1, 2, 3, 4, 5, 6]
+    assert [r["row"] for r in res["rows"]] == [1, 2, 3, 4, 5, 6, 7]
     for r in res["rows"]:
         assert ROW_KEYS <= set(r), r["row"]
         assert r["dynamics"] and r["verdict"] in ("agrees", "disagrees", "inconclusive", "no_prediction", "no_data")
-        assert r["id"] in ("arc_1d", "chain", "network_injected", "sgd_reverse", "sgd_trap", "ams_rare")
+        assert r["id"] in ("arc_1d", "chain", "network_injected", "sgd_reverse", "sgd_trap", "ams_rare", "sgld_forward")
         for p in r["points"]:
             assert POINT_KEYS <= set(p), (r["id"], sorted(p))
         assert r["seeds"] and all(isinstance(s, int) and s >= 0 for s in r["seeds"])
@@ -57,13 +57,13 @@ def test_outputs_and_documented_keys(test_run):
         assert (out / name).stat().st_size > 1000, name
         assert name in res["figures"]
     md = (out / "report.md").read_text()
-    for k in range(1, 7):
+    for k in range(1, 8):
         assert f"## Row {k} (" in md
     # every row's finished result was written on its own
-    assert sorted(p.name for p in (out / "rows").iterdir()) == [f"row{k}.json" for k in range(1, 7)]
+    assert sorted(p.name for p in (out / "rows").iterdir()) == [f"row{k}.json" for k in range(1, 8)]
     # the printed table has one line per point of rows 1-3 plus the row summaries
     table = table_rows(report)
-    assert {line[0] for line in table} == {"1", "2", "3", "4", "5", "6"}
+    assert {line[0] for line in table} == {"1", "2", "3", "4", "5", "6", "7"}
     # results.json holds numbers, the report text is rendered from them (every row has a paragraph)
     assert all(paragraph(r) for r in report.rows)
 
@@ -104,7 +104,7 @@ def test_row3_states_missing_prediction_and_row5_absorbing(test_run):
 def test_rerun_reuses_finished_rows(test_run, tmp_path):
     out, first = test_run
     again = run_validation(validation_config("test", 0), out, progress=False)
-    assert again.reused_rows == (1, 2, 3, 4, 5, 6)
+    assert again.reused_rows == (1, 2, 3, 4, 5, 6, 7)
     assert [r.to_dict() for r in again.rows] == [r.to_dict() for r in first.rows]
     # a different seed does not reuse (the settings hash differs): run only the cheap row 5 to check
     other = run_validation(validation_config("test", 1), out, rows=(5,), progress=False)
@@ -232,3 +232,18 @@ def test_row6_ams_against_exact_and_brute_force(test_run):
     assert [p["dE_over_T"] for p in ams] == [15.0]
     assert all(p["within"] for p in ams) and all(0.5 < p["ratio"] < 2.0 for p in ams)
     assert r6.measurement["brute_force_agrees"] is True
+
+
+def test_row7_sgld_forward_and_the_paper_temperature(test_run):
+    """Row 7 (test preset): SGLD escapes from the rank-1 trap exist (injected noise), every point has both network
+    predictions with a status, and the temperature for the paper's 5500 epochs is reported from theory and data."""
+    _, report = test_run
+    r7 = report.rows[6]
+    assert r7.id == "sgld_forward" and r7.dynamics == "sgld_full_batch"
+    assert sum(p["n_escaped"] for p in r7.points) > 0
+    for p in r7.points:
+        assert set(p["predictions"]) == {"entropic_mfpt", "eyring_kramers"}
+        assert p["prediction_status"] in ("valid", "marginal", "not_applicable")
+    pt = r7.parameters["paper_temperature"]
+    assert pt["target_sde_time"] == pytest.approx(5500 * 8 * 0.08)
+    assert pt["temperature_theory"] is None or 0 < pt["temperature_theory"] < r7.parameters["barrier_1d"]

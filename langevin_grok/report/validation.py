@@ -89,8 +89,19 @@ def _rows_ams(r) -> list[list]:
     return out
 
 
+def _rows_sgld(r) -> list[list]:
+    out = [[f"{r.row}", "SGLD net", f"dE1D/T={p['dE_over_T']:g}",
+            f"{_fmt(p['prediction'])} (entropic, {p['prediction_status']})", _ci(p), _fmt(p["ratio"], 3),
+            str(p["n_replicas"]), str(p["sgd_steps"]), point_verdict(p)] for p in r.points]
+    c = r.measurement["combined"]
+    out.append([f"{r.row}", "SGLD net", "all T", "combined", f"chi2={_fmt(c['chi2'], 3)}/{c['dof']}",
+                f"p={_fmt(c['pvalue'], 3)}", str(r.n_seeds), str(r.steps), r.verdict.value.upper()])
+    return out
+
+
 _TABLE = {"arc_1d": _rows_small, "chain": _rows_small, "network_injected": _rows_network,
-          "sgd_reverse": _rows_sgd_reverse, "sgd_trap": _rows_sgd_trap, "ams_rare": _rows_ams}
+          "sgd_reverse": _rows_sgd_reverse, "sgd_trap": _rows_sgd_trap, "ams_rare": _rows_ams,
+          "sgld_forward": _rows_sgld}
 
 
 def table_rows(report) -> list[list]:

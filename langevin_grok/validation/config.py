@@ -13,12 +13,12 @@ from .._core.checks import check_choice, check_int
 
 __all__ = [
     "MODES", "ROW_IDS", "ArcSettings", "ChainSettings", "NetworkSettings", "SGDReverseSettings",
-    "SGDTrapSettings", "AMSSettings", "ValidationConfig", "validation_config",
+    "SGDTrapSettings", "AMSSettings", "SGLDSettings", "ValidationConfig", "validation_config",
 ]
 
 MODES = ("test", "quick", "default", "full")
 # stable string id of each row (results.json, tests and the report key on these, not on the number)
-ROW_IDS = {1: "arc_1d", 2: "chain", 3: "network_injected", 4: "sgd_reverse", 5: "sgd_trap", 6: "ams_rare"}
+ROW_IDS = {1: "arc_1d", 2: "chain", 3: "network_injected", 4: "sgd_reverse", 5: "sgd_trap", 6: "ams_rare", 7: "sgld_forward"}
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,26 @@ class AMSSettings:
 
 
 @dataclass(frozen=True)
+class SGLDSettings:
+    """Row 7: full-batch SGLD (lr, B = N, injected T) from the rank-1 trap of the paper network on a whitened
+    training set of ``n_train`` samples at ``beta``; T from ``barrier_over_t`` of the empirical mode 2's forward
+    barrier; ``paper_lr``, ``paper_batch``: the protocol whose 5500 epochs set the target time."""
+
+    depth: int = 3
+    width: int = 10
+    sv: tuple = (0.9, 0.8)
+    beta: float = 0.32
+    n_train: int = 512
+    n_test: int = 512
+    lr: float = 0.04
+    barrier_over_t: tuple = (10.0, 15.0, 20.0)
+    replicas: int = 16
+    max_time: float = 3000.0
+    paper_lr: float = 0.08
+    paper_batch: int = 64
+
+
+@dataclass(frozen=True)
 class ValidationConfig:
     """All settings of one validation run (see :func:`validation_config` for the presets)."""
 
@@ -137,6 +157,7 @@ class ValidationConfig:
     sgd_reverse: SGDReverseSettings = field(default_factory=SGDReverseSettings)
     sgd_trap: SGDTrapSettings = field(default_factory=SGDTrapSettings)
     ams: AMSSettings = field(default_factory=AMSSettings)
+    sgld: SGLDSettings = field(default_factory=SGLDSettings)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -153,6 +174,8 @@ class ValidationConfig:
             return asdict(self.sgd_reverse)
         if row == 6:
             return asdict(self.ams)
+        if row == 7:
+            return asdict(self.sgld)
         return {"data": asdict(self.sgd_reverse), "trap": asdict(self.sgd_trap)}
 
 
@@ -179,6 +202,7 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
                                            shuffled_max_time=2000.0),
             sgd_trap=SGDTrapSettings(replicas=16, epochs=300),
             ams=AMSSettings(barrier_over_t=(15.0, 25.0), n_replicas=50, n_runs=10, brute_paths=200),
+            sgld=SGLDSettings(barrier_over_t=(10.0, 15.0), replicas=16, max_time=1000.0),
         )
     if mode == "test":
         return ValidationConfig(
@@ -191,6 +215,7 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             sgd_trap=SGDTrapSettings(replicas=4, epochs=20),
             ams=AMSSettings(barrier_over_t=(15.0,), n_replicas=30, n_runs=5, brute_barrier_over_t=4.0,
                             brute_paths=100),
+            sgld=SGLDSettings(barrier_over_t=(5.0, 8.0), replicas=6, max_time=200.0),
         )
     return ValidationConfig(
         mode, seed,
@@ -206,4 +231,5 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
         sgd_trap=SGDTrapSettings(replicas=64, epochs=20000),
         ams=AMSSettings(barrier_over_t=(15.0, 20.0, 25.0, 30.0, 40.0), n_replicas=200, n_runs=40, dt=0.005,
                         brute_paths=1000),
+        sgld=SGLDSettings(barrier_over_t=(10.0, 15.0, 20.0, 25.0), replicas=64, lr=0.01, max_time=2e4),
     )

@@ -25,6 +25,7 @@ from .row_network import run_network
 from .row_sgd import run_sgd_trap
 from .row_ams import run_ams
 from .row_sgd_reverse import run_sgd_reverse
+from .row_sgld import run_sgld
 
 __all__ = ["ROW_RUNNERS", "run_validation", "write_results", "default_out_dir", "check_out_dir"]
 
@@ -36,6 +37,7 @@ ROW_RUNNERS = {
     4: lambda c, w, p, parts: run_sgd_reverse(c.sgd_reverse, c.seed, p, parts),
     5: lambda c, w, p, parts: run_sgd_trap(c.sgd_reverse, c.sgd_trap, c.seed, p),
     6: lambda c, w, p, parts: run_ams(c.ams, c.seed, p, parts),
+    7: lambda c, w, p, parts: run_sgld(c.sgld, c.seed, p, parts),
 }
 
 
@@ -79,7 +81,7 @@ def _run_row(config, r: int, out: Path | None, resume: bool, workers, show: bool
     return res, False
 
 
-def run_validation(config: ValidationConfig | None = None, out_dir=None, *, rows=(1, 2, 3, 4, 5, 6),
+def run_validation(config: ValidationConfig | None = None, out_dir=None, *, rows=(1, 2, 3, 4, 5, 6, 7),
                    resume: bool = True, workers: int | None = None, progress: bool | None = None,
                    command: str | None = None) -> ValidationReport:
     """Run the comparisons and (if ``out_dir`` is given) write every finished row at once.
@@ -93,7 +95,7 @@ def run_validation(config: ValidationConfig | None = None, out_dir=None, *, rows
         ``results.json`` (numbers only; :func:`langevin_grok.report.validation.write_outputs` renders
         ``report.md`` and the figures from the returned report). ``None``: nothing is written.
     rows : sequence of int
-        Which rows (1..6) to run.
+        Which rows (1..7) to run.
     resume : bool
         Reuse rows already in ``out_dir`` whose settings hash matches (default True).
     workers : int, optional
