@@ -65,6 +65,8 @@ def register(sub) -> None:
                    help="naive stopping on the time grid (no Brownian-bridge crossing correction)")
     p.add_argument("--confidence", type=finite_float, default=0.95,
                    help="two-sided coverage of the confidence interval (in (0, 1); default 0.95)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar or compile notice (default: shown when stderr is a terminal)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -225,7 +227,7 @@ def run(args) -> int:
         args.model, args.depth, args.sv, args.beta, args.temperature, lr=args.lr, batch=args.batch,
         noise=args.noise, n_train=args.n_train, paths=args.paths, dt=args.dt, seed=args.seed,
         direction=args.direction, max_time=args.max_time, max_steps=args.max_steps, bridge=not args.no_bridge,
-        confidence=args.confidence, progress=None, method=args.method, runs=args.runs, width=args.width,
+        confidence=args.confidence, progress=False if args.no_progress else None, method=args.method, runs=args.runs, width=args.width,
         start=args.start,
     )
     if args.json:

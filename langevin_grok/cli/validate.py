@@ -48,6 +48,8 @@ def register(sub) -> None:
                    help="recompute every row even if OUT/rows/ holds finished rows with the same settings")
     p.add_argument("--json", action="store_true",
                    help="print results.json to stdout (the table then goes to stderr)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars or compile notice (default: shown when stderr is a terminal)")
     p.add_argument("--no-figures", action="store_true", help="do not write the figures")
     p.set_defaults(func=run)
 
@@ -87,7 +89,7 @@ def run(args) -> int:
     parts += [flag for flag, on in (("--fresh", args.fresh), ("--json", args.json),
                                     ("--no-figures", args.no_figures)) if on]
     command = " ".join(shlex.quote(x) for x in parts)
-    report = run_validation(config, out, rows=rows, resume=not args.fresh, workers=workers, progress=None,
+    report = run_validation(config, out, rows=rows, resume=not args.fresh, workers=workers, progress=False if args.no_progress else None,
                             command=command)
     report = write_outputs(report, out, figures=not args.no_figures)
     table = format_table(report)

@@ -498,6 +498,17 @@ def resolve_temperature(temperature: float | None = None, lr: float | None = Non
     return T
 
 
+def _compile_notice(kernel, progress) -> None:
+    """One line on stderr while numba compiles (or loads from its disk cache) a kernel not yet used in this
+    process; shown where progress is shown (``progress`` True, or None on a terminal)."""
+    import sys
+
+    shown = bool(progress) if progress is not None else sys.stderr.isatty()
+    if shown and not getattr(kernel, "signatures", True):
+        print("compiling the Langevin kernel (first use; cached on disk for later runs) ...", file=sys.stderr,
+              flush=True)
+
+
 def _check_model(model) -> Model:
     if not isinstance(model, Model):
         raise InputError(f"model must be a langevin_grok.langevin.models.Model, got {model!r}")
@@ -637,6 +648,7 @@ def simulate_ensemble(
 
         bar = tqdm(total=n, unit="path", disable=None if progress is None else not progress, leave=False)
     kernel = _ensemble_kernel(model, events)
+    _compile_notice(kernel, progress)
     t0 = time.perf_counter()
     try:
         for a in range(0, n, chunk):
