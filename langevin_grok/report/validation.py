@@ -185,7 +185,7 @@ def _panel_small(ax, r, plotting) -> None:
                                 predicted_label="1-D Kramers",
                                 theory_curves={"exact MFPT": (x, np.log([p["prediction"] for p in pts]))},
                                 slope_name=r"$\Delta E$", xlabel=r"$1/T$ (1/loss units)", ylabel=_YLABEL,
-                                title=f"row 1: 1-D arc, Langevin, $\\Delta E$ = {_fmt(bar)}, {_npaths(pts)}",
+                                title=f"row 1: 1-D arc, Langevin\n$\\Delta E$ = {_fmt(bar)}, {_npaths(pts)}",
                                 ax=ax)
         return
     pref = math.log(pts[0]["prediction"]) - bar * x[0] if pts else 0.0
@@ -193,7 +193,7 @@ def _panel_small(ax, r, plotting) -> None:
                             predicted_label="Eyring-Kramers",
                             theory_curves={"1-D exact MFPT": (x, np.log([p["exact_1d"] for p in pts]))},
                             xlabel=r"$1/T$ (1/loss units)", ylabel=_YLABEL,
-                            title=f"row 2: scalar chain, Langevin, $\\Delta E$ = {_fmt(bar)}, {_npaths(pts)}",
+                            title=f"row 2: scalar chain, Langevin\n$\\Delta E$ = {_fmt(bar)}, {_npaths(pts)}",
                             ax=ax)
 
 
@@ -213,6 +213,7 @@ def _panel_network(ax, r, plotting) -> None:
                             r2=None if app is None else app["r_squared"], slope_name="apparent slope",
                             theory_curves=curves, xlabel=r"$1/T$ (1/loss units)",
                             ylabel=_YLABEL, title=f"row 3: network + injected T, {_npaths(pts)}", ax=ax)
+    ax.legend(fontsize=7, loc="upper left", frameon=False)  # five entries: keep them inside the axes
 
 
 def _panel_sgd_reverse(ax, r, plotting) -> None:
