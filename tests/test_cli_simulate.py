@@ -129,3 +129,25 @@ def test_network_model_bad_input_one_line(capsys):
         assert main(["simulate", *argv]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "error" in err
+
+
+def test_step_and_cap_checks(capsys):
+    """dt is checked against the stiffest curvature (refused at dt x max|U''| > 1: the issue's dt = 5 gave an
+    escape time 26x too fast) and a run whose cap censors most paths says so (warning code and stderr line)."""
+    import json
+
+    from langevin_grok.cli import main
+
+    base = ["simulate", "--depth", "3", "--sv", "0.8", "--beta", "0.3", "--temperature", "0.004", "--seed", "1"]
+    assert main(base + ["--dt", "5", "--paths", "10"]) == 2
+    assert "dt" in capsys.readouterr().err
+    assert main(base + ["--paths", "50", "--max-time", "50", "--json"]) == 0
+    cap = capsys.readouterr()
+    d = json.loads(cap.out)
+    assert d["n_escaped"] < 0.8 * d["n_paths"] and "censored" in d["warnings"]
+    # default cap from the prediction: 30 x the exact MFPT
+    from langevin_grok.theory.quadrature import exact_mfpt_1d
+
+    assert main(base + ["--paths", "20", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["censor_time"] == pytest.approx(30 * exact_mfpt_1d(3, 0.8, 0.3, 0.004).tau, rel=1e-9)

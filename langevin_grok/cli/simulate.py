@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import sys
+
 import numpy as np
 
 from .._core.checks import InputError, check_choice, check_int
@@ -114,8 +117,18 @@ def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None
     if method == "ams":
         return _compute_ams(m, setup, T, paths, runs, dt, seed, max_time, max_steps, bridge, confidence, lr)
     paths = 1000 if paths is None else paths
+    warnings = _check_step(m, setup.target, T, dt)
+    if max_time is None and model != "network":
+        # default cap from the prediction (30 x the exact 1-D MFPT; the chain's is within a few x of it), so that a
+        # run is neither cut short nor left to run for ever; max_steps still bounds it
+        from ..theory.quadrature import exact_mfpt_1d
+
+        tau = exact_mfpt_1d(m.depth, m.sv, m.beta, T, direction).tau
+        max_time = min(30.0 * tau, max_steps * dt) if math.isfinite(tau) else None
     res = simulate_ensemble(m, T, paths, dt, setup.x0, setup.events, max_steps=max_steps, max_time=max_time,
                             seed=seed, bridge=bridge, progress=progress)
+    if res.n_paths - res.n_escaped > CENSORED_WARNING * res.n_paths:
+        warnings.append("censored")
     est = exponential_mle(res.times, res.escaped, confidence=confidence)
     tgt = setup.target
     out = {
@@ -145,11 +158,34 @@ def compute(model="arc", depth=3, sv=0.8, beta=0.3, temperature=None, *, lr=None
         "seed": res.seed,
         "time_unit": "sde",
         "method": "ensemble",
+        "warnings": warnings,
         **extra,
     }
     if lr is not None:
         out["mean_escape_steps"] = est.mean / lr
         out["lr"] = lr
+    return out
+
+
+CENSORED_WARNING = 0.2  # warn when more than this fraction of the paths is censored at the cap
+STEP_LIMITS = (0.1, 1.0)  # dt x the stiffest curvature: warn above the first, refuse above the second
+
+
+def _check_step(m, tgt, T: float, dt: float) -> list:
+    """dt against the stiffest curvature of the escape path and the barrier's resolution (warning codes)."""
+    k = max(abs(tgt.curvature_start), abs(tgt.curvature_saddle))
+    if m.kind == "network":
+        k = max(k, float(np.max(np.abs(m.extra["net"].hessian(np.zeros(m.dim)).diagonal()))), m.beta)
+    if dt * k > STEP_LIMITS[1]:
+        raise InputError(f"dt must resolve the curvature: dt x max|U''| = {dt * k:.3g} > {STEP_LIMITS[1]:g}, "
+                         f"got dt = {dt!r} (use dt < {STEP_LIMITS[1] / k:.3g})")
+    out = []
+    if dt * k > STEP_LIMITS[0]:
+        out.append("dt_coarse_for_curvature")
+    # one step's noise, sqrt(2 T dt), must be small against the distance from start to the escape level
+    dist = abs(tgt.r_target - tgt.r_start)
+    if math.sqrt(2.0 * T * dt) > 0.1 * dist:
+        out.append("dt_coarse_for_barrier")
     return out
 
 
@@ -237,5 +273,18 @@ def run(args) -> int:
             "ci_low", "ci_high", "n_paths", "n_escaped", "path_steps", "wall_seconds")
     if out["method"] == "ams":
         keys = keys[:10] + ("probability", "levels", "n_paths", "n_runs", "path_steps", "wall_seconds", "status")
-    print(format_table(["quantity", "value"], [[k, out[k]] for k in keys]))
+    print(format_table(["quantity", "value"], [[k, out[k]] for k in keys + ("dt", "censor_time")
+                                                   if k in out]))
+    for code in out.get("warnings", ()):
+        print(f"warning: {_WARNINGS[code]}", file=sys.stderr)
     return 0
+
+
+_WARNINGS = {
+    "dt_coarse_for_curvature": f"dt x max|U''| > {STEP_LIMITS[0]:g}: the time step is coarse for the well; "
+                               "check convergence with a smaller --dt",
+    "dt_coarse_for_barrier": "one step's noise sqrt(2 T dt) exceeds a tenth of the distance to the escape level: "
+                             "the crossing is poorly resolved; use a smaller --dt",
+    "censored": f"more than {CENSORED_WARNING:.0%} of the paths reached the cap (--max-time) without escaping: the "
+                "mean is dominated by censoring; raise --max-time",
+}
