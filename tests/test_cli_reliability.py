@@ -213,7 +213,7 @@ def test_sgd_inputs_that_were_silently_accepted(extra, words):
 
 
 def test_validate_rows_strict():
-    for bad in ("1,,2", "1,", ",1", "1,x", "0", "6", "1,1", "-1"):
+    for bad in ("1,,2", "1,", ",1", "1,x", "0", "8", "1,1", "-1"):
         assert_one_line_error(["validate", "--rows", bad], "--rows")
 
 

@@ -361,6 +361,62 @@ def _validate_hyper(lr, batch, n_train, beta, noise_temperature):
     return lr, beta, B, T
 
 
+def _epoch_steps(ws, gens, X, Y, N, B, replacement, n_noise, lr, decay, noise_amp, offsets) -> None:
+    """One epoch of every replica in place: draw its batches (and injected noise), then the SGD steps."""
+    draws = [draw_epoch(g, N, B, replacement, n_noise) for g in gens]
+    idx = np.stack([d[0] for d in draws])  # (M, n_idx)
+    slices = draws[0][1]
+    noise = np.stack([d[2] for d in draws]) if n_noise else None  # (M, steps, D)
+    xe, ye = X[idx], Y[idx]
+    for k, sl in enumerate(slices):
+        grads = _batch_grads(ws, xe[:, sl], ye[:, sl])
+        for l, W in enumerate(ws):
+            W *= decay
+            W -= lr * grads[l]
+            if n_noise:
+                W += noise_amp * noise[:, k, offsets[l]:offsets[l + 1]].reshape(W.shape)
+
+
+def _freeze_diverged(ws, bad, diverged_epoch, epoch: int) -> None:
+    """Per-replica divergence check (in place); frozen replicas stay at exactly zero weights."""
+    finite = np.ones(bad.size, dtype=bool)
+    for W in ws:
+        finite &= np.all(np.isfinite(W) & (np.abs(W) < _OVERFLOW), axis=(1, 2))
+    new_bad = ~finite & ~bad
+    if new_bad.any():
+        diverged_epoch[new_bad] = epoch
+        bad |= new_bad
+    if bad.any():
+        for W in ws:
+            W[bad] = 0.0
+
+
+def _update_convergence(loss_hist, n, tol, converged, converged_epoch, bad, epoch) -> bool:
+    """Mark replicas whose windowed mean loss changed by less than ``tol`` (in place); True when all have."""
+    if len(loss_hist) <= 2 * n:
+        return False
+    recent = np.mean(loss_hist[-n:], axis=0)
+    prev = np.mean(loss_hist[-2 * n:-n], axis=0)
+    ok = np.abs(recent - prev) <= tol * np.abs(recent)
+    newly = ok & ~converged & ~bad
+    converged_epoch[newly] = epoch
+    converged |= ok & ~bad  # once converged, stays marked
+    return bool(np.all(converged | bad))
+
+
+def _train_result(ws, rec, data, bad, diverged_epoch, converged, converged_epoch, ss, settings: dict) -> TrainResult:
+    """The frozen result of :func:`train` from its final state and records."""
+    arr = rec.arrays()
+    return TrainResult(
+        depth=len(ws), width=ws[0].shape[1], dim=data.dim, seed=int(ss.entropy), n_replicas=ws[0].shape[0],
+        epochs=arr["epochs"], train_mse=arr["train_mse"], test_mse=arr["test_mse"], loss=arr["loss"],
+        grad_norm=arr["grad_norm"], mode_sv=arr["mode_sv"], svals=arr["svals"], eff_rank=arr["eff_rank"],
+        weights=tuple(np.where(bad[:, None, None], np.nan, W) for W in ws), diverged=bad,
+        diverged_epoch=diverged_epoch, converged=converged, converged_epoch=converged_epoch, data_sv=data.sv.copy(),
+        spawn_key=tuple(int(k) for k in ss.spawn_key), mode_sv_empirical=arr["mode_sv_empirical"],
+        data_sv_empirical=rec.sv_emp.copy(), **settings)
+
+
 def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs: int,
           noise_temperature: float = 0.0, replacement: bool = False, seed=None, stage: int = 1,
           record_every: int = 1, rank_tol: float = 1e-2, converge_tol: float | None = None,
@@ -467,46 +523,18 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
     try:
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             while epoch < n_epochs and not stopped:
-                draws = [draw_epoch(g, N, B, replacement, n_noise) for g in gens]
-                idx = np.stack([d[0] for d in draws])  # (M, n_idx)
-                slices = draws[0][1]
-                noise = np.stack([d[2] for d in draws]) if n_noise else None  # (M, steps, D)
-                xe, ye = X[idx], Y[idx]
-                for k, sl in enumerate(slices):
-                    grads = _batch_grads(ws, xe[:, sl], ye[:, sl])
-                    for l, W in enumerate(ws):
-                        W *= decay
-                        W -= lr * grads[l]
-                        if n_noise:
-                            W += noise_amp * noise[:, k, offsets[l]:offsets[l + 1]].reshape(W.shape)
+                _epoch_steps(ws, gens, X, Y, N, B, replacement, n_noise, lr, decay, noise_amp, offsets)
                 epoch += 1
-                # Per-replica divergence check; frozen replicas stay at exactly zero weights.
-                finite = np.ones(M, dtype=bool)
-                for W in ws:
-                    finite &= np.all(np.isfinite(W) & (np.abs(W) < _OVERFLOW), axis=(1, 2))
-                new_bad = ~finite & ~bad
-                if new_bad.any():
-                    diverged_epoch[new_bad] = epoch
-                    bad |= new_bad
-                if bad.any():
-                    for W in ws:
-                        W[bad] = 0.0
+                _freeze_diverged(ws, bad, diverged_epoch, epoch)
                 recorded = epoch % every == 0 or epoch == n_epochs
                 if converge_tol is not None:
                     obs = rec.record(epoch, ws, bad) if recorded else rec.observe(ws, bad)
                     loss_hist.append(obs["loss"])
-                    n = converge_window
-                    if len(loss_hist) > 2 * n:
-                        recent = np.mean(loss_hist[-n:], axis=0)
-                        prev = np.mean(loss_hist[-2 * n:-n], axis=0)
-                        ok = np.abs(recent - prev) <= converge_tol * np.abs(recent)
-                        newly = ok & ~converged & ~bad
-                        converged_epoch[newly] = epoch
-                        converged |= ok & ~bad  # once converged, stays marked
-                        if np.all(converged | bad):
-                            if rec.rows["epochs"][-1] != epoch:
-                                rec.record(epoch, ws, bad)
-                            break
+                    if _update_convergence(loss_hist, converge_window, converge_tol, converged, converged_epoch,
+                                           bad, epoch):
+                        if rec.rows["epochs"][-1] != epoch:
+                            rec.record(epoch, ws, bad)
+                        break
                 elif recorded:
                     obs = rec.record(epoch, ws, bad)
                 if bar is not None:
@@ -521,19 +549,10 @@ def train(weights, data: Dataset, *, beta: float, lr: float, batch: int, epochs:
         interrupted = exc
     if bar is not None:
         bar.close()
-    final = tuple(np.where(bad[:, None, None], np.nan, W) for W in ws)
-    arr = rec.arrays()
-    result = TrainResult(
-        depth=len(ws), width=ws[0].shape[1], dim=data.dim, beta=beta, lr=lr, batch=B, n_train=N,
-        noise_temperature=T, replacement=replacement, seed=int(ss.entropy), stage=stage, n_replicas=M,
-        epochs_run=epoch, epochs=arr["epochs"], train_mse=arr["train_mse"], test_mse=arr["test_mse"],
-        loss=arr["loss"], grad_norm=arr["grad_norm"], mode_sv=arr["mode_sv"], svals=arr["svals"],
-        eff_rank=arr["eff_rank"], weights=final, diverged=bad, diverged_epoch=diverged_epoch,
-        converged=converged, converged_epoch=converged_epoch, data_sv=data.sv.copy(),
-        spawn_key=tuple(int(k) for k in ss.spawn_key), rank_tol=rank_tol, converge_tol=converge_tol,
-        converge_window=converge_window if converge_tol is not None else None, stopped_early=stopped,
-        mode_sv_empirical=arr["mode_sv_empirical"], data_sv_empirical=rec.sv_emp.copy(),
-    )
+    result = _train_result(ws, rec, data, bad, diverged_epoch, converged, converged_epoch, ss, dict(
+        beta=beta, lr=lr, batch=B, n_train=N, noise_temperature=T, replacement=replacement, stage=stage,
+        epochs_run=epoch, rank_tol=rank_tol, converge_tol=converge_tol, stopped_early=stopped,
+        converge_window=converge_window if converge_tol is not None else None))
     if interrupted is not None:
         raise TrainingInterrupted(result, interrupted) from None
     return result
