@@ -300,6 +300,23 @@ def derive() -> Derivation:
     checks.append(_verify("saddle-node: dP/da(a_c) = 0", sp.diff(P, a).subs(a, a_c) / a_c ** (L - 3), sp.Integer(0),
                           pcs, positive_log=False))
 
+    late = _derive_barriers_and_arc(L, a, lam, eta, beta, r, ell, u, u_prime, u_second, b_lam, beta_a, lam_c,
+                                    beta_c_closed, pc, st, st_lam, checks)
+    barrier_closed, lam_star, beta_star_closed, ratio, U, U_force, U_curv, curv_closed = late
+    return Derivation(
+        L=L, a=a, lam=lam, eta=eta, beta=beta, r=r,
+        ell=ell, u=u, u_prime=u_prime, u_second=u_second, stationarity=P,
+        beta_of_lambda=b_lam, dbeta_dlambda=db, lambda_c=lam_c, beta_c=beta_c_closed, a_c=a_c,
+        stationary_value=barrier_closed, lambda_star=lam_star, beta_star=beta_star_closed,
+        arc_potential=U, arc_force=U_force, arc_curvature=U_curv,
+        curvature_stationary=curv_closed, beta_ratio=ratio, seed_eq3=seed_eq3, checks=tuple(checks),
+    )
+
+
+def _derive_barriers_and_arc(L, a, lam, eta, beta, r, ell, u, u_prime, u_second, b_lam, beta_a, lam_c,
+                             beta_c_closed, pc, st, st_lam, checks):
+    """Sections 5-7 of :func:`derive`: barrier identity, coexistence, curvature along the arc (appends checks)."""
+    sp = _sp()
     # 5. barrier identity: substitute beta(lambda) into ell(lambda) - ell(0)
     e_stat = sp.factor(sp.expand(sp.powsimp(sp.expand((ell - ell.subs(lam, 0)).subs(beta, b_lam)))))
     barrier_closed = lam / 2 * ((L - 2) * eta - (L - 1) * lam)
@@ -343,14 +360,7 @@ def derive() -> Derivation:
     curv_closed = 2 * (L - 1) * lam ** ((L - 2) / L) * (lam - eta * (L - 2) / (2 * (L - 1)))
     checks.append(_verify("curvature at stationary points", curv_stat, curv_closed, st_lam, positive_log=False))
 
-    return Derivation(
-        L=L, a=a, lam=lam, eta=eta, beta=beta, r=r,
-        ell=ell, u=u, u_prime=u_prime, u_second=u_second, stationarity=P,
-        beta_of_lambda=b_lam, dbeta_dlambda=db, lambda_c=lam_c, beta_c=beta_c_closed, a_c=a_c,
-        stationary_value=barrier_closed, lambda_star=lam_star, beta_star=beta_star_closed,
-        arc_potential=U, arc_force=U_force, arc_curvature=U_curv,
-        curvature_stationary=curv_closed, beta_ratio=ratio, seed_eq3=seed_eq3, checks=tuple(checks),
-    )
+    return barrier_closed, lam_star, beta_star_closed, ratio, U, U_force, U_curv, curv_closed
 
 
 @functools.lru_cache(maxsize=1)
