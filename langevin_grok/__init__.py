@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.2.0"
+from ._core.version import __version__  # noqa: E402,F401
 
 from ._core.checks import InputError  # noqa: E402  (cheap, used everywhere)
 

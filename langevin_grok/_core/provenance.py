@@ -53,7 +53,7 @@ def git_commit() -> str:
 def environment() -> dict:
     """Versions of Python, this package, its numerical dependencies, the commit, platform, core count and
     the command line (``argv``: ``sys.argv`` of the process that produced the result)."""
-    from .. import __version__
+    from .version import __version__
 
     env = {"langevin_grok": __version__, "git": git_commit(), "python": platform.python_version(),
            "platform": platform.platform(), "cpu_count": os.cpu_count(), "argv": list(sys.argv)}

@@ -1,0 +1,3 @@
+"""The package version (one definition; pyproject.toml carries the same string)."""
+
+__version__ = "0.2.0"
