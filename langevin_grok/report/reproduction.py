@@ -536,9 +536,9 @@ def _theory_section() -> list[str]:
     except ValueError:
         x_star = None
     return ["", "## What the escape theory says about the trap escapes (Figs. 1(a), 2(b))", "",
-            f"- Plain SGD: at the exact rank-1 trap the per-sample gradient noise on the escape direction is exactly "
-            f"zero and the trap attracts (normal Lyapunov exponent ln(1 - lr beta)/lr < 0), so the paper's escapes "
-            f"cannot come from plain SGD as stated; they need noise that does not vanish at the trap.",
+            "- Plain SGD: at the exact rank-1 trap the per-sample gradient noise on the escape direction is exactly "
+            "zero and the trap attracts (normal Lyapunov exponent ln(1 - lr beta)/lr < 0), so the paper's escapes "
+            "cannot come from plain SGD as stated; they need noise that does not vanish at the trap.",
             f"- With injected isotropic noise the hidden-layer symmetry orbits decide the time: the saddle orbit has "
             f"{p10.zero_modes_saddle} zero modes against the trap's {p10.zero_modes_start}, and the orbit entropy "
             f"cancels the 1-D barrier ({barrier:.4g}) until dE/T ~ {barrier / p10.crossover_temperature:.3g} "
