@@ -139,8 +139,8 @@ def run(args) -> int:
         ["c_e on escape direction (median)", summary["noise_escape_direction"]],
         ["c_e at the ideal point", summary.get("noise_escape_direction_ideal")],
         ["alignment residual / |theta| (max)", max(res_rel) if res_rel else None],
-        ["T_eff along escape direction", summary["temperature_eff"]],
-        ["T_iso = lr trC/(2BD)", summary.get("temperature_iso")],
+        [f"T_eff along escape direction ({summary.get('temperature_noise_model')})", summary["temperature_eff"]],
+        [f"T_iso = lr trC/(2BD) ({summary.get('temperature_noise_model')})", summary.get("temperature_iso")],
     ]
     d = r.diagnosis
     rows += [

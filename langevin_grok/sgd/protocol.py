@@ -222,6 +222,7 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
     out = {"noise_state": list(modes), "saddle": None, "escape_mode": s["escape_mode"],
            "escape_direction_kind": None, "noise_trace": None, "noise_escape_direction": None,
            "escape_noise_zero": None, "temperature_eff": None, "temperature_iso": None,
+           "temperature_noise_model": "with_replacement" if s["replacement"] else "single_batch_without_replacement",
            "noise_escape_direction_replicas": None, "noise_trace_replicas": None, "alignment_residual": None,
            "alignment_relative_residual": None, "noise_escape_direction_ideal": None, "noise_trace_ideal": None,
            "escape_noise_zero_ideal": None,
@@ -288,6 +289,10 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
                                                          replacement=s["replacement"]),
         temperature_iso=sgd_temperature(s["lr"], s["batch"], tr_med / net.n_params, n_train=n_eff,
                                         replacement=s["replacement"]),
+        # which noise model produced the two temperatures: lr c/(2B) with independent batches, times (N-B)/(N-1)
+        # otherwise, i.e. one batch drawn without replacement; for shuffled epochs that is NOT the epoch-level
+        # temperature (docs/theory.md, section 2; sgd.noise_models.shuffled_epoch_model gives that one)
+        temperature_noise_model="with_replacement" if s["replacement"] else "single_batch_without_replacement",
     )
     if at_ideal.noise.escape_noise_zero:
         out["noise_note"] = (
@@ -605,7 +610,7 @@ PROTOCOL_PARAMS = {
 # The sweep task's schema: every protocol parameter but the seed (the sweep gives each task its own seed).
 SWEEP_SCHEMA = {k: {f: v for f, v in spec.items() if f not in ("cli", "sweep")}
                 for k, spec in PROTOCOL_PARAMS.items() if spec.get("sweep", True)}
-SWEEP_VERSION = "1"
+SWEEP_VERSION = "2"  # 2: default criterion on the empirical mode amplitude, the start diagnosis
 SWEEP_HELP = "mini-batch SGD escape protocol of one ensemble (langevin_grok.sgd.trainer.run_protocol)"
 
 
