@@ -73,6 +73,26 @@ def _clean(d: dict) -> dict:
     return out
 
 
+def check_network_sgd(theta, X, Y, depth, width, beta, lr, batch):
+    """The shared entry checks of the network estimators: sizes, data, protocol and a finite ``theta``.
+
+    Returns ``(L, w, beta, X, Y, lr, B, N, net, theta)`` with ``net`` the network of the data set.
+    """
+    from ..landscape.network import DeepLinearNetwork
+    from .noise import _as_data
+
+    L = check_depth(depth)
+    w = check_int("width", width, minimum=1)
+    beta = check_beta(beta)
+    X, Y = _as_data(X, Y)
+    lr, B, N = _check_protocol(lr, batch, X.shape[0])
+    net = DeepLinearNetwork.from_data(X, Y, L, w, beta)
+    th = np.asarray(theta, dtype=float).ravel().copy()
+    if th.shape != (net.n_params,) or not np.all(np.isfinite(th)):
+        raise InputError(f"theta must be a finite vector of length D = {net.n_params}, got shape {th.shape}")
+    return L, w, beta, X, Y, lr, B, N, net, th
+
+
 def _check_protocol(lr, batch, n_train=None):
     lr = check_positive("lr", lr)
     B = check_int("batch", batch, minimum=1)
@@ -490,22 +510,10 @@ def permutation_temperature(theta, X, Y, depth: int, width: int, beta: float, lr
     Status: ``valid`` if the relative Monte Carlo error of the exact estimate is below 0.2, ``marginal``
     below 0.5, else ``not_applicable`` (reason ``monte_carlo_error``); ``dead_direction`` if c_e = 0.
     """
-    from ..landscape.network import DeepLinearNetwork
-    L = check_depth(depth)
-    w = check_int("width", width, minimum=1)
-    beta = check_beta(beta)
-    X = np.asarray(X, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    if X.ndim != 2 or Y.shape != X.shape:
-        raise InputError(f"X and Y must be (N, p) arrays of one shape, got {X.shape} and {Y.shape}")
-    lr, B, N = _check_protocol(lr, batch, X.shape[0])
+    L, w, beta, X, Y, lr, B, N, net, theta = check_network_sgd(theta, X, Y, depth, width, beta, lr, batch)
     K = check_int("n_perm", n_perm, minimum=4)
     chunk = check_int("chunk", chunk, minimum=1)
     fd_step = check_positive("fd_step", fd_step)
-    theta = np.asarray(theta, dtype=float).ravel()
-    net = DeepLinearNetwork.from_data(X, Y, L, w, beta)
-    if theta.shape != (net.n_params,) or not np.all(np.isfinite(theta)):
-        raise InputError(f"theta must be a finite vector of length D = {net.n_params}, got shape {theta.shape}")
     e = np.asarray(direction, dtype=float).ravel()
     if e.shape != theta.shape or not np.all(np.isfinite(e)) or not np.any(e):
         raise InputError(f"direction must be a finite non-zero vector of length {theta.size}")

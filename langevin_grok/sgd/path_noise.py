@@ -19,7 +19,7 @@ import numpy as np
 from scipy.integrate import cumulative_simpson
 from scipy.interpolate import PchipInterpolator
 
-from .._core.checks import InputError, check_beta, check_depth, check_finite, check_int, check_positive, check_rng
+from .._core.checks import InputError, check_finite, check_int, check_positive, check_rng
 from .noise import gradient_noise
 from .noise_models import Validity, _check_protocol, _clean
 
@@ -275,21 +275,11 @@ def normal_lyapunov(theta, X, Y, depth: int, width: int, beta: float, lr: float,
 
     docs/theory.md, section "Invariant sets (dead units): stochastic collapse": attractive iff Lambda < 0.
     """
-    from ..landscape.network import DeepLinearNetwork
+    from .noise_models import check_network_sgd
     from .trainer import _batch_grads, draw_epoch, pack, unpack
-    L = check_depth(depth)
-    w = check_int("width", width, minimum=1)
-    beta = check_beta(beta)
-    X = np.asarray(X, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    if X.ndim != 2 or Y.shape != X.shape:
-        raise InputError(f"X and Y must be (N, p) arrays of one shape, got {X.shape} and {Y.shape}")
-    lr, B, N = _check_protocol(lr, batch, X.shape[0])
+
+    L, w, beta, X, Y, lr, B, N, net, th = check_network_sgd(theta, X, Y, depth, width, beta, lr, batch)
     E = check_int("n_epochs", n_epochs, minimum=2)
-    net = DeepLinearNetwork.from_data(X, Y, L, w, beta)
-    th = np.asarray(theta, dtype=float).ravel().copy()
-    if th.shape != (net.n_params,) or not np.all(np.isfinite(th)):
-        raise InputError(f"theta must be a finite vector of length D = {net.n_params}, got shape {th.shape}")
     normal, dead = _normal_mask(net.unpack(th))
     if not normal.any():
         raise InputError("theta has no dead hidden unit (zero incoming and outgoing weights): no invariant set")
