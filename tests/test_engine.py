@@ -260,7 +260,7 @@ def test_bridge_bias_bound_by_refinement():
 # --------------------------------------------------------------------------- escape times
 def test_arc_mean_escape_time_matches_exact_mfpt():
     """1-D arc, L = 3, eta = 0.8, beta = 0.32, T = 0.0095 (dE/T = 3.0), forward escape, dt = 0.02,
-    1500 paths (seed 3): the exact MFPT (quadrature, kramers.exact_mfpt_1d) lies in the 99%
+    1500 paths (seed 3): the exact MFPT (quadrature, quadrature.exact_mfpt_1d) lies in the 99%
     censoring-aware confidence interval of the simulated mean."""
     L, eta, beta, T = 3, 0.8, 0.32, 0.0095
     exact = exact_mfpt_1d(L, eta, beta, T).tau

@@ -1,4 +1,4 @@
-"""Cross-check of the exact 1-D MFPT (``kramers.exact_mfpt_1d``) against an independent route, the
+"""Cross-check of the exact 1-D MFPT (``quadrature.exact_mfpt_1d``) against an independent route, the
 input checks of its quadrature, and the closed-form saddle count of ``eyring_kramers_chain``.
 
 Independent route: the backward equation ``T tau'' - U' tau' = -1`` (docs/theory.md, section "Escape

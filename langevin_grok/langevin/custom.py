@@ -90,7 +90,7 @@ class CustomModel(Model):
 
     def potential_1d(self, t, y, p=None):
         """Vectorised ``U`` of a 1-D model over ``y`` of shape ``(n,)``, in the calling convention of
-        :func:`langevin_grok.theory.kramers.mfpt_1d` (``mfpt_1d(model.potential_1d, x0, b, T, model.params)``)."""
+        :func:`langevin_grok.theory.quadrature.mfpt_1d` (``mfpt_1d(model.potential_1d, x0, b, T, model.params)``)."""
         if self.dim != 1:
             raise InputError(f"potential_1d needs a 1-D model, got dim {self.dim}")
         y = np.ascontiguousarray(np.asarray(y, dtype=float).reshape(-1, 1))
@@ -144,7 +144,7 @@ def custom_model(potential: Callable, grad: Callable, dim: int, params=(), name:
     CustomModel
         ``kind = "custom"``; runs in ``simulate_ensemble``, ``simulate_ams`` and
         ``simulate_reference``; for ``dim = 1`` :meth:`CustomModel.potential_1d` feeds
-        :func:`langevin_grok.theory.kramers.mfpt_1d`.
+        :func:`langevin_grok.theory.quadrature.mfpt_1d`.
 
     Notes
     -----

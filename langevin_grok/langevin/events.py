@@ -372,7 +372,7 @@ def escape_setup(model: Model, direction: str = "forward", mode_index: int = 0) 
     reverse event starts at ``r_min > 0`` and is ``r <= r_b`` for every L (a continuous path from
     ``r_min`` reaches ``r_b`` before any negative r).
     The reverse start of the chain is ``w_l = a_min`` for every l; of the network it is
-    :func:`langevin_grok.landscape.network.stationary_point` with this mode learned and the others trivial.
+    :func:`langevin_grok.landscape.stationary.stationary_point` with this mode learned and the others trivial.
     """
     from ..landscape import stationary as network  # imported here: keeps import time low for the kernel users
     from ..landscape.escape import escape_target

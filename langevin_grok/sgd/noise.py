@@ -212,7 +212,7 @@ def gradient_noise(theta, X, Y, depth: int, width: int, *, direction=None, lr: f
 
 def escape_direction(net: DeepLinearNetwork, saddle_modes) -> np.ndarray:
     """Unit escape direction: the unstable Hessian eigenvector of the saddle ``saddle_modes`` (one entry
-    per mode, exactly one ``"saddle"``), from :func:`langevin_grok.landscape.network.stationary_point` in its
+    per mode, exactly one ``"saddle"``), from :func:`langevin_grok.landscape.stationary.stationary_point` in its
     canonical frame (mode i on hidden unit i). Raises InputError if the point has no unstable direction."""
     sp = stationary_point(net, saddle_modes)
     e = sp.unstable_direction
@@ -394,7 +394,7 @@ class AlignedEscapeNoise:
     state_modes, saddle_modes : tuple of str
         The ideal state the replica sits at and the saddle it escapes through.
     alignment : Alignment
-        Rotations taking the ideal state (:func:`langevin_grok.landscape.network.stationary_point`, canonical frame)
+        Rotations taking the ideal state (:func:`langevin_grok.landscape.stationary.stationary_point`, canonical frame)
         closest to the trained weights; ``alignment.residual`` says how far the trained weights are from
         that state's orbit (finite-N data, unfinished training, or a different state all show up here).
     direction : (D,) unit escape direction (unstable Hessian eigenvector of the saddle) rotated into the

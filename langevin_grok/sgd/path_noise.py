@@ -100,7 +100,7 @@ def mfpt_state_dependent(grad_u, temperature, x0: float, target: float, reflect:
     ``tau(x0) = int_{x0}^{b} dy e^{Phi(y)} int_{a}^{y} dz e^{-Phi(z)} / T(z)``, ``Phi(y) = int^y U'/T ds``,
     with b the absorbing and a the reflecting end (docs/theory.md, section "2. Gradient noise of real SGD").
     Derivation: the backward equation ``T tau'' - U' tau' = -1`` with ``tau(b) = 0``, ``tau'(a) = 0`` reads
-    ``(e^{-Phi} tau')' = -e^{-Phi}/T``. For constant T this is :func:`langevin_grok.theory.kramers.mfpt_1d`.
+    ``(e^{-Phi} tau')' = -e^{-Phi}/T``. For constant T this is :func:`langevin_grok.theory.quadrature.mfpt_1d`.
 
     Parameters
     ----------
@@ -177,7 +177,7 @@ def escape_path_noise(X, Y, depth: int, width: int, theta_start, theta_end, *, n
                       s_max: float = 1.0, lr: float | None = None, batch: int | None = None) -> PathNoise:
     """c_e along the straight path from ``theta_start`` (e.g. the trap) through ``theta_end`` (e.g. the saddle).
 
-    For the population network in the canonical frame (:func:`langevin_grok.landscape.network.stationary_point`),
+    For the population network in the canonical frame (:func:`langevin_grok.landscape.stationary.stationary_point`),
     a state and the saddle of one escaping mode differ only in that mode's per-layer amplitude a, which
     enters every layer linearly: the chord is the balanced arc of docs/theory.md ("Weight space, noise and
     time"), with arc length ``r = sqrt(L) |a - a_start|`` = the distance returned here. Noise by

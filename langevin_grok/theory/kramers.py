@@ -273,7 +273,7 @@ def eyring_kramers(net, start, saddle, temperature: float, n_saddles: int | None
     ----------
     net : DeepLinearNetwork
     start, saddle : StationaryPoint or mode specification
-        Stationary points from :func:`langevin_grok.landscape.network.stationary_point`, or the ``modes`` to
+        Stationary points from :func:`langevin_grok.landscape.stationary.stationary_point`, or the ``modes`` to
         build them with (e.g. ``["trivial"]`` and ``["saddle"]``).
     temperature : float
         T > 0.

@@ -94,7 +94,7 @@ def network_escape_prediction(depth: int, width: int, sv, beta: float, temperatu
         T > 0.
     start : sequence of str, optional
         ``"trivial"`` / ``"learned"`` per mode, modes in descending order of ``sv`` (as
-        :func:`langevin_grok.landscape.network.stationary_point` labels them); default every mode trivial except
+        :func:`langevin_grok.landscape.stationary.stationary_point` labels them); default every mode trivial except
         learned-only ones.
 
     Returns

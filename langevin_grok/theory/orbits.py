@@ -7,7 +7,7 @@ units of ``dtheta = -grad Loss dt + sqrt(2T) dW`` (docs/theory.md, section "1. H
 
 - :func:`log_orbit_volume` closed-form induced-metric volume of the orbit through an embedded point
   (checked in the tests against :func:`log_orbit_volume_gram`, the Gram determinant of
-  :func:`langevin_grok.landscape.network.orbit_tangents` times the group-volume ratio);
+  :func:`langevin_grok.landscape.stationary.orbit_tangents` times the group-volume ratio);
 - :func:`orbit_eyring_kramers_time` the Laplace formula with zero modes (any barrier, curvatures,
   volumes and orbit dimensions: also used for the radial toy of the tests);
 - :func:`eyring_kramers_orbit` that formula for two embedded stationary states of a network, with
@@ -151,7 +151,7 @@ def log_orbit_volume_gram(net: DeepLinearNetwork, point: StationaryPoint, rtol: 
     """Independent route to :func:`log_orbit_volume`: group-volume ratio times the Gram determinant.
 
     ``ln Vol = (L-1) ln(Vol O(w) / Vol O(w-k)) + 1/2 ln pdet(T^T T)`` with ``T`` the orbit tangents of
-    one unit-norm generator each (:func:`langevin_grok.landscape.network.orbit_tangents`) and pdet the product of
+    one unit-norm generator each (:func:`langevin_grok.landscape.stationary.orbit_tangents`) and pdet the product of
     the eigenvalues above ``rtol`` times the largest. Returns ``(ln Vol, rank)``; the rank is the orbit
     dimension. ``Vol O(n) = prod_{i=1..n} |S^(i-1)|`` (unit-length generators; |S^0| = 2).
     """
@@ -353,7 +353,7 @@ def eyring_kramers_orbit(net: DeepLinearNetwork, start, saddle, temperature: flo
     Parameters
     ----------
     net : DeepLinearNetwork
-        Any (L, w, p, Sigma's, beta) that :func:`langevin_grok.landscape.network.stationary_point` supports.
+        Any (L, w, p, Sigma's, beta) that :func:`langevin_grok.landscape.stationary.stationary_point` supports.
     start, saddle : sequence of str, or StationaryPoint
         Mode states (``"trivial" | "saddle" | "learned"`` per singular value), e.g.
         ``("learned", "trivial")`` and ``("learned", "saddle")``.

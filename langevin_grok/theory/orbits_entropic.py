@@ -1,6 +1,6 @@
 """Entropic 1-D reduction of the escape over a saddle orbit (beyond the Laplace limit of :mod:`langevin_grok.theory.orbits`).
 
-:func:`entropic_mfpt`: the exact 1-D mean first-passage time (:func:`langevin_grok.theory.kramers.mfpt_1d`) on the free
+:func:`entropic_mfpt`: the exact 1-D mean first-passage time (:func:`langevin_grok.theory.quadrature.mfpt_1d`) on the free
 energy of the escaping mode's arc length, ``F(r) = U(r) - T ln Vol(r) + (T/2) sum ln mu_perp(r)``, with the
 closed-form orbit volume of the path point and the Hessian's curvatures on the slice orthogonal to its orbit and
 to the path (docs/theory.md, section "1. Hidden-layer symmetry", derivation there). SDE time units.
@@ -96,7 +96,7 @@ class EntropicResult:
     r_free_energy_min, r_free_energy_max : where F is lowest in (0, r_saddle] and highest beyond it.
     min_transverse_curvature : smallest Hessian eigenvalue on the transverse slice along the path.
     thermal_cloud_ratio : as in :class:`OrbitEyringKramersResult` (marginal below 1.8, reason thermal_cloud).
-    rel_error : quadrature error estimate of :func:`langevin_grok.theory.kramers.mfpt_1d`.
+    rel_error : quadrature error estimate of :func:`langevin_grok.theory.quadrature.mfpt_1d`.
     n_grid : points at which the transverse curvatures were sampled.
     escaping_mode : index of the escaping mode.
     status, reason : :data:`STATUSES`, :data:`REASONS`.
@@ -277,7 +277,7 @@ def entropic_mfpt(net: DeepLinearNetwork, start, temperature: float, n_grid: int
 
     with Vol(r) the closed-form orbit volume (:func:`log_orbit_volume`) of the path point and mu_perp the
     Hessian eigenvalues on the slice orthogonal to its orbit and to the path. MFPT by
-    :func:`langevin_grok.theory.kramers.mfpt_1d`, reflecting at r = 1e-7 r_saddle (~0+), then multiplied by the
+    :func:`langevin_grok.theory.quadrature.mfpt_1d`, reflecting at r = 1e-7 r_saddle (~0+), then multiplied by the
     constant c that replaces the 1-D well population at leading order by the weight-space one:
     ``c = Vol_m |S^(d_s-d_m)| / c_0 sqrt(prod mu_perp(0+) kappa^(d_s-d_m+1) / det' H_m)``, with
     ``c_0 = lim Vol(r) / r^(d_s-d_m)`` and kappa = U''(0). As T -> 0 the result tends to
