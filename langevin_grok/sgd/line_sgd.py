@@ -1,0 +1,244 @@
+"""SGD restricted to a straight line in weight space, with the data's real per-sample gradients.
+
+A 1-D reduction of network SGD that keeps what the diffusion models drop: the distribution of the per-sample
+gradients (skewed and heavy-tailed on real data) and the batch protocol (independent batches or shuffled
+epochs). It separates two questions about an SGD escape prediction: is the 1-D noise model right for 1-D
+SGD (this simulation against :func:`langevin_grok.sgd.path_noise.mfpt_discrete_chain`), and is the 1-D
+reduction right for the network (network SGD against this simulation).
+
+Along the line ``theta(r) = theta_start + r e`` (e the unit chord towards ``theta_end``) the per-sample
+gradient along e, ``g_n(r) = e . grad l_n(theta(r)) + beta e . theta(r)``, is a polynomial of degree 2L - 1 in r
+(the loss of a depth-L linear network is a polynomial of degree 2L in the weights), so its coefficients are
+fitted exactly (least squares through 4L + 1 points; the residual is reported). The full-batch mean is dU/dr
+along the line. One SGD step on the line is ``r <- r - lr mean_{n in batch} g_n(r)``; batches as
+:func:`langevin_grok.sgd.trainer.draw_epoch` draws them (with replacement ceil(N/B) batches of B; shuffled
+epochs a permutation cut into batches, the last one holding N mod B). docs/theory.md, section "With
+replacement" ("SGD on the escape line").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numba
+import numpy as np
+
+from .._core.checks import InputError, check_finite, check_int, check_positive
+from .._core.seeds import as_seed_sequence
+from .noise import per_sample_grads
+from .noise_models import _check_protocol, _clean
+
+__all__ = ["LineNoise", "line_noise", "LineEscape", "line_sgd_escape"]
+
+
+@dataclass(frozen=True)
+class LineNoise:
+    """Per-sample gradients along a straight line of weight space, as exact polynomials in the distance r.
+
+    Attributes
+    ----------
+    coefficients : (N, 2L) ``g_n(r) = sum_k coefficients[n, k] r^k`` (increasing powers; loss plus L2 term).
+    length : distance from ``theta_start`` to ``theta_end``. direction : (D,) the unit chord e.
+    fit_residual : largest absolute residual of the polynomial fit at the fitting points (exact: ~1e-13).
+    noise_start : ``Var_n g_n(0)``, the per-sample variance c_e at the start (1/N).
+    skewness_start, excess_kurtosis_start : of the per-sample deviations ``g_n(0) - mean`` (0 and 0 for
+        Gaussian noise; a batch mean of B samples has skewness / sqrt(B), excess kurtosis / B).
+    beta, depth, width : the problem.
+    """
+    coefficients: np.ndarray = field(repr=False)
+    length: float
+    direction: np.ndarray = field(repr=False)
+    fit_residual: float
+    noise_start: float
+    skewness_start: float
+    excess_kurtosis_start: float
+    beta: float
+    depth: int
+    width: int
+
+    @property
+    def mean_coefficients(self) -> np.ndarray:
+        """Coefficients of the full-batch gradient dU/dr along the line."""
+        return self.coefficients.mean(axis=0)
+
+    def gradient(self, r) -> np.ndarray:
+        """Full-batch gradient dU/dr at distances ``r`` along the line."""
+        return np.polynomial.polynomial.polyval(np.asarray(r, dtype=float), self.mean_coefficients)
+
+    def noise(self, r) -> np.ndarray:
+        """Per-sample variance c_e(r) = Var_n g_n(r) at distances ``r`` (1/N)."""
+        g = np.polynomial.polynomial.polyval(np.asarray(r, dtype=float), self.coefficients.T)  # (N,) + shape
+        return np.var(g, axis=0)
+
+    def to_dict(self) -> dict:
+        return _clean({k: v for k, v in asdict(self).items() if k not in ("coefficients", "direction")})
+
+
+def line_noise(X, Y, depth: int, width: int, beta: float, theta_start, theta_end) -> LineNoise:
+    """Per-sample gradients along the line from ``theta_start`` through ``theta_end`` (module docstring)."""
+    from scipy import stats
+
+    from .noise_models import check_network_sgd
+
+    t0 = np.asarray(theta_start, dtype=float).ravel()
+    t1 = np.asarray(theta_end, dtype=float).ravel()
+    L, w, beta, X, Y, _, _, _, _, t0 = check_network_sgd(t0, X, Y, depth, width, beta, 0.1, 1)
+    if t1.shape != t0.shape or not np.all(np.isfinite(t1)) or np.all(t0 == t1):
+        raise InputError("theta_end must be a finite vector of theta_start's length, distinct from it")
+    chord = t1 - t0
+    length = float(np.linalg.norm(chord))
+    e = chord / length
+    deg = 2 * L - 1
+    rs = np.linspace(-1.0, 2.0, 4 * L + 1) * length
+    G = np.stack([per_sample_grads(t0 + r * e, X, Y, L, w) @ e + beta * float((t0 + r * e) @ e) for r in rs])
+    V = np.polynomial.polynomial.polyvander(rs, deg)
+    coef, *_ = np.linalg.lstsq(V, G, rcond=None)  # (deg + 1, N)
+    resid = float(np.max(np.abs(V @ coef - G)))
+    z = G[np.argmin(np.abs(rs))] if np.any(rs == 0) else per_sample_grads(t0, X, Y, L, w) @ e
+    z = z - z.mean()
+    return LineNoise(np.ascontiguousarray(coef.T), length, e, resid, float(np.mean(z ** 2)),
+                     float(stats.skew(z)), float(stats.kurtosis(z)), beta, L, w)
+
+
+@dataclass(frozen=True)
+class LineEscape:
+    """Escapes of SGD on the line (:func:`line_sgd_escape`).
+
+    Attributes
+    ----------
+    t_sde : (n_paths,) escape or censoring time, SDE time ``lr x steps`` (escape checked at epoch boundaries,
+        as for the network runs). observed : (n_paths,) escaped within ``max_epochs``. epochs : escape epoch
+        (``max_epochs`` when censored). n_diverged : paths whose r became non-finite (counted as censored).
+    lr, batch, replacement, gaussian, r_target, max_epochs, steps_per_epoch, seed : the run.
+    """
+    t_sde: np.ndarray = field(repr=False)
+    observed: np.ndarray = field(repr=False)
+    epochs: np.ndarray = field(repr=False)
+    n_diverged: int
+    lr: float
+    batch: int
+    replacement: bool
+    gaussian: bool
+    r_target: float
+    max_epochs: int
+    steps_per_epoch: int
+    seed: int | None
+
+    def to_dict(self) -> dict:
+        return _clean(asdict(self))
+
+
+@numba.njit(cache=True, nogil=True)
+def _line_chunk(C, idx, starts, ends, x, first, ep0, lr, target, sign):  # pragma: no cover (compiled)
+    M, E = idx.shape[0], idx.shape[1]
+    K = C.shape[1]
+    acc = np.empty(K)
+    for i in range(M):
+        if first[i] != -1:
+            continue
+        xi = x[i]
+        for e in range(E):
+            for j in range(starts.size):
+                for k in range(K):
+                    acc[k] = 0.0
+                for s in range(starts[j], ends[j]):
+                    n = idx[i, e, s]
+                    for k in range(K):
+                        acc[k] += C[n, k]
+                g = acc[K - 1]
+                for k in range(K - 2, -1, -1):
+                    g = g * xi + acc[k]
+                xi -= lr * g / (ends[j] - starts[j])
+            if not np.isfinite(xi):
+                first[i] = -2
+                break
+            if sign * (xi - target) >= 0.0:
+                first[i] = ep0 + e + 1
+                break
+        x[i] = xi
+
+
+@numba.njit(cache=True, nogil=True)
+def _gauss_chunk(cm, S, z, sizes, x, first, ep0, lr, target, sign):  # pragma: no cover (compiled)
+    M, E, m = z.shape[0], z.shape[1], z.shape[2]
+    K = cm.size
+    pw = np.empty(K)
+    for i in range(M):
+        if first[i] != -1:
+            continue
+        xi = x[i]
+        for e in range(E):
+            for j in range(m):
+                pw[0] = 1.0
+                for k in range(1, K):
+                    pw[k] = pw[k - 1] * xi
+                g = 0.0
+                v = 0.0
+                for k in range(K):
+                    g += cm[k] * pw[k]
+                    for q in range(K):
+                        v += pw[k] * S[k, q] * pw[q]
+                xi -= lr * (g + math.sqrt(max(v, 0.0) / sizes[j]) * z[i, e, j])
+            if not np.isfinite(xi):
+                first[i] = -2
+                break
+            if sign * (xi - target) >= 0.0:
+                first[i] = ep0 + e + 1
+                break
+        x[i] = xi
+
+
+def line_sgd_escape(line: LineNoise, lr: float, batch: int, *, r_target: float, n_paths: int, max_epochs: int,
+                    replacement: bool, seed=None, r_start: float = 0.0, gaussian: bool = False,
+                    memory_mb: float = 64.0) -> LineEscape:
+    """First epoch at which SGD on the line passes ``r_target`` (distance along the line from the start).
+
+    ``gaussian=True`` replaces each batch mean by a Gaussian of the same state-dependent variance
+    ``c_e(r)/b`` (b the batch size): the discrete chain of :func:`langevin_grok.sgd.path_noise.mfpt_discrete_chain`,
+    simulated (for the shuffled protocol this drops the epoch's anticorrelations; it is meant for
+    ``replacement=True``). Random draws from one numpy Generator seeded by ``seed`` (reproducible), arithmetic
+    in a compiled loop over paths, in chunks of epochs of at most ``memory_mb`` of indices.
+    """
+    if not isinstance(line, LineNoise):
+        raise InputError(f"line must be a LineNoise (from line_noise), got {type(line).__name__}")
+    N = line.coefficients.shape[0]
+    lr, B, N = _check_protocol(lr, batch, N)
+    target = check_finite("r_target", r_target)
+    x0 = check_finite("r_start", r_start)
+    if target == x0:
+        raise InputError(f"r_target must differ from r_start ({x0!r})")
+    M = check_int("n_paths", n_paths, minimum=1)
+    E = check_int("max_epochs", max_epochs, minimum=1)
+    mem = check_positive("memory_mb", memory_mb)
+    ss = as_seed_sequence(seed)
+    gen = np.random.Generator(np.random.PCG64(ss))
+    m = -(-N // B)
+    per_epoch = m * B if replacement else N
+    starts = np.arange(m, dtype=np.int64) * B
+    ends = np.minimum(starts + B, per_epoch).astype(np.int64)
+    sign = 1.0 if target > x0 else -1.0
+    x = np.full(M, x0)
+    first = np.full(M, -1, dtype=np.int64)
+    chunk = max(1, min(E, int(mem * 2 ** 20 / (4 * M * max(per_epoch, m * 2)))))
+    C = np.ascontiguousarray(line.coefficients)
+    cm = C.mean(axis=0)
+    dev = C - cm
+    S = dev.T @ dev / N
+    sizes = (ends - starts).astype(float)
+    ep = 0
+    while ep < E and np.any(first == -1):
+        n = min(chunk, E - ep)
+        if gaussian:
+            _gauss_chunk(cm, S, gen.standard_normal((M, n, m)), sizes, x, first, ep, lr, target, sign)
+        else:
+            if replacement:
+                idx = gen.integers(0, N, size=(M, n, per_epoch), dtype=np.int32)
+            else:
+                idx = gen.permuted(np.broadcast_to(np.arange(N, dtype=np.int32), (M * n, N)), axis=1).reshape(M, n, N)
+            _line_chunk(C, idx, starts, ends, x, first, ep, lr, target, sign)
+        ep += n
+    observed = first > 0
+    epochs = np.where(observed, first, E).astype(float)
+    return LineEscape(epochs * m * lr, observed, epochs, int(np.sum(first == -2)), lr, B, bool(replacement),
+                      bool(gaussian), target, E, m, seed if isinstance(seed, (int, np.integer)) else None)
