@@ -196,29 +196,44 @@ def test_interrupted_row_resumes_at_first_unfinished_point(test_run, tmp_path, m
 
 
 def test_row4_protocols_inside_the_kramers_regime(test_run):
-    """Row 4: every point at dE/T >= 3 of its own noise model; independent batches against the exact MFPT at the
-    start's T and with the state-dependent T(r) along the path; shuffled epochs against their own epoch-boundary
-    temperature; one escape level (escape_target: lambda_sad / 2) on the empirical singular vectors."""
+    """Row 4: every point at dE/T >= 3 of its own noise model, at two beta values between beta* and beta_c;
+    independent batches against the discrete-time chain with T(r) along the path (recommended), its continuous
+    limit and the exact MFPT at the start's T; shuffled epochs against their own epoch-boundary and epoch-mean
+    temperatures; one escape level (escape_target: lambda_sad / 2) on the empirical singular vectors; the
+    line-SGD reference beside every point."""
     from langevin_grok.landscape.escape import escape_target
+    from langevin_grok.sgd.noise_models import shuffled_epoch_model
 
     _, report = test_run
     r4 = report.rows[3]
     p = r4.parameters
-    tgt = escape_target(3, p["sv_empirical"][1], p["beta"], "reverse")
-    assert p["lambda_target"] == pytest.approx(tgt.lambda_target, rel=1e-12)
+    betas = p["betas"]
+    assert len(betas) >= 2
+    for b in betas.values():
+        assert p["beta_star"] < b["beta"] < p["beta_c"]
+        tgt = escape_target(3, p["sv_empirical"][1], b["beta"], "reverse")
+        assert b["lambda_target"] == pytest.approx(tgt.lambda_target, rel=1e-12)
+        assert b["line_fit_residual"] < 1e-10
+    assert len({q["beta"] for q in r4.points if q["replacement"]}) >= 2
     models = {q["noise_model"] for q in r4.points}
     assert models == {"with_replacement", "shuffled_epochs_boundary"}
     for q in r4.points:
         assert q["dE_over_T"] >= 3.0, q
-        assert q["dE_over_T"] == pytest.approx(p["barrier_reverse"] / q["T_eff"])
-        keys = {"state_dependent", "constant_t"} if q["replacement"] else {"shuffled_boundary"}
+        assert q["dE_over_T"] == pytest.approx(q["barrier_reverse"] / q["T_eff"])
+        keys = ({"discrete_chain", "state_dependent", "constant_t"} if q["replacement"]
+                else {"shuffled_boundary", "shuffled_epoch_mean"})
         assert set(q["predictions"]) == keys
-    # the shuffled-epoch temperature is far below the with-replacement one at the same B (noise cancels)
-    wr = {q["batch"]: q["T_eff"] for q in r4.points if q["replacement"]}
-    sh = {q["batch"]: q["T_eff"] for q in r4.points if not q["replacement"]}
-    for B in set(wr) & set(sh):
-        assert sh[B] < 0.5 * wr[B]
-    assert set(r4.measurement["verdicts"]) == {"with_replacement", "with_replacement_constant_t", "shuffled_epochs"}
+        assert q["prediction"] == q["predictions"]["discrete_chain" if q["replacement"] else "shuffled_boundary"]["value"]
+        assert {"mean", "ci_low", "n_escaped", "line_over_prediction", "network_over_line"} <= set(q["line_sgd"])
+        T_wr = q["lr"] * q["c_e_start"] / (2 * q["batch"])
+        if q["replacement"]:
+            assert q["T_eff"] == pytest.approx(T_wr, rel=1e-12)
+        else:  # its own model, below the with-replacement T of the same B
+            sh = shuffled_epoch_model(q["lr"], q["batch"], p["n_train"], q["c_e_start"], q["curvature_e"])
+            assert q["T_eff"] == pytest.approx(sh.temperature_boundary, rel=1e-12) and q["T_eff"] < T_wr
+    assert set(r4.measurement["verdicts"]) == {"with_replacement", "with_replacement_continuous",
+                                                "with_replacement_constant_t", "shuffled_epochs",
+                                                "shuffled_epochs_epoch_mean"}
     assert paragraph(r4)  # renders from the numbers alone
 
 
@@ -247,3 +262,10 @@ def test_row7_sgld_forward_and_the_paper_temperature(test_run):
     pt = r7.parameters["paper_temperature"]
     assert pt["target_sde_time"] == pytest.approx(5500 * 8 * 0.08)
     assert pt["temperature_theory"] is None or 0 < pt["temperature_theory"] < r7.parameters["barrier_1d"]
+    # the short check at the paper's own protocol: one run per available 5500-epoch temperature
+    temps = {k: pt[f"temperature_{k}"] for k in ("theory", "measured") if pt[f"temperature_{k}"] is not None}
+    assert {c["source"] for c in pt["check"]} == set(temps)
+    for c in pt["check"]:
+        assert c["temperature"] == temps[c["source"]]
+        assert (c["lr"], c["batch"], c["protocol"]) == (0.08, 64, "shuffled_epochs_sgld")
+        assert c["n_escaped"] <= c["n_replicas"] and c["ci_low"] > 0

@@ -58,10 +58,9 @@ def _rows_network(r) -> list[list]:
 def _rows_sgd_reverse(r) -> list[list]:
     out = []
     for p in r.points:
-        key = "state_dependent" if p["replacement"] else "shuffled_boundary"
         proto = "with repl." if p["replacement"] else "shuffled"
-        out.append([f"{r.row}", f"plain SGD {proto}", f"B={p['batch']} dE/T={p['dE_over_T']:.3g}",
-                    f"{_fmt(p['prediction'])} ({'T(r)' if p['replacement'] else 'T_RR'})", _ci(p),
+        out.append([f"{r.row}", f"plain SGD {proto}", f"b={p['beta']:.4g} B={p['batch']} dE/T={p['dE_over_T']:.3g}",
+                    f"{_fmt(p['prediction'])} ({'chain T(r)' if p['replacement'] else 'T_RR'})", _ci(p),
                     _fmt(p["ratio"], 3), str(p["n_replicas"]), str(p["sgd_steps"]), point_verdict(p)])
     v = r.measurement["verdicts"]
     for proto, key in (("with repl.", "with_replacement"), ("shuffled", "shuffled_epochs")):
@@ -217,18 +216,29 @@ def _panel_network(ax, r, plotting) -> None:
 
 
 def _panel_sgd_reverse(ax, r, plotting) -> None:
-    pts = [p for p in r.points if p["replacement"]]
-    esc = [p for p in pts if p["n_escaped"]]
-    x = np.array([p["inv_T_eff"] for p in esc])
-    y = np.log([p["mean"] for p in esc])
+    """ln tau against dE/T (T = lr c_e/(2B) at the start) of the with-replacement points of every beta, with
+    the discrete-chain and constant-T predictions of each beta; shuffled-epoch points with escapes in grey."""
+    pts = sorted([p for p in r.points if p["replacement"] and p["n_escaped"]], key=lambda p: p["dE_over_T"])
+    x = np.array([p["dE_over_T"] for p in pts])
+    y = np.log([p["mean"] for p in pts])
     curves = {}
-    for m, label in (("state_dependent", "exact MFPT, T(r) along the path"), ("constant_t", "exact MFPT, T at start")):
-        curves[label] = (x, np.array([p["predictions"][m]["log_tau"] for p in esc]))
+    for f in sorted({p["fraction"] for p in pts}, reverse=True):
+        q = [p for p in pts if p["fraction"] == f]
+        beta = f"beta = {q[0]['beta']:.4g}"
+        for m, label in (("discrete_chain", "SGD chain, T(r)"), ("constant_t", "exact MFPT, T at start")):
+            ys = [p["predictions"][m]["log_tau"] for p in q]
+            if all(v is not None and math.isfinite(v) for v in ys):
+                curves[f"{label}, {beta}"] = (np.array([p["dE_over_T"] for p in q]), np.array(ys))
     plotting.plot_arrhenius(
-        x, y, _log_err(esc) if esc else None, err_label=_BARS if esc else None, theory_curves=curves,
-        xlabel=r"$1/T$, $T = \mathrm{lr}\,c_e/(2B)$ at the start (1/loss units)", ylabel=_YLABEL,
+        x, y, _log_err(pts) if pts else None, err_label=_BARS if pts else None, theory_curves=curves,
+        xlabel=r"$\Delta E / T$, $T = \mathrm{lr}\,c_e/(2B)$ at the start", ylabel=_YLABEL,
         title=f"row 4: plain SGD with replacement, reverse, lr = {r.parameters['lr']:g}",
-        note=None if esc else "no escapes", ax=ax)
+        note=None if pts else "no escapes", ax=ax)
+    sh = [p for p in r.points if not p["replacement"] and p["n_escaped"]]
+    if sh:
+        ax.errorbar([p["dE_over_T"] for p in sh], np.log([p["mean"] for p in sh]), yerr=_log_err(sh), fmt="s",
+                    color="0.5", mfc="none", capsize=2, label="shuffled epochs (x: dE/T of the epoch boundary)")
+    ax.legend(fontsize=6, loc="upper left", frameon=False)
 
 
 _PANELS = {"arc_1d": _panel_small, "chain": _panel_small, "network_injected": _panel_network,

@@ -43,6 +43,8 @@ METHODS = {
     "landscape_barrier_reverse": "landscape barrier_reverse (mode 2, empirical eta)",
     "absorbing": "absorbing (c_e = 0): no escapes", "ams": "adaptive multilevel splitting",
     "state_dependent_mfpt": "exact 1-D MFPT with the state-dependent T(r) of independent batches",
+    "discrete_chain_mfpt": "exact MFPT of the discrete-time SGD chain with the state-dependent T(r) of independent "
+                           "batches",
 }
 
 
@@ -136,37 +138,60 @@ def _network_paragraph(r) -> str:
 
 def _sgd_reverse_verdict(r) -> str:
     v = r.measurement["verdicts"]
-    wr = [p for p in r.points if p["replacement"]]
 
-    def rng(m):
-        x = [p["predictions"][m]["ratio"] for p in wr if p["predictions"][m]["ratio"] is not None]
+    def rng(m, repl):
+        x = [p["predictions"][m]["ratio"] for p in r.points
+             if p["replacement"] == repl and p["predictions"][m]["ratio"] is not None]
+        return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "- (no escapes)"
+
+    return (f"with replacement: measured/predicted {rng('discrete_chain', True)} for the discrete-time chain "
+            f"with T(r) (recommended, {v['with_replacement']}), {rng('state_dependent', True)} for its "
+            f"continuous limit ({v['with_replacement_continuous']}), {rng('constant_t', True)} for T at the start "
+            f"({v['with_replacement_constant_t']}); shuffled epochs: {rng('shuffled_boundary', False)} for the "
+            f"epoch-boundary temperature (recommended, {v['shuffled_epochs']}), "
+            f"{rng('shuffled_epoch_mean', False)} for the epoch-mean temperature "
+            f"({v['shuffled_epochs_epoch_mean']}). {_line_summary(r)}")
+
+
+def _line_summary(r) -> str:
+    """The line-SGD reference (a simulation): line / prediction and network / line per protocol."""
+    def rng(key, repl):
+        x = [p["line_sgd"][key] for p in r.points if p["replacement"] == repl and p.get("line_sgd")
+             and p["line_sgd"][key] is not None]
         return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "-"
 
-    return (f"with replacement: measured/predicted {rng('state_dependent')} for the state-dependent T(r) "
-            f"({v['with_replacement']}), {rng('constant_t')} for T at the start ({v['with_replacement_constant_t']}); "
-            f"shuffled epochs: {v['shuffled_epochs']}")
+    if not any(p.get("line_sgd") for p in r.points):
+        return ""
+    return ("SGD on the escape line with the real per-sample gradients (a simulation, not a prediction): with "
+            f"replacement line/predicted {rng('line_over_prediction', True)}, network/line "
+            f"{rng('network_over_line', True)}; shuffled epochs line/predicted {rng('line_over_prediction', False)}, "
+            f"network/line {rng('network_over_line', False)}")
 
 
 def _sgd_reverse_paragraph(r) -> str:
     P, pts = r.parameters, r.points
     text = "; ".join(
-        f"{'with replacement' if p['replacement'] else 'shuffled epochs'}, B = {p['batch']} (T = "
-        f"{_fmt(p['T_eff'], 3)}, dE/T = {_fmt(p['dE_over_T'], 3)}): {p['n_escaped']}/{p['n_replicas']} escaped, "
-        f"tau = {_fmt(p['mean'])} [{_fmt(p['ci_low'])}, {_fmt(p['ci_high'])}] SDE time; predicted "
-        + ", ".join(f"{k} {_fmt(v['value'])}" for k, v in p["predictions"].items()) for p in pts)
+        f"{'with replacement' if p['replacement'] else 'shuffled epochs'}, beta = {_fmt(p['beta'], 5)}, "
+        f"B = {p['batch']} (T = {_fmt(p['T_eff'], 3)}, dE/T = {_fmt(p['dE_over_T'], 3)}): {p['n_escaped']}/"
+        f"{p['n_replicas']} escaped, tau = {_fmt(p['mean'])} [{_fmt(p['ci_low'])}, {_fmt(p['ci_high'])}] SDE time; "
+        "predicted " + ", ".join(f"{k} {_fmt(v['value'])}" for k, v in p["predictions"].items()) for p in pts)
+    betas = "; ".join(
+        f"fraction {f} of the way from beta* to beta_c: beta = {_fmt(b['beta'], 5)}, reverse barrier "
+        f"{_fmt(b['barrier_reverse'])}, c_e = {_fmt(b['c_e_start'])} at the start and {_fmt(b['c_e_saddle'])} at "
+        f"the saddle, curvature along e h = {_fmt(b['curvature_e'])}, escape when lambda_2 < "
+        f"{_fmt(b['lambda_target'])}" for f, b in P["betas"].items())
     return (
         f"{DYNAMICS['sgd_with_replacement']} and {DYNAMICS['sgd_shuffled']}, {P['n_params']} weights. Data: N = "
         f"{P['n_train']} samples with population eta = {tuple(P['sv_population'])} (seed {P['data_seed']}), "
         f"training inputs whitened so that the full-batch loss is exactly the per-mode landscape with the empirical "
-        f"singular values {tuple(round(float(v), 5) for v in P['sv_empirical'])}. beta = {_fmt(P['beta'], 5)}, "
-        f"the midpoint of (beta*, beta_c) = ({_fmt(P['beta_star'], 5)}, {_fmt(P['beta_c'], 5)}) of the empirical "
-        f"mode 2; reverse barrier {_fmt(P['barrier_reverse'])}. Start: the rank-2 learned stationary point; escape "
-        f"when lambda_2 (empirical singular vectors) falls below lambda_sad/2 = {_fmt(P['lambda_target'])}. Noise "
-        f"along the escape direction: c_e = {_fmt(P['c_e_start'])} at the start, {_fmt(P['c_e_saddle'])} at the "
-        f"saddle; curvature along it h = {_fmt(P['curvature_e'])}. lr = {P['lr']:g}. Noise models (docs/theory.md, "
-        "section 2): independent batches T = lr c_e/(2B), with the exact 1-D MFPT at the start's T and with the "
-        "state-dependent T(r) measured along the path (recommended); shuffled epochs: the epoch-boundary "
-        f"temperature of the exact linear model. {text}. Verdicts: {_sgd_reverse_verdict(r)}."
+        f"singular values {tuple(round(float(v), 5) for v in P['sv_empirical'])}; (beta*, beta_c) = "
+        f"({_fmt(P['beta_star'], 5)}, {_fmt(P['beta_c'], 5)}) of the empirical mode 2. Betas: {betas}. Start: the "
+        "rank-2 learned stationary point; escape when lambda_2 (empirical singular vectors) falls below "
+        f"lambda_sad/2. lr = {P['lr']:g}. Noise models (docs/theory.md, section 2): independent batches T = lr "
+        "c_e/(2B), with the exact MFPT of the discrete-time SGD chain with the state-dependent T(r) measured "
+        "along the path (recommended), its continuous limit, and the exact 1-D MFPT at the start's T; shuffled "
+        "epochs: the epoch-boundary (recommended) and the epoch-mean temperatures of the exact linear model in the "
+        f"exact 1-D MFPT. {text}. Verdicts: {_sgd_reverse_verdict(r)}."
     )
 
 
@@ -238,7 +263,19 @@ def _sgld_verdict(r) -> str:
             f"{pt['epochs']} epochs (lr {pt['lr']:g}, B {pt['batch']}: {_fmt(pt['target_sde_time'])} SDE time) need "
             f"T = {_fmt(pt['temperature_theory'])} by the theory (dE/T = {_fmt(pt['barrier_over_t_theory'], 3)}) and "
             f"T = {_fmt(pt['temperature_measured'])} by the measured points (dE/T = "
-            f"{_fmt(pt['barrier_over_t_measured'], 3)})")
+            f"{_fmt(pt['barrier_over_t_measured'], 3)})" + _sgld_check(pt))
+
+
+def _sgld_check(pt: dict) -> str:
+    """The short run at the paper's own protocol at each 5500-epoch temperature."""
+    runs = pt.get("check") or []
+    if not runs:
+        return ""
+    return ("; checked at the paper's own protocol (mini-batch SGLD, lr " + f"{runs[0]['lr']:g}, B {runs[0]['batch']}, "
+            "shuffled epochs): " + ", ".join(
+                f"at the {c['source']} T {_fmt(c['temperature'])}, {c['n_escaped']}/{c['n_replicas']} escaped in "
+                f"{c['run_epochs']} epochs, tau = {_fmt(c['tau_epochs'])} [{_fmt(c['ci_low'])}, {_fmt(c['ci_high'])}] "
+                f"epochs ({pt['epochs']} {'inside' if c['paper_within'] else 'outside'} the interval)" for c in runs))
 
 
 def _sgld_paragraph(r) -> str:

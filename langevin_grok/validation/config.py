@@ -73,13 +73,17 @@ class SGDReverseSettings:
     """Row 4: plain mini-batch SGD, reverse escape of mode 1 (learned -> trivial), per batch protocol.
 
     Data: ``n_train`` samples with ``sv``, training inputs whitened (``X^T X / N = I`` exactly, so the
-    full-batch loss is exactly the per-mode landscape with the empirical singular values).
-    ``beta``: the midpoint between beta* and beta_c of the empirical mode-1 singular value.
-    One learning rate ``lr``; ``batches``: batch sizes with independent batches (with replacement), chosen so
-    that every point has dE/T >= 3 with T = lr c_e / (2B); ``shuffled_batches``: batch sizes with shuffled
-    epochs (its own noise model gives dE/T far above 3). Each point runs its replicas for ``max_time``
-    (``shuffled_max_time`` for shuffled epochs) SDE time (epochs rounded up; early stop once all escaped). The settings come from the run-time budget and the
-    dE/T >= 3 requirement, not from the predictions.
+    full-batch loss is exactly the per-mode landscape with the empirical singular values); one data set for
+    every point. A point is ``(fraction, batch)``: beta sits ``fraction`` of the way from beta* to beta_c of
+    the empirical mode-1 singular value (0.5, the midpoint, is row 5's beta). One learning rate ``lr``.
+    ``with_replacement``: the points with independent batches, chosen so that every one has dE/T >= 3 with
+    T = lr c_e / (2B); ``shuffled``: the points with shuffled epochs, dE/T >= 3 with the epoch-boundary
+    temperature of the exact linear model (batch sizes that divide ``n_train``, so that every epoch's batch
+    gradients sum to the full gradient; the escapes need long epochs, hence B = 16; the B = 40 point at the
+    midpoint is the paper-like regime, where no escape is expected within the run). Each point runs its
+    replicas for ``max_time`` (``shuffled_max_time`` for shuffled epochs) SDE time (epochs rounded up; early
+    stop once all escaped). The settings come from the run-time budget and the dE/T >= 3 requirement of each
+    protocol's own noise model, not from the predictions.
     """
 
     depth: int = 3
@@ -88,10 +92,10 @@ class SGDReverseSettings:
     n_train: int = 512
     n_test: int = 512
     lr: float = 0.3
-    batches: tuple = (40, 48, 56, 64)
+    with_replacement: tuple = ((0.5, 40), (0.5, 48), (0.5, 56), (0.5, 64), (0.3, 24), (0.3, 32), (0.3, 40))
     replicas: int = 64
-    shuffled_batches: tuple = (40, 64)
-    shuffled_replicas: int = 32
+    shuffled: tuple = ((0.5, 40), (0.3, 16), (0.2, 16))
+    shuffled_replicas: int = 64
     max_time: float = 30000.0
     shuffled_max_time: float = 5000.0
 
@@ -129,7 +133,10 @@ class AMSSettings:
 class SGLDSettings:
     """Row 7: full-batch SGLD (lr, B = N, injected T) from the rank-1 trap of the paper network on a whitened
     training set of ``n_train`` samples at ``beta``; T from ``barrier_over_t`` of the empirical mode 2's forward
-    barrier; ``paper_lr``, ``paper_batch``: the protocol whose 5500 epochs set the target time."""
+    barrier; ``paper_lr``, ``paper_batch``: the protocol whose 5500 epochs set the target time.
+    ``check_replicas``: replicas of the short check at the paper's own protocol (mini-batch SGLD, lr 0.08,
+    B 64, shuffled epochs, at the 5500-epoch temperatures of the theory and of the measured points), each run
+    for ``check_epochs_factor`` x 5500 epochs; 0 skips the check."""
 
     depth: int = 3
     width: int = 10
@@ -143,6 +150,8 @@ class SGLDSettings:
     max_time: float = 3000.0
     paper_lr: float = 0.08
     paper_batch: int = 64
+    check_replicas: int = 16
+    check_epochs_factor: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -197,12 +206,13 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             arc=ArcSettings(barrier_over_t=(3.0, 4.0, 5.0), max_paths=200, min_paths=100, step_budget=4e7),
             chain=ChainSettings(barrier_over_t=(5.0,), max_paths=200, min_paths=100, step_budget=4e7),
             network=NetworkSettings(barrier_over_t=(5.0, 10.0), n_paths=32, max_time=500.0),
-            sgd_reverse=SGDReverseSettings(batches=(40, 56), replicas=32, shuffled_batches=(40,),
-                                           shuffled_replicas=16, max_time=10000.0,
-                                           shuffled_max_time=2000.0),
+            sgd_reverse=SGDReverseSettings(with_replacement=((0.5, 40), (0.5, 56), (0.3, 24), (0.3, 32)),
+                                           replicas=32, shuffled=((0.5, 40), (0.3, 16)), shuffled_replicas=16,
+                                           max_time=10000.0, shuffled_max_time=2000.0),
             sgd_trap=SGDTrapSettings(replicas=16, epochs=300),
             ams=AMSSettings(barrier_over_t=(15.0, 25.0), n_replicas=50, n_runs=10, brute_paths=200),
-            sgld=SGLDSettings(barrier_over_t=(10.0, 15.0), replicas=16, max_time=1000.0),
+            sgld=SGLDSettings(barrier_over_t=(10.0, 15.0), replicas=16, max_time=1000.0, check_replicas=8,
+                              check_epochs_factor=1.0),
         )
     if mode == "test":
         return ValidationConfig(
@@ -210,12 +220,14 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             arc=ArcSettings(barrier_over_t=(3.0, 4.0), max_paths=200, min_paths=200, step_budget=1e12),
             chain=ChainSettings(barrier_over_t=(5.0,), max_paths=200, min_paths=200, step_budget=1e12),
             network=NetworkSettings(barrier_over_t=(5.0,), n_paths=8, max_time=100.0),
-            sgd_reverse=SGDReverseSettings(batches=(40,), replicas=8, shuffled_batches=(40,), shuffled_replicas=4,
+            sgd_reverse=SGDReverseSettings(with_replacement=((0.5, 40), (0.3, 24)), replicas=8,
+                                           shuffled=((0.3, 16),), shuffled_replicas=4,
                                            max_time=1500.0, shuffled_max_time=300.0),
             sgd_trap=SGDTrapSettings(replicas=4, epochs=20),
             ams=AMSSettings(barrier_over_t=(15.0,), n_replicas=30, n_runs=5, brute_barrier_over_t=4.0,
                             brute_paths=100),
-            sgld=SGLDSettings(barrier_over_t=(5.0, 8.0), replicas=6, max_time=200.0),
+            sgld=SGLDSettings(barrier_over_t=(5.0, 8.0), replicas=6, max_time=200.0, check_replicas=2,
+                              check_epochs_factor=0.02),
         )
     return ValidationConfig(
         mode, seed,
@@ -225,11 +237,14 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
                             step_budget=1e9),
         network=NetworkSettings(barrier_over_t=(5.0, 10.0, 15.0, 20.0, 25.0, 30.0), n_paths=200, dt=0.005,
                                 max_time=1e5),
-        sgd_reverse=SGDReverseSettings(batches=(40, 44, 48, 52, 56, 60, 64), replicas=128,
-                                       shuffled_batches=(40, 48, 56, 64), shuffled_replicas=64, max_time=1e5,
-                                       shuffled_max_time=3e4),
+        sgd_reverse=SGDReverseSettings(
+            with_replacement=tuple((0.5, b) for b in (40, 44, 48, 52, 56, 60, 64))
+            + tuple((0.3, b) for b in (24, 28, 32, 36, 40)), replicas=128,
+            shuffled=((0.5, 32), (0.5, 64), (0.3, 16), (0.2, 16)), shuffled_replicas=128, max_time=1e5,
+            shuffled_max_time=3e4),
         sgd_trap=SGDTrapSettings(replicas=64, epochs=20000),
         ams=AMSSettings(barrier_over_t=(15.0, 20.0, 25.0, 30.0, 40.0), n_replicas=200, n_runs=40, dt=0.005,
                         brute_paths=1000),
-        sgld=SGLDSettings(barrier_over_t=(10.0, 15.0, 20.0, 25.0), replicas=64, lr=0.01, max_time=2e4),
+        sgld=SGLDSettings(barrier_over_t=(10.0, 15.0, 20.0, 25.0), replicas=64, lr=0.01, max_time=2e4,
+                          check_replicas=64, check_epochs_factor=5.0),
     )

@@ -28,12 +28,13 @@ from .results import CONFIDENCE, RowResult
 __all__ = ["run_sgd_trap", "sgd_problem"]
 
 
-def sgd_problem(s: SGDReverseSettings, seed: int) -> dict:
-    """Data set, beta (midpoint of beta*, beta_c) and network shared by rows 4 and 5."""
+def sgd_problem(s: SGDReverseSettings, seed: int, fraction: float = 0.5) -> dict:
+    """Data set, beta (``fraction`` of the way from beta* to beta_c; row 5 uses the midpoint) and network of
+    rows 4 and 5 (one data set for every fraction)."""
     from ..sgd.reverse import reverse_problem
 
     return reverse_problem(s.sv, s.n_train, s.n_test, s.depth, s.width, data_seed=child_seed(seed, 4, 0),
-                           fraction=0.5)
+                           fraction=fraction)
 
 
 def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_start, n_points: int = 33) -> dict:
@@ -61,14 +62,14 @@ def _path_noise_barrier(net, start, saddle, e, X, Y, depth, width, eta, beta, c_
             "tangent_overlap": float(abs(e @ d) / np.linalg.norm(d))}
 
 
-def _reverse_setup(s: SGDReverseSettings, seed: int) -> dict:
-    """Problem, stationary points, escape direction, measured noise and the escape rule of row 4."""
+def _reverse_setup(s: SGDReverseSettings, seed: int, fraction: float = 0.5) -> dict:
+    """Problem, stationary points, escape direction, measured noise and the escape rule of row 4 at one beta."""
     from ..landscape.modes import mode_landscape
     from ..landscape.stationary import stationary_point
     from ..sgd import escape as sgd_escape
     from ..sgd.noise import gradient_noise, relevant_saddle
 
-    P = sgd_problem(s, seed)
+    P = sgd_problem(s, seed, fraction)
     data, net, beta, mode = P["data"], P["net"], P["beta"], P["mode"]
     eta = float(P["sv_emp"][mode])
     start_modes = ("learned", "learned")

@@ -1,17 +1,27 @@
 """Row 4: plain-SGD reverse transition of the paper network inside the Kramers regime, per batch protocol.
 
-Reverse escape (learned -> trivial) of the second mode on a finite, whitened training set at beta between beta*
-and beta_c (:func:`langevin_grok.sgd.reverse.reverse_problem`), the package's one escape event on the empirical
-mode amplitude. Two batch protocols, each against its own noise model (``docs/theory.md``, section 2):
+Reverse escape (learned -> trivial) of the second mode on a finite, whitened training set at two or more beta
+between beta* and beta_c (:func:`langevin_grok.sgd.reverse.reverse_problem`), the package's one escape event
+on the empirical mode amplitude. Two batch protocols, each against its own noise model (``docs/theory.md``,
+section 2):
 
-- independent batches (with replacement): T = lr c_e / (2B); predictions the exact 1-D MFPT at the start's
-  T (``constant_t``) and the exact 1-D MFPT with the state-dependent T(r) = lr c_e(r) / (2B) measured along the
-  escape path (``state_dependent``, recommended);
-- shuffled epochs (the paper's protocol): the epoch-boundary equipartition temperature of the exact linear
-  model (:func:`langevin_grok.sgd.noise_models.shuffled_epoch_model`) with the start's c_e and curvature,
-  prediction the exact 1-D MFPT at that temperature.
+- independent batches (with replacement): T = lr c_e / (2B) with the discrete-time factor. Predictions: the
+  exact mean first-passage time of the discrete-time SGD chain on the arc with the state-dependent
+  T(r) = lr c_e(r) / (2B) measured along the escape path (``discrete_chain``, recommended: the noise model
+  of independent batches, step by step, without an expansion in lr), its continuous-time limit
+  (``state_dependent``, the exact 1-D MFPT with T(r)) and the exact 1-D MFPT at the start's T (``constant_t``);
+- shuffled epochs (the paper's protocol): the equipartition temperatures of the exact linear model
+  (:func:`langevin_grok.sgd.noise_models.shuffled_epoch_model`) with the start's c_e and curvature, at epoch
+  boundaries (``shuffled_boundary``, recommended: the epoch-level temperature) and averaged over the steps of
+  an epoch (``shuffled_epoch_mean``), each inserted in the exact 1-D MFPT.
 
-Every point sits at dE/T >= 3 of its own noise model; each protocol has its own verdict (they can disagree).
+Every point sits at dE/T >= 3 of its protocol's recommended noise model; each prediction has its own verdict
+(they can disagree). The recommended predictions were fixed before the row was run with them.
+
+Beside each point, a reference that is a simulation, not a prediction: SGD on the escape line with the data's
+real per-sample gradients and the same batch protocol (:func:`langevin_grok.sgd.line_sgd.line_sgd_escape`).
+It splits a disagreement into its 1-D part (line SGD against the prediction: the noise model) and its
+network part (network SGD against line SGD: the 1-D reduction).
 """
 
 from __future__ import annotations
@@ -28,18 +38,22 @@ from .config import ROW_IDS, SGDReverseSettings
 from .results import CONFIDENCE, RowResult, combine_points, combined_verdict, compare_time, time_point
 from .row_sgd import _reverse_setup
 
-__all__ = ["run_sgd_reverse", "state_dependent_prediction"]
+__all__ = ["run_sgd_reverse", "path_predictions"]
 
 
-def state_dependent_prediction(P: dict, depth: int, width: int, lr: float, batch: int, n_points: int = 25):
-    """Exact 1-D MFPT on the arc with T(r) = lr c_e(r) / (2B) measured along the escape path (reverse escape).
+def path_predictions(P: dict, depth: int, width: int, lr: float, batch: int, n_points: int = 25):
+    """Exact 1-D MFPTs on the arc with T(r) = lr c_e(r) / (2B) measured along the escape path (reverse escape):
+    the discrete-time SGD chain (:func:`langevin_grok.sgd.path_noise.mfpt_discrete_chain`) and its continuous
+    limit (:func:`langevin_grok.sgd.path_noise.mfpt_state_dependent`).
 
     The balanced path from the learned minimum through the saddle is a straight chord in weight space with
     arc length r = sqrt(L) a (docs/theory.md, "Weight space, noise and time"); c_e is measured along it out to
-    the escape level, and held at its start value beyond the minimum (the reflecting side).
+    the escape level, and held at its start value beyond the minimum, where a reflecting end sits at the
+    first r with U(r) - U(r_min) >= 30 T (stationary weight e^-30; the arc stiffens fast beyond the minimum,
+    and further out lr |U''| > 2, where the chain would be unstable but SGD never goes).
     """
-    from ..landscape.modes import arc_force
-    from ..sgd.path_noise import escape_path_noise, mfpt_state_dependent
+    from ..landscape.modes import arc_force, arc_potential
+    from ..sgd.path_noise import escape_path_noise, mfpt_discrete_chain, mfpt_state_dependent
 
     L = depth
     a_min, a_sad = float(P["start"].amplitudes[1]), float(P["saddle"].amplitudes[1])
@@ -51,11 +65,22 @@ def state_dependent_prediction(P: dict, depth: int, width: int, lr: float, batch
     r = math.sqrt(L) * (a_min - np.asarray(pn.s) * (a_min - a_sad))
     T = np.asarray(pn.temperature, dtype=float)
     r_min, r_tgt = math.sqrt(L) * a_min, math.sqrt(L) * a_tgt
-    r_ref = 2.0 * r_min
-    nodes, vals = np.append(r[::-1], r_ref), np.append(T[::-1], T[0])
     p = (float(L), float(P["eta"]), float(P["beta"]))
-    res = mfpt_state_dependent(lambda t, x, q: -arc_force(t, x, q), (nodes, vals), r_min, r_tgt, r_ref, p)
-    return res, {"r": r.tolist(), "temperature": T.tolist(), "c_e": np.asarray(pn.noise).tolist()}
+    out = r_min + np.linspace(0.0, 1.0, 20001)[1:] * r_min
+    rise = (arc_potential(0.0, out, p) - arc_potential(0.0, r_min, p)) / T[0]
+    r_ref = float(out[np.argmax(rise >= 30.0)]) if np.any(rise >= 30.0) else 2.0 * r_min
+    nodes, vals = np.append(r[::-1], r_ref), np.append(T[::-1], T[0])
+    grad = lambda t, x, q: -arc_force(t, x, q)  # noqa: E731
+    cont = mfpt_state_dependent(grad, (nodes, vals), r_min, r_tgt, r_ref, p)
+    chain = mfpt_discrete_chain(grad, (nodes, vals), r_min, r_tgt, r_ref, p, lr=lr)
+    return {"state_dependent": cont, "discrete_chain": chain}, {
+        "r": r.tolist(), "temperature": T.tolist(), "c_e": np.asarray(pn.noise).tolist(), "reflect": r_ref}
+
+
+def _entry(res) -> dict:
+    st = getattr(res, "status", "valid")
+    return {"value": res.tau if math.isfinite(res.tau) else None, "log_tau": res.log_tau,
+            "status": str(getattr(st, "value", st))}
 
 
 def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> tuple[dict, float, str]:
@@ -67,32 +92,79 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> t
     eta, beta, c_e = P["eta"], P["beta"], P["c_e"]
     if replacement:
         T = sgd_temperature(s.lr, B, c_e, replacement=True)
-        sd, _ = state_dependent_prediction(P, s.depth, s.width, s.lr, B)
-        ex = exact_mfpt_1d(s.depth, eta, beta, T, "reverse")
-        preds = {"state_dependent": {"value": sd.tau, "log_tau": sd.log_tau, "status": str(sd.status.value)},
-                 "constant_t": {"value": ex.tau, "log_tau": ex.log_tau, "status": getattr(ex, "status", "valid")}}
+        path, _ = path_predictions(P, s.depth, s.width, s.lr, B)
+        preds = {"discrete_chain": _entry(path["discrete_chain"]),
+                 "state_dependent": _entry(path["state_dependent"]),
+                 "constant_t": _entry(exact_mfpt_1d(s.depth, eta, beta, T, "reverse"))}
         return preds, T, "with_replacement"
-    h = float(P["curvature_e"])
-    sh = shuffled_epoch_model(s.lr, B, s.n_train, c_e, h)
+    sh = shuffled_epoch_model(s.lr, B, s.n_train, c_e, float(P["curvature_e"]))
     T = float(sh.temperature_boundary)
-    ex = exact_mfpt_1d(s.depth, eta, beta, T, "reverse")
-    preds = {"shuffled_boundary": {"value": ex.tau if math.isfinite(ex.tau) else None, "log_tau": ex.log_tau,
-                                   "status": str(sh.status.value)}}
+    preds = {}
+    for key, temp in (("shuffled_boundary", T), ("shuffled_epoch_mean", float(sh.temperature_epoch_mean))):
+        e = _entry(exact_mfpt_1d(s.depth, eta, beta, temp, "reverse"))
+        e.update(status=str(sh.status.value), temperature=temp, dE_over_T=P["ml"].barrier_reverse / temp)
+        preds[key] = e
     return preds, T, "shuffled_epochs_boundary"
 
 
-def _protocol_points(s, P, seed, cache, progress, replacement: bool) -> list:
+HEAD = {True: "discrete_chain", False: "shuffled_boundary"}
+METHODS = {True: ("discrete_chain", "state_dependent", "constant_t"),
+           False: ("shuffled_boundary", "shuffled_epoch_mean")}
+
+
+def _setups(s: SGDReverseSettings, seed: int) -> dict:
+    """One problem per beta fraction of the points (one data set), with the curvature along e and the
+    per-sample gradients along the escape line."""
+    from ..sgd.line_sgd import line_noise
+
+    out = {}
+    for f in sorted({float(f) for f, _ in tuple(s.with_replacement) + tuple(s.shuffled)}, reverse=True):
+        P = _reverse_setup(s, seed, f)
+        P["curvature_e"] = float(P["e"] @ P["net"].hessian(P["start"].theta) @ P["e"])  # h along e
+        P["line"] = line_noise(P["data"].x_train, P["data"].y_train, s.depth, s.width, P["beta"],
+                               P["start"].theta, P["saddle"].theta)
+        a_min, a_sad = float(P["start"].amplitudes[1]), float(P["saddle"].amplitudes[1])
+        a_tgt = float(P["rule"].details["lambda_target"]) ** (1.0 / s.depth)
+        P["line_target"] = (a_min - a_tgt) / (a_min - a_sad) * P["line"].length  # the escape level on the line
+        out[f] = P
+    return out
+
+
+def _line_reference(P: dict, s: SGDReverseSettings, B: int, replacement: bool, reps: int, epochs: int, seed: int,
+                    cache, key: int, est_network, prediction) -> dict:
+    """SGD on the escape line (real per-sample gradients, same protocol, replicas and run length)."""
+    from ..sgd.line_sgd import line_sgd_escape
+    from ..theory.stats import exponential_mle
+
+    def run():
+        r = line_sgd_escape(P["line"], s.lr, B, r_target=P["line_target"], n_paths=reps, max_epochs=int(epochs),
+                            replacement=replacement, seed=seed)
+        return {"t_sde": r.t_sde.tolist(), "observed": r.observed.tolist(), "n_diverged": r.n_diverged}
+
+    sim = cache.cached(key, run)
+    est = exponential_mle(np.asarray(sim["t_sde"], float), np.asarray(sim["observed"], bool), confidence=CONFIDENCE)
+    fin = lambda v: v is not None and math.isfinite(v)  # noqa: E731
+    return {"mean": est.mean if fin(est.mean) else None, "ci_low": est.ci_low,
+            "ci_high": est.ci_high if fin(est.ci_high) else None, "n_escaped": est.n_events, "n_paths": reps,
+            "seed": seed, "n_diverged": sim["n_diverged"],
+            "line_over_prediction": est.mean / prediction if fin(est.mean) and prediction else None,
+            "network_over_line": (est_network.mean / est.mean if fin(est.mean) and fin(est_network.mean) else None)}
+
+
+def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> list:
     from ..theory.stats import exponential_mle
 
     points = []
-    batches = s.batches if replacement else s.shuffled_batches
+    spec = s.with_replacement if replacement else s.shuffled
     base = 1 if replacement else 50
-    barrier = P["ml"].barrier_reverse
-    for k, B in enumerate(sorted(batches)):
+    for k, (frac, B) in enumerate(spec):
+        P = setups[float(frac)]
+        B = int(B)
+        barrier = P["ml"].barrier_reverse
         preds, T, model = _predictions(P, s, B, replacement)
         sd = child_seed(seed, 4, base + k)
         reps = s.replicas if replacement else s.shuffled_replicas
-        sim = cache.cached(base + k, lambda B=B, sd=sd, reps=reps: reverse_escape_ensemble(
+        sim = cache.cached(base + k, lambda P=P, B=B, sd=sd, reps=reps: reverse_escape_ensemble(
             P["data"], P["start"].theta, width=s.width, beta=P["beta"], lr=s.lr, batch=B,
             max_time=s.max_time if replacement else s.shuffled_max_time,
             replicas=reps, seed=sd, rule=P["rule"], replacement=replacement, progress=progress))
@@ -100,13 +172,17 @@ def _protocol_points(s, P, seed, cache, progress, replacement: bool) -> list:
                               confidence=CONFIDENCE)
         for v in preds.values():
             v.update(compare_time(v["value"], est))
-        head = preds["state_dependent" if replacement else "shuffled_boundary"]
+        head = preds[HEAD[replacement]]
+        line = _line_reference(P, s, B, replacement, reps, sim["epochs"], child_seed(seed, 4, 200 + base + k),
+                               cache, 200 + base + k, est, head["value"])
         points.append(time_point(
-            barrier / T, head["value"], est, model, predictions=preds, batch=B, lr=s.lr, T_eff=T,
-            inv_T_eff=1.0 / T, barrier_over_T_eff=barrier / T, n_replicas=reps, seed=sd, epochs=sim["epochs"],
-            n_diverged=sim["n_diverged"], sgd_steps=sim["sgd_steps"], replacement=replacement,
+            barrier / T, head["value"], est, model, predictions=preds, fraction=float(frac), beta=P["beta"],
+            barrier_reverse=barrier, c_e_start=P["c_e"], curvature_e=P["curvature_e"], batch=B, lr=s.lr,
+            T_eff=T, inv_T_eff=1.0 / T, barrier_over_T_eff=barrier / T, n_replicas=reps, seed=sd,
+            epochs=sim["epochs"], n_diverged=sim["n_diverged"], sgd_steps=sim["sgd_steps"],
+            replacement=replacement, lambda_min=P["ml"].lambda_min,
             lambda_median_before_escape=sim.get("lambda_median_before_escape"), ratio=head["ratio"],
-            within=head["within"], half_widths=head["half_widths"], z=head["z"]))
+            within=head["within"], half_widths=head["half_widths"], z=head["z"], line_sgd=line))
     return points
 
 
@@ -127,31 +203,38 @@ def run_sgd_reverse(s: SGDReverseSettings, seed: int, progress=False, parts: Par
     """Row 4 (see the module docstring)."""
     t0 = time.perf_counter()
     cache = parts or PartStore()
-    P = _reverse_setup(s, seed)
-    P["curvature_e"] = float(P["e"] @ P["net"].hessian(P["start"].theta) @ P["e"])  # h along the escape direction
-    wr = _protocol_points(s, P, seed, cache, progress, replacement=True)
-    sh = _protocol_points(s, P, seed, cache, progress, replacement=False)
+    setups = _setups(s, seed)
+    wr = _protocol_points(s, setups, seed, cache, progress, replacement=True)
+    sh = _protocol_points(s, setups, seed, cache, progress, replacement=False)
     points = wr + sh
-    comb = {"with_replacement": {m: combine_points([p["predictions"][m] for p in wr])
-                                 for m in ("state_dependent", "constant_t")},
-            "shuffled_epochs": {"shuffled_boundary": combine_points([p["predictions"]["shuffled_boundary"]
-                                                                      for p in sh])}}
-    verdicts = {"with_replacement": _verdict(wr, "state_dependent", comb["with_replacement"]["state_dependent"]),
+    comb = {"with_replacement": {m: combine_points([p["predictions"][m] for p in wr]) for m in METHODS[True]},
+            "shuffled_epochs": {m: combine_points([p["predictions"][m] for p in sh]) for m in METHODS[False]}}
+    verdicts = {"with_replacement": _verdict(wr, "discrete_chain", comb["with_replacement"]["discrete_chain"]),
+                "with_replacement_continuous": _verdict(wr, "state_dependent",
+                                                        comb["with_replacement"]["state_dependent"]),
                 "with_replacement_constant_t": _verdict(wr, "constant_t", comb["with_replacement"]["constant_t"]),
-                "shuffled_epochs": _verdict(sh, "shuffled_boundary", comb["shuffled_epochs"]["shuffled_boundary"])}
-    head = wr[-1]
+                "shuffled_epochs": _verdict(sh, "shuffled_boundary", comb["shuffled_epochs"]["shuffled_boundary"]),
+                "shuffled_epochs_epoch_mean": _verdict(sh, "shuffled_epoch_mean",
+                                                       comb["shuffled_epochs"]["shuffled_epoch_mean"])}
+    P0 = next(iter(setups.values()))  # data-level keys: one data set for every beta
+    head = wr[-1] if wr else sh[-1]
+    betas = {str(f): {"beta": P["beta"], "barrier_reverse": P["ml"].barrier_reverse, "lambda_min": P["ml"].lambda_min,
+                      "c_e_start": P["c_e"], "c_e_saddle": P["c_sad"], "curvature_e": P["curvature_e"],
+                      "trace_start": P["trace_start"], "lambda_target": P["rule"].details["lambda_target"],
+                      "max_hessian_eigenvalue": P["curv_max"], "line_length": P["line"].length,
+                      "line_target": P["line_target"], "line_fit_residual": P["line"].fit_residual,
+                      "noise_skewness_start": P["line"].skewness_start,
+                      "noise_excess_kurtosis_start": P["line"].excess_kurtosis_start} for f, P in setups.items()}
     return RowResult(
         id=ROW_IDS[4], row=4, dynamics="sgd_with_replacement",
-        parameters={"depth": s.depth, "width": s.width, "sv_population": list(s.sv), "n_params": P["net"].n_params,
-                    "sv_empirical": P["sv_emp"].tolist(), "n_train": s.n_train, "data_seed": P["data_seed"],
-                    "whitened": True, "beta": P["beta"], "beta_star": P["beta_star"], "beta_c": P["beta_c"],
-                    "lr": s.lr, "batches": sorted(s.batches), "shuffled_batches": sorted(s.shuffled_batches),
-                    "start_modes": list(P["start_modes"]), "saddle_modes": list(P["saddle_modes"]),
-                    "c_e_start": P["c_e"], "c_e_saddle": P["c_sad"], "curvature_e": P["curvature_e"],
-                    "trace_start": P["trace_start"], "max_time": s.max_time,
-                    "lambda_target": P["rule"].details["lambda_target"], "lambda_min": P["ml"].lambda_min,
-                    "barrier_reverse": P["ml"].barrier_reverse, "max_hessian_eigenvalue": P["curv_max"]},
-        prediction={"method": "state_dependent_mfpt", "value": head["prediction"], "unit": "SDE time",
+        parameters={"depth": s.depth, "width": s.width, "sv_population": list(s.sv), "n_params": P0["net"].n_params,
+                    "sv_empirical": P0["sv_emp"].tolist(), "n_train": s.n_train, "data_seed": P0["data_seed"],
+                    "whitened": True, "beta_star": P0["beta_star"], "beta_c": P0["beta_c"], "lr": s.lr,
+                    "with_replacement": [list(x) for x in s.with_replacement],
+                    "shuffled": [list(x) for x in s.shuffled], "betas": betas,
+                    "start_modes": list(P0["start_modes"]), "saddle_modes": list(P0["saddle_modes"]),
+                    "max_time": s.max_time, "shuffled_max_time": s.shuffled_max_time},
+        prediction={"method": "discrete_chain_mfpt", "value": head["prediction"], "unit": "SDE time",
                     "available": True, "dE_over_T": head["dE_over_T"]},
         measurement={"quantity": "mean_escape_time", "value": head["mean"], "ci_low": head["ci_low"],
                      "ci_high": head["ci_high"], "unit": "SDE time", "combined": comb, "verdicts": verdicts},
