@@ -546,8 +546,9 @@ def _theory_section() -> list[str]:
             f"- The paper's ~5500 epochs (lr 0.08, B 64: {t_star:g} SDE time) need injected noise at T = "
             + ("-" if x_star is None else f"{barrier / x_star:.3g} (dE/T = {x_star:.3g} of the 1-D barrier)")
             + " by the entropic MFPT (its status there: marginal or worse, see `kramers --width 10`); "
-              "`langevin-grok validate` row 7 measures SGLD escapes from the trap against this theory and reports "
-              "the temperature its own points give for the same time.",
+              "`langevin-grok validate` row 7 measures SGLD escapes from the trap against this theory, reports "
+              "the temperature its own points give for the same time, and runs both temperatures at the paper's "
+              "own protocol (mini-batch SGLD, lr 0.08, B 64, shuffled epochs) to check the 5500 epochs.",
             "- An Arrhenius fit of plain-SGD escape times against B/lr (Fig. 2(b)) needs escapes, which do not "
             "happen from the exact trap; from the learned state (reverse escapes) they do, and validation row 4 "
             "compares them with the exact MFPT under the noise measured along the escape path."]

@@ -6,7 +6,9 @@ paper's beta = 0.32, SGLD at temperatures T set from the 1-D forward barrier of 
 network theory (:func:`langevin_grok.theory.network_prediction.network_escape_prediction`: entropic MFPT and orbit
 Eyring-Kramers). Also: the injected temperature at which the forward escape takes the paper's ~5500 epochs at
 its lr = 0.08, B = 64 (5500 x 8 x 0.08 = 3520 SDE time), from the theory (root in T) and from the measured
-points (log-linear interpolation in 1/T). Theory: ``docs/theory.md``, sections 1 and 2.
+points (log-linear interpolation in 1/T), and a short check of both at the paper's own protocol: mini-batch
+SGLD (its data noise on top of the injected T), lr = 0.08, B = 64, shuffled epochs, escape epochs measured
+against the 5500. Theory: ``docs/theory.md``, sections 1 and 2.
 """
 
 from __future__ import annotations
@@ -105,6 +107,39 @@ def _paper_temperature(s: SGLDSettings, P: dict, points: list) -> dict:
             "barrier_over_t_measured": None if measured is None else barrier / measured}
 
 
+def _paper_check(s: SGLDSettings, P: dict, temps: dict, seed: int, parts: PartStore, progress) -> list:
+    """Mini-batch SGLD at the paper's lr and B (shuffled epochs) at each 5500-epoch temperature in ``temps``
+    (source -> T): escape epochs (censored MLE) against the paper's 5500."""
+    from ..sgd import trainer as sgd
+    from ..sgd.escape import escape_by_rule
+    from ..theory.stats import exponential_mle
+
+    out = []
+    epochs = max(1, int(round(s.check_epochs_factor * PAPER_EPOCHS)))
+    for k, (source, T) in enumerate(temps.items()):
+        if T is None or s.check_replicas < 1:
+            continue
+        sd = child_seed(seed, 7, 100 + k)
+
+        def run(T=T, sd=sd):
+            ws = sgd.unpack(np.repeat(P["start"].theta[None, :], s.check_replicas, axis=0), s.depth, s.width, 2)
+            res = sgd.train(ws, P["data"], beta=s.beta, lr=s.paper_lr, batch=s.paper_batch, epochs=epochs,
+                            seed=sd, noise_temperature=T, stop_rule=P["rule"], progress=bool(progress))
+            ep, obs = escape_by_rule(res, P["rule"]).times()
+            return {"epochs": np.where(obs, ep, float(epochs)).astype(float).tolist(), "observed": np.asarray(obs).tolist(),
+                    "steps": int(res.epochs_run * math.ceil(s.n_train / s.paper_batch) * s.check_replicas)}
+
+        sim = parts.cached(100 + k, run)
+        est = exponential_mle(np.asarray(sim["epochs"]), np.asarray(sim["observed"], bool), confidence=CONFIDENCE)
+        cmp = compare_time(float(PAPER_EPOCHS), est)
+        out.append({"source": source, "temperature": T, "lr": s.paper_lr, "batch": s.paper_batch,
+                    "protocol": "shuffled_epochs_sgld", "run_epochs": epochs, "n_replicas": s.check_replicas,
+                    "seed": sd, "n_escaped": est.n_events, "tau_epochs": est.mean, "ci_low": est.ci_low,
+                    "ci_high": est.ci_high, "ratio_to_paper": cmp["ratio"], "paper_within": cmp["within"],
+                    "sgd_steps": sim["steps"]})
+    return out
+
+
 def run_sgld(s: SGLDSettings, seed: int, progress=False, parts: PartStore | None = None) -> RowResult:
     """Row 7 (see the module docstring)."""
     t0 = time.perf_counter()
@@ -112,13 +147,16 @@ def run_sgld(s: SGLDSettings, seed: int, progress=False, parts: PartStore | None
     P = _problem(s, seed)
     points = [_point(s, P, k, x, seed, parts, progress) for k, x in enumerate(s.barrier_over_t)]
     comb = {m: combine_points([p["predictions"][m] for p in points]) for m in ("entropic_mfpt", "eyring_kramers")}
+    paper = _paper_temperature(s, P, points)
+    paper["check"] = _paper_check(s, P, {"theory": paper["temperature_theory"],
+                                         "measured": paper["temperature_measured"]}, seed, parts, progress)
     head = points[-1]
     return RowResult(
         id=ROW_IDS[7], row=7, dynamics="sgld_full_batch",
         parameters={"depth": s.depth, "width": s.width, "sv_empirical": P["eta"].tolist(), "beta": s.beta,
                     "n_train": s.n_train, "lr": s.lr, "barrier_1d": P["target"].barrier,
                     "lambda_target": P["target"].lambda_target, "barrier_over_t": list(s.barrier_over_t),
-                    "max_time": s.max_time, "paper_temperature": _paper_temperature(s, P, points)},
+                    "max_time": s.max_time, "paper_temperature": paper},
         prediction={"method": "entropic_mfpt", "value": head["prediction"], "unit": "SDE time", "available": True,
                     "status": head["prediction_status"]},
         measurement={"quantity": "mean_escape_time", "value": head["mean"], "ci_low": head["ci_low"],
@@ -126,5 +164,6 @@ def run_sgld(s: SGLDSettings, seed: int, progress=False, parts: PartStore | None
                      "combined_by_prediction": comb},
         ratio=head["ratio"], verdict=combined_verdict(comb["entropic_mfpt"]), points=points,
         seeds=[p["seed"] for p in points], n_seeds=s.replicas * len(points),
-        steps=int(sum(p["sgd_steps"] for p in points)), wall_seconds=time.perf_counter() - t0, data={},
+        steps=int(sum(p["sgd_steps"] for p in points) + sum(c["sgd_steps"] for c in paper["check"])),
+        wall_seconds=time.perf_counter() - t0, data={},
     )
