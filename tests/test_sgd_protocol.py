@@ -173,3 +173,24 @@ def test_escape_frame_in_unused_units_follows_the_trained_remnant(data):
         overlap = float(r.direction @ noise.rotate_hidden(e, Qs, L, W, P))
         assert overlap > 1 - 1e-6
         assert r.alignment.residual <= 1e-3 * (1 + 1e-6)
+
+
+def test_shuffled_run_reports_the_epoch_level_temperatures_with_their_model():
+    """Shuffled epochs from the learned rank-2 checkpoint (data seed 2): beside the one-batch temperature the
+    summary gives the exact linear model's epoch-boundary and epoch-mean temperatures for the measured c_e and
+    the curvature along the escape direction, each named by its noise model; with replacement there are none."""
+    from langevin_grok.sgd.noise_models import shuffled_epoch_model
+
+    kw = dict(depth=3, width=10, sv=[0.9, 0.8], beta=0.32, lr=0.08, batch=64, epochs=5, replicas=2, seed=1,
+              data_seed=2, init="checkpoint", init_beta=0.30)
+    sh = sgd_protocol.run_protocol(**kw).noise
+    assert sh["temperature_noise_model"] == "single_batch_without_replacement"
+    assert sh["temperature_shuffled_noise_model"] == "shuffled_epochs_exact_linear"
+    h = sh["curvature_escape_direction"]
+    assert h > 0
+    ref = shuffled_epoch_model(0.08, 64, 512, sh["noise_escape_direction"], h)
+    assert sh["temperature_shuffled_boundary"] == pytest.approx(ref.temperature_boundary, rel=1e-12)
+    assert sh["temperature_shuffled_epoch_mean"] == pytest.approx(ref.temperature_epoch_mean, rel=1e-12)
+    assert sh["temperature_shuffled_boundary"] < sh["temperature_shuffled_epoch_mean"] < sh["temperature_eff"]
+    wr = sgd_protocol.run_protocol(**kw, replacement=True).noise
+    assert wr["temperature_noise_model"] == "with_replacement" and wr["temperature_shuffled_boundary"] is None

@@ -141,6 +141,10 @@ def run(args) -> int:
         ["alignment residual / |theta| (max)", max(res_rel) if res_rel else None],
         [f"T_eff along escape direction ({summary.get('temperature_noise_model')})", summary["temperature_eff"]],
         [f"T_iso = lr trC/(2BD) ({summary.get('temperature_noise_model')})", summary.get("temperature_iso")],
+        *([[f"T at epoch boundaries ({summary['temperature_shuffled_noise_model']})",
+            summary["temperature_shuffled_boundary"]],
+           [f"T epoch mean ({summary['temperature_shuffled_noise_model']})", summary["temperature_shuffled_epoch_mean"]]]
+          if summary.get("temperature_shuffled_boundary") is not None else []),
     ]
     d = r.diagnosis
     rows += [

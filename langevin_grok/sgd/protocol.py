@@ -225,7 +225,9 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
            "temperature_noise_model": "with_replacement" if s["replacement"] else "single_batch_without_replacement",
            "noise_escape_direction_replicas": None, "noise_trace_replicas": None, "alignment_residual": None,
            "alignment_relative_residual": None, "noise_escape_direction_ideal": None, "noise_trace_ideal": None,
-           "escape_noise_zero_ideal": None,
+           "escape_noise_zero_ideal": None, "curvature_escape_direction": None,
+           "temperature_shuffled_boundary": None, "temperature_shuffled_epoch_mean": None,
+           "temperature_shuffled_noise_model": None,
            "noise_measured_at": (f"trained weights of the checkpoint (trained at beta={weights_beta:g})"
                                  if s["init"] == "checkpoint" else "trained weights at the end of the run"),
            "noise_note": None}
@@ -294,6 +296,17 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
         # temperature (docs/theory.md, section 2; sgd.noise_models.shuffled_epoch_model gives that one)
         temperature_noise_model="with_replacement" if s["replacement"] else "single_batch_without_replacement",
     )
+    h_e = float(at_ideal.direction @ net.hessian(ideal.theta) @ at_ideal.direction)
+    out["curvature_escape_direction"] = h_e
+    if not s["replacement"] and not zero and h_e > 0:
+        # the epoch-level (equipartition) temperatures of the exact linear model with this c_e and curvature:
+        # they set the stationary variance, not the escape rate (docs/theory.md, "Shuffled epochs")
+        from .noise_models import shuffled_epoch_model
+        sh = shuffled_epoch_model(s["lr"], s["batch"], n_eff, c_med, h_e)
+        if sh.temperature_boundary is not None:
+            out.update(temperature_shuffled_boundary=sh.temperature_boundary,
+                       temperature_shuffled_epoch_mean=sh.temperature_epoch_mean,
+                       temperature_shuffled_noise_model=sh.noise_model.value)
     if at_ideal.noise.escape_noise_zero:
         out["noise_note"] = (
             "zero gradient noise along the escape direction at the ideal state: an absorbing trap for plain SGD "
