@@ -239,8 +239,11 @@ def test_sgd_interrupt_keeps_partial_results(tmp_path, sig, status):
     # test_mse criterion: no early stop, so the run is still going when the signal comes
     argv = SGD[:14] + ["100000000"] + SGD[15:] + ["--record-every", "100", "--out", str(out), "--no-measure-noise",
                                                   "--criterion", "test_mse"]
+    # SIGINT's default handler restored: a shell without job control starts background jobs (and so this
+    # suite, when run with '&') with SIGINT ignored, and Python keeps an inherited SIG_IGN
     script = textwrap.dedent(f"""
-        import sys, pathlib
+        import sys, pathlib, signal
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import langevin_grok.sgd.trainer as tr
         orig = tr._Recorder.record
         def record(self, *a, **k):
@@ -258,7 +261,11 @@ def test_sgd_interrupt_keeps_partial_results(tmp_path, sig, status):
         time.sleep(0.05)
     time.sleep(0.5)
     p.send_signal(sig)
-    rc = p.wait(timeout=60)
+    try:
+        rc = p.wait(timeout=60)
+    finally:
+        if p.poll() is None:  # never leave a 1e8-epoch run behind
+            p.kill()
     err = log.read_text()
     assert rc == status, err
     lines = err.strip().splitlines()
