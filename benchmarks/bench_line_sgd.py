@@ -1,0 +1,92 @@
+"""Cost of the row-4 references: the discrete-chain MFPT against its continuous limit, and SGD on the escape line
+against network SGD, measured in the same run.
+
+Problem: validation row 4's (paper network L = 3, w = 10, whitened N = 512, eta = (0.9, 0.8) population, data
+seed from validation seed 0; beta at fraction 0.5 of the way from beta* to beta_c; lr = 0.3, B = 40, with
+replacement). Prints medians over ``--repeats`` runs (after one warm-up call, so numba compilation is not
+timed) and the ratios:
+
+- ``mfpt_discrete_chain`` / ``mfpt_state_dependent`` wall time on the measured T(r) of the path;
+- line SGD path-steps/s (real per-sample gradients and Gaussian variant) / network SGD replica-steps/s
+  (``sgd.trainer.train``, same protocol, 64 replicas, ``--epochs`` epochs, no early stop).
+
+Usage: python benchmarks/bench_line_sgd.py [--repeats 5] [--epochs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+
+import numpy as np
+
+from langevin_grok.sgd import trainer
+from langevin_grok.sgd.line_sgd import line_noise, line_sgd_escape
+from langevin_grok.validation.config import SGDReverseSettings
+from langevin_grok.validation.row_sgd import _reverse_setup
+from langevin_grok.validation.row_sgd_reverse import path_predictions
+
+
+def median_time(fn, repeats):
+    fn()  # warm-up (compilation, caches)
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return statistics.median(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=200)
+    a = ap.parse_args()
+    s = SGDReverseSettings()
+    P = _reverse_setup(s, 0, 0.5)
+    P["curvature_e"] = float(P["e"] @ P["net"].hessian(P["start"].theta) @ P["e"])
+    lr, B, R = s.lr, 40, 64
+
+    # 1. the two MFPTs on the same measured T(r) (path_predictions computes both; time each by itself)
+    from langevin_grok.landscape.modes import arc_force
+    from langevin_grok.sgd.path_noise import mfpt_discrete_chain, mfpt_state_dependent
+
+    res, info = path_predictions(P, s.depth, s.width, lr, B)
+    L = s.depth
+    a_min = float(P["start"].amplitudes[1])
+    r_min = math.sqrt(L) * a_min
+    r_tgt = math.sqrt(L) * float(P["rule"].details["lambda_target"]) ** (1 / L)
+    nodes = np.append(np.asarray(info["r"])[::-1], info["reflect"])
+    vals = np.append(np.asarray(info["temperature"])[::-1], info["temperature"][0])
+    p = (float(L), float(P["eta"]), float(P["beta"]))
+    grad = lambda t, x, q: -arc_force(t, x, q)  # noqa: E731
+    t_cont = median_time(lambda: mfpt_state_dependent(grad, (nodes, vals), r_min, r_tgt, info["reflect"], p), a.repeats)
+    t_chain = median_time(lambda: mfpt_discrete_chain(grad, (nodes, vals), r_min, r_tgt, info["reflect"], p, lr=lr),
+                          a.repeats)
+    print(f"exact MFPT on the path (lr {lr}, B {B}): continuous {t_cont * 1e3:.1f} ms (tau "
+          f"{res['state_dependent'].tau:.4g}), discrete chain {t_chain * 1e3:.1f} ms (tau "
+          f"{res['discrete_chain'].tau:.4g}, {res['discrete_chain'].n_grid} nodes); chain / continuous time "
+          f"{t_chain / t_cont:.3g}")
+
+    # 2. SGD on the line against network SGD, same protocol and replicas, fixed epochs (target out of reach)
+    X, Y = P["data"].x_train, P["data"].y_train
+    line = line_noise(X, Y, L, s.width, P["beta"], P["start"].theta, P["saddle"].theta)
+    m = -(-X.shape[0] // B)
+    steps = a.epochs * m * R
+    kw = dict(r_target=1e6, n_paths=R, max_epochs=a.epochs, replacement=True, seed=0)
+    t_line = median_time(lambda: line_sgd_escape(line, lr, B, **kw), a.repeats)
+    t_gauss = median_time(lambda: line_sgd_escape(line, lr, B, gaussian=True, **kw), a.repeats)
+    ws = trainer.unpack(np.repeat(P["start"].theta[None, :], R, axis=0), L, s.width, X.shape[1])
+    t_net = median_time(lambda: trainer.train(ws, P["data"], beta=P["beta"], lr=lr, batch=B, epochs=a.epochs,
+                                              seed=0, replacement=True), max(1, a.repeats // 2))
+    print(f"{R} replicas x {a.epochs} epochs x {m} steps, B {B}, with replacement (steps/s, median):")
+    for name, t in (("line SGD, real per-sample gradients", t_line), ("line SGD, Gaussian variant", t_gauss),
+                    ("network SGD (sgd.trainer.train)", t_net)):
+        print(f"  {name:38s} {steps / t:12.4g} steps/s  ({t:.3f} s)")
+    print(f"  line / network speed: {t_net / t_line:.3g} (real), {t_net / t_gauss:.3g} (Gaussian)")
+
+
+if __name__ == "__main__":
+    main()
