@@ -52,6 +52,7 @@ _EXPORTS = {
     "with_replacement_model": "sgd.noise_models", "shuffled_epoch_model": "sgd.noise_models",
     "permutation_temperature": "sgd.noise_models", "equipartition_temperature": "sgd.noise_models",
     "mfpt_state_dependent": "sgd.path_noise", "normal_lyapunov": "sgd.path_noise",
+    "mfpt_discrete_chain": "sgd.path_noise", "line_noise": "sgd.line_sgd", "line_sgd_escape": "sgd.line_sgd",
     "Status": "_core.errors", "Validity": "_core.errors", "Verdict": "_core.errors",
     # SGD
     "make_dataset": "sgd.data", "train": "sgd.trainer", "run_protocol": "sgd.protocol", "quasi_static_sweep": "sgd.trainer",

@@ -223,7 +223,8 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
         keys = ({"discrete_chain", "state_dependent", "constant_t"} if q["replacement"]
                 else {"shuffled_boundary", "shuffled_epoch_mean"})
         assert set(q["predictions"]) == keys
-        assert q["prediction"] == q["predictions"]["discrete_chain" if q["replacement"] else "shuffled_boundary"]["value"]
+        head = "discrete_chain" if q["replacement"] else "shuffled_boundary"
+        assert q["prediction"] == q["predictions"][head]["value"]
         assert {"mean", "ci_low", "n_escaped", "line_over_prediction", "network_over_line"} <= set(q["line_sgd"])
         T_wr = q["lr"] * q["c_e_start"] / (2 * q["batch"])
         if q["replacement"]:

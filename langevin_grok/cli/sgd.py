@@ -143,7 +143,8 @@ def run(args) -> int:
         [f"T_iso = lr trC/(2BD) ({summary.get('temperature_noise_model')})", summary.get("temperature_iso")],
         *([[f"T at epoch boundaries ({summary['temperature_shuffled_noise_model']})",
             summary["temperature_shuffled_boundary"]],
-           [f"T epoch mean ({summary['temperature_shuffled_noise_model']})", summary["temperature_shuffled_epoch_mean"]]]
+           [f"T epoch mean ({summary['temperature_shuffled_noise_model']})",
+            summary["temperature_shuffled_epoch_mean"]]]
           if summary.get("temperature_shuffled_boundary") is not None else []),
     ]
     d = r.diagnosis

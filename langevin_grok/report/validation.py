@@ -216,29 +216,38 @@ def _panel_network(ax, r, plotting) -> None:
 
 
 def _panel_sgd_reverse(ax, r, plotting) -> None:
-    """ln tau against dE/T (T = lr c_e/(2B) at the start) of the with-replacement points of every beta, with
-    the discrete-chain and constant-T predictions of each beta; shuffled-epoch points with escapes in grey."""
-    pts = sorted([p for p in r.points if p["replacement"] and p["n_escaped"]], key=lambda p: p["dE_over_T"])
-    x = np.array([p["dE_over_T"] for p in pts])
-    y = np.log([p["mean"] for p in pts])
-    curves = {}
-    for f in sorted({p["fraction"] for p in pts}, reverse=True):
-        q = [p for p in pts if p["fraction"] == f]
-        beta = f"beta = {q[0]['beta']:.4g}"
-        for m, label in (("discrete_chain", "SGD chain, T(r)"), ("constant_t", "exact MFPT, T at start")):
+    """ln tau against dE/T of every point with escapes: with replacement one colour per beta (the measured times,
+    the discrete-chain prediction dotted and the start's constant-T prediction dashed), shuffled epochs in grey
+    at the dE/T of their epoch-boundary temperature (line: its prediction)."""
+    fracs = sorted({p["fraction"] for p in r.points if p["replacement"]}, reverse=True)
+    drawn = False
+    for i, f in enumerate(fracs):
+        q = sorted([p for p in r.points if p["replacement"] and p["fraction"] == f], key=lambda p: p["dE_over_T"])
+        col = plotting.COLORS[i % len(plotting.COLORS)]
+        x = np.array([p["dE_over_T"] for p in q])
+        for m, ls, label in (("discrete_chain", ":", "SGD chain, T(r)"), ("constant_t", "--", "T at start")):
             ys = [p["predictions"][m]["log_tau"] for p in q]
             if all(v is not None and math.isfinite(v) for v in ys):
-                curves[f"{label}, {beta}"] = (np.array([p["dE_over_T"] for p in q]), np.array(ys))
-    plotting.plot_arrhenius(
-        x, y, _log_err(pts) if pts else None, err_label=_BARS if pts else None, theory_curves=curves,
-        xlabel=r"$\Delta E / T$, $T = \mathrm{lr}\,c_e/(2B)$ at the start", ylabel=_YLABEL,
-        title=f"row 4: plain SGD with replacement, reverse, lr = {r.parameters['lr']:g}",
-        note=None if pts else "no escapes", ax=ax)
+                ax.plot(x, ys, ls, color=col, lw=1.2, label=f"{label}, beta = {q[0]['beta']:.4g}")
+        esc = [p for p in q if p["n_escaped"]]
+        if esc:
+            drawn = True
+            ax.errorbar([p["dE_over_T"] for p in esc], np.log([p["mean"] for p in esc]), yerr=_log_err(esc),
+                        fmt="o", color=col, capsize=2, label=f"measured, beta = {q[0]['beta']:.4g}")
     sh = [p for p in r.points if not p["replacement"] and p["n_escaped"]]
     if sh:
-        ax.errorbar([p["dE_over_T"] for p in sh], np.log([p["mean"] for p in sh]), yerr=_log_err(sh), fmt="s",
-                    color="0.5", mfc="none", capsize=2, label="shuffled epochs (x: dE/T of the epoch boundary)")
-    ax.legend(fontsize=6, loc="upper left", frameon=False)
+        drawn = True
+        xs = [p["dE_over_T"] for p in sh]
+        ax.errorbar(xs, np.log([p["mean"] for p in sh]), yerr=_log_err(sh), fmt="s", color="0.4", mfc="none",
+                    capsize=2, label="shuffled epochs, measured")
+        ax.plot(xs, [p["predictions"]["shuffled_boundary"]["log_tau"] for p in sh], "s", color="0.4", ms=4,
+                label="shuffled epochs, T at epoch boundaries")
+    if not drawn:
+        ax.text(0.5, 0.5, "no escapes", transform=ax.transAxes, ha="center")
+    plotting._label_axes(ax, r"$\Delta E / T$ of the point's noise model at the start", _YLABEL,
+                         f"row 4: plain SGD, reverse, lr = {r.parameters['lr']:g}\n"
+                         f"bars: {_BARS}; {r.points[0]['n_replicas']} replicas per point")
+    ax.legend(fontsize=6, loc="upper center", frameon=False)
 
 
 _PANELS = {"arc_1d": _panel_small, "chain": _panel_small, "network_injected": _panel_network,

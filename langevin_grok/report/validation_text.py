@@ -142,6 +142,8 @@ def _sgd_reverse_verdict(r) -> str:
     def rng(m, repl):
         x = [p["predictions"][m]["ratio"] for p in r.points
              if p["replacement"] == repl and p["predictions"][m]["ratio"] is not None]
+        if len(x) == 1:
+            return f"{_fmt(x[0], 3)} (the one point with escapes)"
         return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "- (no escapes)"
 
     return (f"with replacement: measured/predicted {rng('discrete_chain', True)} for the discrete-time chain "

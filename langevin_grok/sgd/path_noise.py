@@ -25,7 +25,8 @@ from .._core.checks import InputError, check_finite, check_int, check_positive, 
 from .noise import gradient_noise
 from .noise_models import Validity, _check_protocol, _clean
 
-__all__ = ["StateMFPTResult", "mfpt_state_dependent", "ChainMFPTResult", "mfpt_discrete_chain", "PathNoise", "escape_path_noise", "TrapLyapunov",
+__all__ = ["StateMFPTResult", "mfpt_state_dependent", "ChainMFPTResult", "mfpt_discrete_chain", "PathNoise",
+           "escape_path_noise", "TrapLyapunov",
            "normal_lyapunov"]
 
 

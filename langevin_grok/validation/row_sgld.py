@@ -126,7 +126,8 @@ def _paper_check(s: SGLDSettings, P: dict, temps: dict, seed: int, parts: PartSt
             res = sgd.train(ws, P["data"], beta=s.beta, lr=s.paper_lr, batch=s.paper_batch, epochs=epochs,
                             seed=sd, noise_temperature=T, stop_rule=P["rule"], progress=bool(progress))
             ep, obs = escape_by_rule(res, P["rule"]).times()
-            return {"epochs": np.where(obs, ep, float(epochs)).astype(float).tolist(), "observed": np.asarray(obs).tolist(),
+            return {"epochs": np.where(obs, ep, float(epochs)).astype(float).tolist(),
+                    "observed": np.asarray(obs).tolist(),
                     "steps": int(res.epochs_run * math.ceil(s.n_train / s.paper_batch) * s.check_replicas)}
 
         sim = parts.cached(100 + k, run)
