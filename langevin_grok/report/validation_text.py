@@ -170,13 +170,23 @@ def _line_summary(r) -> str:
             f"network/line {rng('network_over_line', False)}")
 
 
+def _measured_temperature_text(tm: dict | None) -> str:
+    if not tm or tm.get("temperature") is None:
+        return ""
+    return (f"; T read off the run (fitted relaxation at epoch boundaries, {tm['n_records']} records) "
+            f"{_fmt(tm['temperature'], 3)} +- {_fmt(tm['std_error'], 2)}, relaxation rate "
+            f"{_fmt(tm['relaxation_rate'], 3)}, the model's value for that reading {_fmt(tm.get('model'), 3)} "
+            f"(ratio {_fmt(tm.get('measured_over_model'), 3)})")
+
+
 def _sgd_reverse_paragraph(r) -> str:
     P, pts = r.parameters, r.points
     text = "; ".join(
         f"{'with replacement' if p['replacement'] else 'shuffled epochs'}, beta = {_fmt(p['beta'], 5)}, "
         f"B = {p['batch']} (T = {_fmt(p['T_eff'], 3)}, dE/T = {_fmt(p['dE_over_T'], 3)}): {p['n_escaped']}/"
         f"{p['n_replicas']} escaped, tau = {_fmt(p['mean'])} [{_fmt(p['ci_low'])}, {_fmt(p['ci_high'])}] SDE time; "
-        "predicted " + ", ".join(f"{k} {_fmt(v['value'])}" for k, v in p["predictions"].items()) for p in pts)
+        "predicted " + ", ".join(f"{k} {_fmt(v['value'])}" for k, v in p["predictions"].items())
+        + _measured_temperature_text(p.get("temperature_measured")) for p in pts)
     betas = "; ".join(
         f"fraction {f} of the way from beta* to beta_c: beta = {_fmt(b['beta'], 5)}, reverse barrier "
         f"{_fmt(b['barrier_reverse'])}, c_e = {_fmt(b['c_e_start'])} at the start and {_fmt(b['c_e_saddle'])} at "

@@ -24,7 +24,8 @@ from . import escape as sgd_escape
 from . import trainer as sgd
 from .data import empirical_cross_svd, make_dataset
 
-__all__ = ["reverse_problem", "reverse_escape_ensemble", "EscapeProtocol", "escape_setup", "run_reverse_escapes"]
+__all__ = ["reverse_problem", "reverse_escape_ensemble", "measured_temperature", "EscapeProtocol", "escape_setup",
+           "run_reverse_escapes"]
 
 
 def reverse_problem(sv, n_train: int, n_test: int, depth: int, width: int, *, data_seed, fraction: float = 0.5,
@@ -53,7 +54,9 @@ def reverse_escape_ensemble(data, theta0, *, width, beta, lr, batch, replicas, s
 
     Returns ``t_sde`` (escape or censoring time per replica), ``observed``, ``epoch`` (escape epoch or
     ``None``), ``epochs`` (the run length), ``epochs_run``, ``n_diverged``, ``sgd_steps``,
-    ``steps_per_epoch`` and ``lambda_median_before_escape`` (where the metastable state really sits).
+    ``steps_per_epoch``, ``lambda_median_before_escape`` (where the metastable state really sits) and
+    ``temperature_measured`` (:func:`measured_temperature`: the temperature of the escape coordinate read off
+    the run itself, a dict, or None when the records before the first escape are too few).
     """
     steps_per_epoch = -(-data.n_train // batch)
     if epochs is None:
@@ -70,7 +73,10 @@ def reverse_escape_ensemble(data, theta0, *, width, beta, lr, batch, replicas, s
     ep = np.where(obs, ep, float(epochs))  # censored replicas ran the whole length (early stop needs all escaped)
     # SDE time = lr x steps with the steps train really takes: ceil(N/B) per epoch (the last batch holds the
     # N mod B leftover samples); temperature.epochs_to_sde_time assumes N/B and is up to 2 % short here
+    temp = measured_temperature(res, lam, live, np.where(obs, ep, np.inf), rule.amplitude_depth,
+                                steps_per_epoch * lr * record_every)
     return {"t_sde": np.asarray(ep, float) * steps_per_epoch * lr, "observed": obs, "epochs": epochs,
+            "temperature_measured": temp,
             "epoch": [float(e) if o else None for e, o in zip(ep, obs)], "steps_per_epoch": steps_per_epoch,
             "epochs_run": res.epochs_run, "n_diverged": esc.n_diverged,
             "sgd_steps": int(res.epochs_run * steps_per_epoch * replicas),
@@ -79,6 +85,29 @@ def reverse_escape_ensemble(data, theta0, *, width, beta, lr, batch, replicas, s
             "lambda_median_before_escape": float(np.nanmedian(np.where(
                 (res.epochs[:, None] < np.where(obs, ep, np.inf)[None, :]) & live[None, :], lam, np.nan)))
             if live.any() else None}
+
+
+def measured_temperature(res, lam, live, escape_epoch, depth: int, interval: float, burn: int = 20,
+                         margin: int = 10, min_displacements: int = 50) -> dict | None:
+    """Temperature of the escape coordinate read off an SGD run (the dynamics itself, any protocol).
+
+    The coordinate is the balanced arc length ``r = sqrt(L) lambda^(1/L)`` of the escaping mode (the 1-D
+    theory's coordinate), recorded every ``interval`` SDE time. Each live replica contributes its records after
+    epoch ``burn`` and more than ``margin`` epochs before its own escape (the escape excursion is not the well);
+    they go to :func:`langevin_grok.sgd.noise_models.displacement_temperature` (fitted relaxation: no curvature
+    assumed). Returns its ``to_dict()`` plus ``n_records``, or None below ``min_displacements``.
+    """
+    from .noise_models import displacement_temperature
+
+    epochs = np.asarray(res.epochs, dtype=float)[:, None]
+    ok = (epochs >= burn) & (epochs < np.asarray(escape_epoch, dtype=float)[None, :] - margin) & live[None, :]
+    r = np.where(ok, math.sqrt(depth) * np.clip(lam, 0.0, None) ** (1.0 / depth), np.nan)
+    pairs = int(np.sum(ok[1:] & ok[:-1]))
+    if pairs < min_displacements:
+        return None
+    out = displacement_temperature(r.T, interval).to_dict()
+    out["n_records"] = int(ok.sum())
+    return out
 
 
 @dataclass(frozen=True)

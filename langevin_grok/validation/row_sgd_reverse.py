@@ -112,6 +112,19 @@ METHODS = {True: ("discrete_chain", "state_dependent", "constant_t"),
            False: ("shuffled_boundary", "shuffled_epoch_mean")}
 
 
+def _temperature_check(measured: dict | None, T: float, lr_h: float, replacement: bool) -> dict | None:
+    """The run's own temperature of the escape coordinate (fitted relaxation, read at epoch boundaries) beside
+    what the point's noise model implies for that reading in a quadratic well: with independent batches
+    T 2/(2 - lr h) (the discrete-time factor) x (-ln(1 - lr h)/(lr h)) (the fitted rate is -ln(1 - lr h)/lr, not
+    h); with shuffled epochs T_boundary x (-ln(1 - lr h)/(lr h)). docs/theory.md, section 2."""
+    if measured is None or not 0.0 < lr_h < 1.0:
+        return measured
+    rate = -math.log1p(-lr_h) / lr_h
+    model = T * rate * (2.0 / (2.0 - lr_h) if replacement else 1.0)
+    return {**measured, "model": model, "measured_over_model": measured["temperature"] / model
+            if measured.get("temperature") and math.isfinite(measured["temperature"]) else None}
+
+
 def _setups(s: SGDReverseSettings, seed: int) -> dict:
     """One problem per beta fraction of the points (one data set), with the curvature along e and the
     per-sample gradients along the escape line."""
@@ -173,6 +186,7 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
         for v in preds.values():
             v.update(compare_time(v["value"], est))
         head = preds[HEAD[replacement]]
+        tm = _temperature_check(sim.get("temperature_measured"), T, s.lr * P["curvature_e"], replacement)
         line = _line_reference(P, s, B, replacement, reps, sim["epochs"], child_seed(seed, 4, 200 + base + k),
                                cache, 200 + base + k, est, head["value"])
         points.append(time_point(
@@ -182,7 +196,8 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
             epochs=sim["epochs"], n_diverged=sim["n_diverged"], sgd_steps=sim["sgd_steps"],
             replacement=replacement, lambda_min=P["ml"].lambda_min,
             lambda_median_before_escape=sim.get("lambda_median_before_escape"), ratio=head["ratio"],
-            within=head["within"], half_widths=head["half_widths"], z=head["z"], line_sgd=line))
+            within=head["within"], half_widths=head["half_widths"], z=head["z"], line_sgd=line,
+            temperature_measured=tm))
     return points
 
 
