@@ -226,6 +226,11 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
         head = "discrete_chain" if q["replacement"] else "shuffled_boundary"
         assert q["prediction"] == q["predictions"][head]["value"]
         assert {"mean", "ci_low", "n_escaped", "line_over_prediction", "network_over_line"} <= set(q["line_sgd"])
+        tm = q["temperature_measured"]
+        if tm is not None:  # the run's own reading against the model's value for it
+            assert tm["noise_model"] == "displacement_fitted_relaxation" and tm["temperature"] > 0
+            assert tm["measured_over_model"] == pytest.approx(
+                tm["variance_over_model"] * tm["relaxation_rate_over_model"], rel=1e-12)
         T_wr = q["lr"] * q["c_e_start"] / (2 * q["batch"])
         if q["replacement"]:
             assert q["T_eff"] == pytest.approx(T_wr, rel=1e-12)

@@ -176,7 +176,8 @@ def _measured_temperature_text(tm: dict | None) -> str:
     return (f"; T read off the run (fitted relaxation at epoch boundaries, {tm['n_records']} records) "
             f"{_fmt(tm['temperature'], 3)} +- {_fmt(tm['std_error'], 2)}, relaxation rate "
             f"{_fmt(tm['relaxation_rate'], 3)}, the model's value for that reading {_fmt(tm.get('model'), 3)} "
-            f"(ratio {_fmt(tm.get('measured_over_model'), 3)})")
+            f"(measured/model: temperature {_fmt(tm.get('measured_over_model'), 3)}, variance "
+            f"{_fmt(tm.get('variance_over_model'), 3)}, relaxation rate {_fmt(tm.get('relaxation_rate_over_model'), 3)})")
 
 
 def _sgd_reverse_paragraph(r) -> str:

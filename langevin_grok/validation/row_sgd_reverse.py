@@ -112,17 +112,22 @@ METHODS = {True: ("discrete_chain", "state_dependent", "constant_t"),
            False: ("shuffled_boundary", "shuffled_epoch_mean")}
 
 
-def _temperature_check(measured: dict | None, T: float, lr_h: float, replacement: bool) -> dict | None:
+def _temperature_check(measured: dict | None, T: float, lr: float, h: float, replacement: bool) -> dict | None:
     """The run's own temperature of the escape coordinate (fitted relaxation, read at epoch boundaries) beside
-    what the point's noise model implies for that reading in a quadratic well: with independent batches
-    T 2/(2 - lr h) (the discrete-time factor) x (-ln(1 - lr h)/(lr h)) (the fitted rate is -ln(1 - lr h)/lr, not
-    h); with shuffled epochs T_boundary x (-ln(1 - lr h)/(lr h)). docs/theory.md, section 2."""
-    if measured is None or not 0.0 < lr_h < 1.0:
+    what the point's noise model implies for that reading in a quadratic well of curvature h along e.
+
+    The model's stationary variance is V = (T/h) 2/(2 - lr h) with independent batches (the discrete-time factor)
+    and V = T_boundary/h at the epoch boundaries of shuffled epochs; its relaxation rate, read every n steps, is
+    -ln(1 - lr h)/lr; the fitted temperature is their product. Reported: the three model values and the
+    measured/model ratios of temperature, variance (T/rate) and rate. docs/theory.md, section 2."""
+    if measured is None or measured.get("relaxation_rate") is None or not 0.0 < lr * h < 1.0:
         return measured
-    rate = -math.log1p(-lr_h) / lr_h
-    model = T * rate * (2.0 / (2.0 - lr_h) if replacement else 1.0)
-    return {**measured, "model": model, "measured_over_model": measured["temperature"] / model
-            if measured.get("temperature") and math.isfinite(measured["temperature"]) else None}
+    rate = -math.log1p(-lr * h) / lr
+    var = T / h * (2.0 / (2.0 - lr * h) if replacement else 1.0)
+    Tm, rm = measured["temperature"], measured["relaxation_rate"]
+    return {**measured, "model": var * rate, "variance_model": var, "relaxation_rate_model": rate,
+            "measured_over_model": Tm / (var * rate), "variance_over_model": Tm / rm / var,
+            "relaxation_rate_over_model": rm / rate}
 
 
 def _setups(s: SGDReverseSettings, seed: int) -> dict:
@@ -186,7 +191,7 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
         for v in preds.values():
             v.update(compare_time(v["value"], est))
         head = preds[HEAD[replacement]]
-        tm = _temperature_check(sim.get("temperature_measured"), T, s.lr * P["curvature_e"], replacement)
+        tm = _temperature_check(sim.get("temperature_measured"), T, s.lr, P["curvature_e"], replacement)
         line = _line_reference(P, s, B, replacement, reps, sim["epochs"], child_seed(seed, 4, 200 + base + k),
                                cache, 200 + base + k, est, head["value"])
         points.append(time_point(
