@@ -13,8 +13,8 @@ import pytest
 from langevin_grok._core.checks import InputError
 from langevin_grok.landscape.modes import arc_curvature, arc_force, stationary_amplitudes
 from langevin_grok.landscape.network import DeepLinearNetwork
-from langevin_grok.sgd.noise_models import (Validity, displacement_temperature, epoch_noise_covariance,
-                                            equipartition_temperature,
+from langevin_grok.sgd.temperature_estimators import displacement_temperature, equipartition_temperature
+from langevin_grok.sgd.noise_models import (Validity, epoch_noise_covariance,
                                         permutation_temperature, shuffled_closed_form, shuffled_epoch_model,
                                         simulate_sgd_1d, with_replacement_model)
 

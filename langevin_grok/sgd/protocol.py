@@ -207,6 +207,22 @@ def _state_modes(mode_sv: np.ndarray, tol: float) -> tuple[str, ...]:
     return tuple("learned" if m > tol else "trivial" for m in med)
 
 
+def _shuffled_temperatures(s: dict, n_train: int, c_e: float, h_e: float) -> dict:
+    """The epoch-level (equipartition) temperatures of the exact linear model with this c_e and the curvature
+    h_e along the escape direction; they set the stationary variance, not the escape rate (docs/theory.md,
+    "Shuffled epochs"). Empty where the model has none (h_e <= 0, one batch per epoch, lr h_e >= 2)."""
+    from .noise_models import shuffled_epoch_model
+
+    if not h_e > 0:
+        return {}
+    sh = shuffled_epoch_model(s["lr"], s["batch"], n_train, c_e, h_e)
+    if sh.temperature_boundary is None:
+        return {}
+    return {"temperature_shuffled_boundary": sh.temperature_boundary,
+            "temperature_shuffled_epoch_mean": sh.temperature_epoch_mean,
+            "temperature_shuffled_noise_model": sh.noise_model.value}
+
+
 def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, zero_rtol: float = 1e-12) -> dict:
     """Noise at the trained weights along the escape direction rotated into their frame
     (:func:`langevin_grok.sgd.noise.aligned_escape_noise`), per live replica, and at the ideal point.
@@ -297,16 +313,8 @@ def _measure_noise(s: dict, data: Dataset, weights, modes, weights_beta: float, 
         temperature_noise_model="with_replacement" if s["replacement"] else "single_batch_without_replacement",
     )
     h_e = float(at_ideal.direction @ net.hessian(ideal.theta) @ at_ideal.direction)
-    out["curvature_escape_direction"] = h_e
-    if not s["replacement"] and not zero and h_e > 0:
-        # the epoch-level (equipartition) temperatures of the exact linear model with this c_e and curvature:
-        # they set the stationary variance, not the escape rate (docs/theory.md, "Shuffled epochs")
-        from .noise_models import shuffled_epoch_model
-        sh = shuffled_epoch_model(s["lr"], s["batch"], n_eff, c_med, h_e)
-        if sh.temperature_boundary is not None:
-            out.update(temperature_shuffled_boundary=sh.temperature_boundary,
-                       temperature_shuffled_epoch_mean=sh.temperature_epoch_mean,
-                       temperature_shuffled_noise_model=sh.noise_model.value)
+    out.update(curvature_escape_direction=h_e,
+               **({} if s["replacement"] or zero else _shuffled_temperatures(s, n_eff, c_med, h_e)))
     if at_ideal.noise.escape_noise_zero:
         out["noise_note"] = (
             "zero gradient noise along the escape direction at the ideal state: an absorbing trap for plain SGD "

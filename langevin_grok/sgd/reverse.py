@@ -94,10 +94,10 @@ def measured_temperature(res, lam, live, escape_epoch, depth: int, interval: flo
     The coordinate is the balanced arc length ``r = sqrt(L) lambda^(1/L)`` of the escaping mode (the 1-D
     theory's coordinate), recorded every ``interval`` SDE time. Each live replica contributes its records after
     epoch ``burn`` and more than ``margin`` epochs before its own escape (the escape excursion is not the well);
-    they go to :func:`langevin_grok.sgd.noise_models.displacement_temperature` (fitted relaxation: no curvature
+    they go to :func:`langevin_grok.sgd.temperature_estimators.displacement_temperature` (fitted relaxation: no curvature
     assumed). Returns its ``to_dict()`` plus ``n_records``, or None below ``min_displacements``.
     """
-    from .noise_models import displacement_temperature
+    from .temperature_estimators import displacement_temperature
 
     epochs = np.asarray(res.epochs, dtype=float)[:, None]
     ok = (epochs >= burn) & (epochs < np.asarray(escape_epoch, dtype=float)[None, :] - margin) & live[None, :]
