@@ -145,6 +145,8 @@ def test_mfpt_discrete_chain_statuses_and_errors():
     xs = np.linspace(a, b, 801)
     dead = mfpt_discrete_chain(_DW, (xs, np.maximum(xs + 1.5, 0.0)), x0, b, a, lr=0.05)
     assert dead.status is Validity.NOT_APPLICABLE and dead.reason == "zero_temperature" and dead.tau == math.inf
+    frozen = mfpt_discrete_chain(_DW, lambda t, x, p: 1e-3 + 0 * x, x0, b, a, lr=0.05)  # dE/T = 250
+    assert frozen.status is not Validity.VALID and frozen.reason == "ill_conditioned"
     with pytest.raises(InputError, match="x0"):
         mfpt_discrete_chain(_DW, _temp, 1.0, b, a, lr=0.05)
     with pytest.raises(InputError, match="lr"):

@@ -220,7 +220,7 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
     for q in r4.points:
         assert q["dE_over_T"] >= 3.0, q
         assert q["dE_over_T"] == pytest.approx(q["barrier_reverse"] / q["T_eff"])
-        keys = ({"discrete_chain", "state_dependent", "constant_t"} if q["replacement"]
+        keys = ({"discrete_chain", "batch_chain", "state_dependent", "constant_t"} if q["replacement"]
                 else {"shuffled_boundary", "shuffled_epoch_mean"})
         assert set(q["predictions"]) == keys
         head = "discrete_chain" if q["replacement"] else "shuffled_boundary"
@@ -238,6 +238,7 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
             sh = shuffled_epoch_model(q["lr"], q["batch"], p["n_train"], q["c_e_start"], q["curvature_e"])
             assert q["T_eff"] == pytest.approx(sh.temperature_boundary, rel=1e-12) and q["T_eff"] < T_wr
     assert set(r4.measurement["verdicts"]) == {"with_replacement", "with_replacement_continuous",
+                                                "with_replacement_batch_chain",
                                                 "with_replacement_constant_t", "shuffled_epochs",
                                                 "shuffled_epochs_epoch_mean"}
     assert paragraph(r4)  # renders from the numbers alone

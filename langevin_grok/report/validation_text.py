@@ -147,7 +147,9 @@ def _sgd_reverse_verdict(r) -> str:
         return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "- (no escapes)"
 
     return (f"with replacement: measured/predicted {rng('discrete_chain', True)} for the discrete-time chain "
-            f"with T(r) (recommended, {v['with_replacement']}), {rng('state_dependent', True)} for its "
+            f"with T(r) (recommended, {v['with_replacement']}), {rng('batch_chain', True)} for the chain with the "
+            f"exact batch-mean step of the real per-sample gradients ({v.get('with_replacement_batch_chain', '-')}), "
+            f"{rng('state_dependent', True)} for its "
             f"continuous limit ({v['with_replacement_continuous']}), {rng('constant_t', True)} for T at the start "
             f"({v['with_replacement_constant_t']}); shuffled epochs: {rng('shuffled_boundary', False)} for the "
             f"epoch-boundary temperature (recommended, {v['shuffled_epochs']}), "
@@ -164,8 +166,13 @@ def _line_summary(r) -> str:
 
     if not any(p.get("line_sgd") for p in r.points):
         return ""
+    bc = [p["line_sgd"]["batch_chain"] for p in r.points if p["replacement"] and (p.get("line_sgd") or {}).get(
+        "batch_chain") and p["line_sgd"]["batch_chain"]["ratio"] is not None]
+    bc_text = "" if not bc else (
+        f" (line/batch chain {_fmt(min(c['ratio'] for c in bc), 3)}..{_fmt(max(c['ratio'] for c in bc), 3)}, "
+        f"{sum(bool(c['within']) for c in bc)} of {len(bc)} inside the line's CI)")
     return ("SGD on the escape line with the real per-sample gradients (a simulation, not a prediction): with "
-            f"replacement line/predicted {rng('line_over_prediction', True)}, network/line "
+            f"replacement line/predicted {rng('line_over_prediction', True)}{bc_text}, network/line "
             f"{rng('network_over_line', True)}; shuffled epochs line/predicted {rng('line_over_prediction', False)}, "
             f"network/line {rng('network_over_line', False)}")
 

@@ -189,39 +189,61 @@ class ChainMFPTResult:
         return _clean(asdict(self))
 
 
-def _chain_solve(gu, Tf, a, x0, b, lr, per_sd, order=8):
-    """Nystrom solve of tau = 1 + K tau on [a, b] (a < x0 < b): Gauss-Legendre panels of width ~ one step's
-    noise s.d. / ``per_sd`` ... returns (mean steps at x0, n nodes, condition, max lr|U''|)."""
-    from scipy.linalg import lapack, lu_factor, lu_solve
-
-    probe = np.linspace(a, b, 4001)
-    Tp = Tf(probe)
-    if not np.all(Tp > 0):
-        return None
-    sd_min = math.sqrt(2.0 * lr * float(Tp.min()))
-    n_pan = max(int(math.ceil((b - a) / sd_min * per_sd)), 4)
+def _panels(a: float, b: float, width: float, order: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [a, b] in panels of at most ``width``."""
+    n_pan = max(int(math.ceil((b - a) / width)), 4)
     g, gw = np.polynomial.legendre.leggauss(order)
     edges = np.linspace(a, b, n_pan + 1)
     half = 0.5 * np.diff(edges)
-    y = ((edges[:-1] + half)[:, None] + half[:, None] * g[None, :]).ravel()
-    w = (half[:, None] * gw[None, :]).ravel()
-    curv = np.gradient(gu(probe), probe)
-    max_curv = float(lr * np.max(np.abs(curv)))
+    return ((edges[:-1] + half)[:, None] + half[:, None] * g[None, :]).ravel(), (half[:, None] * gw[None, :]).ravel()
 
-    def kernel(x):
-        m = x - lr * gu(x)
-        s = np.sqrt(2.0 * lr * Tf(x))
-        z = (y[None, :] - m[:, None]) / s[:, None]
-        zr = (2.0 * a - y[None, :] - m[:, None]) / s[:, None]  # image across the reflecting end
-        return (np.exp(-0.5 * z ** 2) + np.exp(-0.5 * zr ** 2)) * (w[None, :] / (math.sqrt(2 * math.pi) * s[:, None]))
 
-    A = np.eye(y.size) - kernel(y)
+def nystrom_mean_steps(kernel, a: float, x0: float, b: float, width: float) -> tuple[float, int, float]:
+    """Mean number of steps from x0 until a chain on [a, b] first lands beyond b (a < x0 < b).
+
+    Solves ``n(x) = 1 + int_a^b K(x, y) n(y) dy`` by Nystrom on Gauss-Legendre panels of at most ``width``
+    (:func:`_panels`, 8 nodes each); ``kernel(x, y, w)`` returns the matrix ``K(x_i, y_j) w_j`` (transition
+    density times quadrature weight, including any image across a reflecting end a). Returns
+    ``(n(x0), nodes, condition)``, the condition a LAPACK 1-norm estimate of ``I - K``.
+    """
+    from scipy.linalg import lapack, lu_factor, lu_solve
+
+    y, w = _panels(a, b, width)
+    A = np.eye(y.size) - kernel(y, y, w)
     lu = lu_factor(A)
-    tau = lu_solve(lu, np.ones(y.size))
-    rcond, _ = lapack.dgecon(lu[0], float(np.abs(A).sum(axis=0).max()), norm="1")  # LAPACK 1-norm estimate
+    n = lu_solve(lu, np.ones(y.size))
+    rcond, _ = lapack.dgecon(lu[0], float(np.abs(A).sum(axis=0).max()), norm="1")
     cond = 1.0 / rcond if rcond > 0 else math.inf
-    t0 = 1.0 + float((kernel(np.array([x0])) @ tau)[0])  # Nystrom interpolation at the start
-    return t0, y.size, cond, max_curv
+    return 1.0 + float((kernel(np.array([x0]), y, w) @ n)[0]), y.size, cond  # Nystrom interpolation at x0
+
+
+def refine_chain_mfpt(kernel, a, x0, b, lr, sd, max_curv, *, rtol, per_sd, max_nodes, report) -> ChainMFPTResult:
+    """Node doubling around :func:`nystrom_mean_steps` until tau changes by < rtol; statuses as
+    :class:`ChainMFPTResult` (``report`` = the (x0, target, reflect) to record, in the caller's orientation)."""
+    if max_curv >= 2.0:
+        return ChainMFPTResult(math.nan, math.nan, math.nan, *report, lr, math.nan, 0, math.nan, max_curv,
+                               Validity.NOT_APPLICABLE, "unstable_step")
+    prev, err = None, math.inf
+    while True:
+        steps, n, cond = nystrom_mean_steps(kernel, a, x0, b, sd / per_sd)
+        if prev is not None:
+            err = abs(steps / prev - 1.0)
+            if err < rtol:
+                break
+        if 2 * n > max_nodes:
+            break
+        prev, per_sd = steps, 2.0 * per_sd
+    if not (steps > 0 and math.isfinite(steps)):  # the solve lost every digit (astronomical escape times)
+        return ChainMFPTResult(math.nan, math.nan, math.nan, *report, lr, err, n, cond, max_curv,
+                               Validity.NOT_APPLICABLE, "ill_conditioned")
+    if err >= rtol:
+        st, rs = Validity.MARGINAL, "not_converged"
+    elif cond > 1e11:
+        st, rs = Validity.MARGINAL, "ill_conditioned"
+    else:
+        st, rs = Validity.VALID, "ok"
+    tau = lr * steps
+    return ChainMFPTResult(tau, math.log(tau), steps, *report, lr, err, n, cond, max_curv, st, rs)
 
 
 def mfpt_discrete_chain(grad_u, temperature, x0: float, target: float, reflect: float, params=(), *, lr: float,
@@ -239,7 +261,8 @@ def mfpt_discrete_chain(grad_u, temperature, x0: float, target: float, reflect: 
     interval between ``reflect`` and ``target``, K the Gaussian step density (folded at ``reflect``: a
     reflecting end, to be placed where the density is negligible, as for the continuous MFPT). Nystrom
     discretisation on Gauss-Legendre panels about one step's noise s.d. wide, nodes doubled until tau changes
-    by less than ``rtol``. Returns tau = lr n(x0) in SDE time (docs/theory.md, section "With replacement").
+    by less than ``rtol`` (:func:`nystrom_mean_steps`). Returns tau = lr n(x0) in SDE time (docs/theory.md,
+    section "With replacement").
 
     Parameters
     ----------
@@ -264,31 +287,22 @@ def mfpt_discrete_chain(grad_u, temperature, x0: float, target: float, reflect: 
     gu = lambda y: s * np.asarray(grad_u(0.0, s * y, p), dtype=float) * np.ones_like(y)  # noqa: E731
     Tf = lambda y: Tf0(s * y)  # noqa: E731
     A, X0, Bn = s * a, s * x0, s * b
-    prev, err, out = None, math.inf, None
-    while True:
-        out = _chain_solve(gu, Tf, A, X0, Bn, lr, per_sd)
-        if out is None:
-            return ChainMFPTResult(math.inf, math.inf, math.inf, x0, b, a, lr, math.nan, 0, math.nan, math.nan,
-                                   Validity.NOT_APPLICABLE, "zero_temperature")
-        if out[3] >= 2.0:
-            return ChainMFPTResult(math.nan, math.nan, math.nan, x0, b, a, lr, math.nan, out[1], math.nan, out[3],
-                                   Validity.NOT_APPLICABLE, "unstable_step")
-        if prev is not None:
-            err = abs(out[0] / prev - 1.0)
-            if err < rtol:
-                break
-        if 2 * out[1] > max_nodes:
-            break
-        prev, per_sd = out[0], 2.0 * per_sd
-    steps, n, cond, curv = out
-    if err >= rtol:
-        st, rs = Validity.MARGINAL, "not_converged"
-    elif cond > 1e11:
-        st, rs = Validity.MARGINAL, "ill_conditioned"
-    else:
-        st, rs = Validity.VALID, "ok"
-    tau = lr * steps
-    return ChainMFPTResult(tau, math.log(tau), steps, x0, b, a, lr, err, n, cond, curv, st, rs)
+    probe = np.linspace(A, Bn, 4001)
+    Tp = Tf(probe)
+    if not np.all(Tp > 0):
+        return ChainMFPTResult(math.inf, math.inf, math.inf, x0, b, a, lr, math.nan, 0, math.nan, math.nan,
+                               Validity.NOT_APPLICABLE, "zero_temperature")
+    max_curv = float(lr * np.max(np.abs(np.gradient(gu(probe), probe))))
+
+    def kernel(x, y, w):
+        m = x - lr * gu(x)
+        sd = np.sqrt(2.0 * lr * Tf(x))
+        z = (y[None, :] - m[:, None]) / sd[:, None]
+        zr = (2.0 * A - y[None, :] - m[:, None]) / sd[:, None]  # image across the reflecting end
+        return (np.exp(-0.5 * z ** 2) + np.exp(-0.5 * zr ** 2)) * (w[None, :] / (math.sqrt(2 * math.pi) * sd[:, None]))
+
+    return refine_chain_mfpt(kernel, A, X0, Bn, lr, math.sqrt(2.0 * lr * float(Tp.min())), max_curv, rtol=rtol,
+                             per_sd=per_sd, max_nodes=max_nodes, report=(x0, b, a))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ section 2):
   exact mean first-passage time of the discrete-time SGD chain on the arc with the state-dependent
   T(r) = lr c_e(r) / (2B) measured along the escape path (``discrete_chain``, recommended: the noise model
   of independent batches, step by step, without an expansion in lr), its continuous-time limit
-  (``state_dependent``, the exact 1-D MFPT with T(r)) and the exact 1-D MFPT at the start's T (``constant_t``);
+  (``state_dependent``, the exact 1-D MFPT with T(r)), the exact 1-D MFPT at the start's T (``constant_t``),
+  and the exact MFPT of the chain whose step is the exact batch mean of the data's per-sample gradients along
+  the escape line (``batch_chain``: the 1-D theory with the real, skewed noise; it predicts line SGD);
 - shuffled epochs (the paper's protocol): the equipartition temperatures of the exact linear model
   (:func:`langevin_grok.sgd.noise_models.shuffled_epoch_model`) with the start's c_e and curvature, at epoch
   boundaries (``shuffled_boundary``, recommended: the epoch-level temperature) and averaged over the steps of
@@ -73,7 +75,12 @@ def path_predictions(P: dict, depth: int, width: int, lr: float, batch: int, n_p
     grad = lambda t, x, q: -arc_force(t, x, q)  # noqa: E731
     cont = mfpt_state_dependent(grad, (nodes, vals), r_min, r_tgt, r_ref, p)
     chain = mfpt_discrete_chain(grad, (nodes, vals), r_min, r_tgt, r_ref, p, lr=lr)
-    return {"state_dependent": cont, "discrete_chain": chain}, {
+    out = {"state_dependent": cont, "discrete_chain": chain}
+    if "line" in P:  # the exact batch-mean step on the line (line coordinate: distance from the start)
+        from ..sgd.line_sgd import mfpt_line_sgd
+        out["batch_chain"] = mfpt_line_sgd(P["line"], lr, batch, r_target=P["line_target"],
+                                           r_reflect=-(r_ref - r_min))
+    return out, {
         "r": r.tolist(), "temperature": T.tolist(), "c_e": np.asarray(pn.noise).tolist(), "reflect": r_ref}
 
 
@@ -94,6 +101,7 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> t
         T = sgd_temperature(s.lr, B, c_e, replacement=True)
         path, _ = path_predictions(P, s.depth, s.width, s.lr, B)
         preds = {"discrete_chain": _entry(path["discrete_chain"]),
+                 "batch_chain": _entry(path["batch_chain"]),
                  "state_dependent": _entry(path["state_dependent"]),
                  "constant_t": _entry(exact_mfpt_1d(s.depth, eta, beta, T, "reverse"))}
         return preds, T, "with_replacement"
@@ -108,7 +116,7 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> t
 
 
 HEAD = {True: "discrete_chain", False: "shuffled_boundary"}
-METHODS = {True: ("discrete_chain", "state_dependent", "constant_t"),
+METHODS = {True: ("discrete_chain", "batch_chain", "state_dependent", "constant_t"),
            False: ("shuffled_boundary", "shuffled_epoch_mean")}
 
 
@@ -149,8 +157,9 @@ def _setups(s: SGDReverseSettings, seed: int) -> dict:
 
 
 def _line_reference(P: dict, s: SGDReverseSettings, B: int, replacement: bool, reps: int, epochs: int, seed: int,
-                    cache, key: int, est_network, prediction) -> dict:
-    """SGD on the escape line (real per-sample gradients, same protocol, replicas and run length)."""
+                    cache, key: int, est_network, prediction, batch_chain=None) -> dict:
+    """SGD on the escape line (real per-sample gradients, same protocol, replicas and run length), and with
+    independent batches the exact batch-chain MFPT against it (``batch_chain``: ratio, within, half_widths, z)."""
     from ..sgd.line_sgd import line_sgd_escape
     from ..theory.stats import exponential_mle
 
@@ -166,7 +175,8 @@ def _line_reference(P: dict, s: SGDReverseSettings, B: int, replacement: bool, r
             "ci_high": est.ci_high if fin(est.ci_high) else None, "n_escaped": est.n_events, "n_paths": reps,
             "seed": seed, "n_diverged": sim["n_diverged"],
             "line_over_prediction": est.mean / prediction if fin(est.mean) and prediction else None,
-            "network_over_line": (est_network.mean / est.mean if fin(est.mean) and fin(est_network.mean) else None)}
+            "network_over_line": (est_network.mean / est.mean if fin(est.mean) and fin(est_network.mean) else None),
+            "batch_chain": None if batch_chain is None else compare_time(batch_chain, est)}
 
 
 def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> list:
@@ -193,7 +203,8 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
         head = preds[HEAD[replacement]]
         tm = _temperature_check(sim.get("temperature_measured"), T, s.lr, P["curvature_e"], replacement)
         line = _line_reference(P, s, B, replacement, reps, sim["epochs"], child_seed(seed, 4, 200 + base + k),
-                               cache, 200 + base + k, est, head["value"])
+                               cache, 200 + base + k, est, head["value"],
+                               preds["batch_chain"]["value"] if replacement else None)
         points.append(time_point(
             barrier / T, head["value"], est, model, predictions=preds, fraction=float(frac), beta=P["beta"],
             barrier_reverse=barrier, c_e_start=P["c_e"], curvature_e=P["curvature_e"], batch=B, lr=s.lr,
@@ -232,6 +243,7 @@ def run_sgd_reverse(s: SGDReverseSettings, seed: int, progress=False, parts: Par
     verdicts = {"with_replacement": _verdict(wr, "discrete_chain", comb["with_replacement"]["discrete_chain"]),
                 "with_replacement_continuous": _verdict(wr, "state_dependent",
                                                         comb["with_replacement"]["state_dependent"]),
+                "with_replacement_batch_chain": _verdict(wr, "batch_chain", comb["with_replacement"]["batch_chain"]),
                 "with_replacement_constant_t": _verdict(wr, "constant_t", comb["with_replacement"]["constant_t"]),
                 "shuffled_epochs": _verdict(sh, "shuffled_boundary", comb["shuffled_epochs"]["shuffled_boundary"]),
                 "shuffled_epochs_epoch_mean": _verdict(sh, "shuffled_epoch_mean",
