@@ -6,7 +6,8 @@ seed from validation seed 0; beta at fraction 0.5 of the way from beta* to beta_
 replacement). Prints medians over ``--repeats`` runs (after one warm-up call, so numba compilation is not
 timed) and the ratios:
 
-- ``mfpt_discrete_chain`` / ``mfpt_state_dependent`` wall time on the measured T(r) of the path;
+- ``mfpt_discrete_chain`` / ``mfpt_state_dependent`` wall time on the measured T(r) of the path, and
+  ``mfpt_line_sgd`` (the exact batch-mean step) / ``mfpt_discrete_chain``;
 - line SGD path-steps/s (real per-sample gradients and Gaussian variant) / network SGD replica-steps/s
   (``sgd.trainer.train``, same protocol, 64 replicas, ``--epochs`` epochs, no early stop).
 
@@ -65,6 +66,15 @@ def main():
     t_cont = median_time(lambda: mfpt_state_dependent(grad, (nodes, vals), r_min, r_tgt, info["reflect"], p), a.repeats)
     t_chain = median_time(lambda: mfpt_discrete_chain(grad, (nodes, vals), r_min, r_tgt, info["reflect"], p, lr=lr),
                           a.repeats)
+    from langevin_grok.sgd.line_sgd import line_noise as _ln, mfpt_line_sgd
+
+    ln0 = _ln(P["data"].x_train, P["data"].y_train, L, s.width, P["beta"], P["start"].theta, P["saddle"].theta)
+    a_tgt = float(P["rule"].details["lambda_target"]) ** (1 / L)
+    tgt = (a_min - a_tgt) / (a_min - float(P["saddle"].amplitudes[1])) * ln0.length
+    bc = lambda: mfpt_line_sgd(ln0, lr, B, r_target=tgt, r_reflect=-(info["reflect"] - r_min))  # noqa: E731
+    t_batch = median_time(bc, a.repeats)
+    print(f"exact MFPT on the path (lr {lr}, B {B}): batch-mean chain {t_batch * 1e3:.1f} ms (tau "
+          f"{bc().tau:.4g}); batch chain / Gaussian chain time {t_batch / t_chain:.3g}")
     print(f"exact MFPT on the path (lr {lr}, B {B}): continuous {t_cont * 1e3:.1f} ms (tau "
           f"{res['state_dependent'].tau:.4g}), discrete chain {t_chain * 1e3:.1f} ms (tau "
           f"{res['discrete_chain'].tau:.4g}, {res['discrete_chain'].n_grid} nodes); chain / continuous time "
