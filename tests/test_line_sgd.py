@@ -129,3 +129,25 @@ def test_exact_batch_chain_against_line_sgd_and_the_gaussian_chain(problem):
                                lr=0.05)
     assert ex_g.status is Validity.VALID
     assert ex_g.tau == pytest.approx(ch_g.tau, rel=0.01)
+
+
+def test_dead_units_stay_dead_so_width_2_and_10_run_identically():
+    """From the canonical learned rank-2 state, the unused hidden units of w = 10 carry exactly zero weight
+    and every per-sample gradient on them is zero, so SGD never moves them: the reverse-escape ensemble of the
+    paper network (w = 10, 140 weights) gives bit-identical escape times to the w = 2 network (12 weights) with
+    the same data, batches and seed. What the 1-D line misses therefore lives in the 11 directions of the
+    rank-2 subnetwork transverse to the escape line (docs/theory.md, "SGD on the escape line")."""
+    from langevin_grok._core.seeds import child_seed
+    from langevin_grok.sgd.reverse import reverse_escape_ensemble
+    from langevin_grok.validation import row_sgd
+    from langevin_grok.validation.config import SGDReverseSettings
+
+    out = {}
+    for w in (2, 10):
+        P = row_sgd._reverse_setup(SGDReverseSettings(width=w), 0, 0.5)
+        sim = reverse_escape_ensemble(P["data"], P["start"].theta, width=w, beta=P["beta"], lr=0.3, batch=40,
+                                      max_time=1500.0, replicas=6, seed=child_seed(0, 4, 1), rule=P["rule"],
+                                      replacement=True)
+        out[w] = (np.asarray(sim["t_sde"]), np.asarray(sim["observed"]))
+    assert out[2][1].any()
+    assert np.array_equal(out[2][0], out[10][0]) and np.array_equal(out[2][1], out[10][1])
