@@ -95,6 +95,8 @@ def test_line_sgd_is_reproducible_and_checks_its_inputs(problem):
         line_sgd_escape(line, 0.3, 32, seed=7, **{**kw, "n_paths": 0})
     with pytest.raises(InputError, match="lr"):
         line_sgd_escape(line, -1.0, 32, seed=7, **kw)
+    with pytest.raises(InputError, match="n_paths.*memory"):  # refused before any allocation
+        line_sgd_escape(line, 0.3, 32, seed=7, **{**kw, "n_paths": 10 ** 12})
 
 
 def test_exact_batch_chain_against_line_sgd_and_the_gaussian_chain(problem):

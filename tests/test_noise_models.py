@@ -196,6 +196,10 @@ def test_displacement_temperature_input_checks():
         displacement_temperature(x[:, :2], 1.0)
     with pytest.raises(InputError, match="not both"):
         displacement_temperature(x, 1.0, grad_u=lambda t, y, p: y, curvature=1.0)
+    with pytest.raises(InputError, match="numeric"):
+        displacement_temperature("abc", 1.0)
+    with pytest.raises(InputError, match="samples"):
+        displacement_temperature(np.array([[1.0, 2.0, np.inf, 3.0]]), 1.0)
 
 
 @pytest.mark.slow

@@ -151,6 +151,8 @@ def test_mfpt_discrete_chain_statuses_and_errors():
         mfpt_discrete_chain(_DW, _temp, 1.0, b, a, lr=0.05)
     with pytest.raises(InputError, match="lr"):
         mfpt_discrete_chain(_DW, _temp, x0, b, a, lr=0.0)
+    with pytest.raises(InputError, match="temperature must be finite"):
+        mfpt_discrete_chain(_DW, lambda t, x, p: np.nan * x, x0, b, a, lr=0.05)
 
 
 def test_escape_path_noise_vanishes_at_the_trap_like_a_product_of_l_minus_1_amplitudes():

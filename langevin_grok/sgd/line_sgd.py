@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 import numba
 import numpy as np
 
-from .._core.checks import InputError, check_finite, check_int, check_positive
+from .._core.checks import InputError, check_finite, check_int, check_memory, check_positive
 from .._core.seeds import as_seed_sequence
 from .noise import per_sample_grads
 from .noise_models import _check_protocol, _clean
@@ -222,6 +222,8 @@ def line_sgd_escape(line: LineNoise, lr: float, batch: int, *, r_target: float, 
     sign = 1.0 if target > x0 else -1.0
     x = np.full(M, x0)
     first = np.full(M, -1, dtype=np.int64)
+    # one epoch of draws for every path must fit (the chunk of epochs is then sized to memory_mb)
+    check_memory("n_paths", 4.0 * M * max(per_epoch, 2 * m) + 24.0 * M, "one epoch of batch draws")
     chunk = max(1, min(E, int(mem * 2 ** 20 / (4 * M * max(per_epoch, m * 2)))))
     C = np.ascontiguousarray(line.coefficients)
     cm = C.mean(axis=0)

@@ -289,6 +289,8 @@ def mfpt_discrete_chain(grad_u, temperature, x0: float, target: float, reflect: 
     A, X0, Bn = s * a, s * x0, s * b
     probe = np.linspace(A, Bn, 4001)
     Tp = Tf(probe)
+    if not np.all(np.isfinite(Tp)):
+        raise InputError(f"temperature must be finite on [{min(a, b):g}, {max(a, b):g}], got non-finite values")
     if not np.all(Tp > 0):
         return ChainMFPTResult(math.inf, math.inf, math.inf, x0, b, a, lr, math.nan, 0, math.nan, math.nan,
                                Validity.NOT_APPLICABLE, "zero_temperature")

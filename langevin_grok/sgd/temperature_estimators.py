@@ -19,6 +19,14 @@ from .noise_models import NoiseModelName, _clean
 __all__ = ["EffectiveTemperature", "equipartition_temperature", "DisplacementTemperature", "displacement_temperature"]
 
 
+def _as_samples(samples) -> np.ndarray:
+    try:
+        x = np.asarray(samples, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"samples must be a numeric (n_paths, n_times) array, got {type(samples).__name__}") from None
+    return x[None, :] if x.ndim == 1 else x
+
+
 @dataclass(frozen=True)
 class EffectiveTemperature:
     """Temperature measured from samples of the dynamics in a well (equipartition).
@@ -55,9 +63,7 @@ def equipartition_temperature(samples, *, curvature: float | None = None, grad_u
     samples : (n_paths, n_samples) or (n_samples,) array of the coordinate; rows must be independent
         paths for the standard error (the per-path means of the statistic; None with one path).
     """
-    x = np.asarray(samples, dtype=float)
-    if x.ndim == 1:
-        x = x[None, :]
+    x = _as_samples(samples)
     if x.ndim != 2 or x.size < 2 or not np.all(np.isfinite(x)):
         raise InputError(f"samples must be a finite (n_paths, n_samples) array with >= 2 values, got {x.shape}")
     if (curvature is None) == (grad_u is None):
@@ -131,9 +137,7 @@ def displacement_temperature(samples, interval: float, *, grad_u=None, params=()
     read the temperature off the relaxation rather than off a curvature. Every reading keeps only the first two
     moments; for what they do not say about escape, see docs/theory.md, "Shuffled epochs".
     """
-    x = np.asarray(samples, dtype=float)
-    if x.ndim == 1:
-        x = x[None, :]
+    x = _as_samples(samples)
     if x.ndim != 2 or x.shape[1] < 3 or np.any(np.isinf(x)) or np.isnan(x).all():
         raise InputError(f"samples must be a finite (n_paths, n_times) array with >= 3 times (NaN marks a missing "
                          f"sample), got shape {x.shape}")
