@@ -220,10 +220,10 @@ def line_sgd_escape(line: LineNoise, lr: float, batch: int, *, r_target: float, 
     starts = np.arange(m, dtype=np.int64) * B
     ends = np.minimum(starts + B, per_epoch).astype(np.int64)
     sign = 1.0 if target > x0 else -1.0
-    x = np.full(M, x0)
-    first = np.full(M, -1, dtype=np.int64)
     # one epoch of draws for every path must fit (the chunk of epochs is then sized to memory_mb)
     check_memory("n_paths", 4.0 * M * max(per_epoch, 2 * m) + 24.0 * M, "one epoch of batch draws")
+    x = np.full(M, x0)
+    first = np.full(M, -1, dtype=np.int64)
     chunk = max(1, min(E, int(mem * 2 ** 20 / (4 * M * max(per_epoch, m * 2)))))
     C = np.ascontiguousarray(line.coefficients)
     cm = C.mean(axis=0)
