@@ -46,7 +46,10 @@ __all__ = ["run_sgd_reverse", "path_predictions"]
 def path_predictions(P: dict, depth: int, width: int, lr: float, batch: int, n_points: int = 25):
     """Exact 1-D MFPTs on the arc with T(r) = lr c_e(r) / (2B) measured along the escape path (reverse escape):
     the discrete-time SGD chain (:func:`langevin_grok.sgd.path_noise.mfpt_discrete_chain`) and its continuous
-    limit (:func:`langevin_grok.sgd.path_noise.mfpt_state_dependent`).
+    limit (:func:`langevin_grok.sgd.path_noise.mfpt_state_dependent`); and, when ``P`` holds the escape line's
+    per-sample gradients (``P["line"]``, ``P["line_target"]``), the chain with the exact batch-mean step
+    (:func:`langevin_grok.sgd.line_sgd.mfpt_line_sgd`, key ``batch_chain``; line coordinate = distance from the
+    start, r_min - r).
 
     The balanced path from the learned minimum through the saddle is a straight chord in weight space with
     arc length r = sqrt(L) a (docs/theory.md, "Weight space, noise and time"); c_e is measured along it out to
@@ -68,9 +71,9 @@ def path_predictions(P: dict, depth: int, width: int, lr: float, batch: int, n_p
     T = np.asarray(pn.temperature, dtype=float)
     r_min, r_tgt = math.sqrt(L) * a_min, math.sqrt(L) * a_tgt
     p = (float(L), float(P["eta"]), float(P["beta"]))
-    out = r_min + np.linspace(0.0, 1.0, 20001)[1:] * r_min
-    rise = (arc_potential(0.0, out, p) - arc_potential(0.0, r_min, p)) / T[0]
-    r_ref = float(out[np.argmax(rise >= 30.0)]) if np.any(rise >= 30.0) else 2.0 * r_min
+    beyond = r_min + np.linspace(0.0, 1.0, 20001)[1:] * r_min  # the far side of the learned minimum
+    rise = (arc_potential(0.0, beyond, p) - arc_potential(0.0, r_min, p)) / T[0]
+    r_ref = float(beyond[np.argmax(rise >= 30.0)]) if np.any(rise >= 30.0) else 2.0 * r_min
     nodes, vals = np.append(r[::-1], r_ref), np.append(T[::-1], T[0])
     grad = lambda t, x, q: -arc_force(t, x, q)  # noqa: E731
     cont = mfpt_state_dependent(grad, (nodes, vals), r_min, r_tgt, r_ref, p)
