@@ -147,11 +147,11 @@ def _sgd_reverse_verdict(r) -> str:
         return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "- (no escapes)"
 
     return (f"with replacement: measured/predicted {rng('discrete_chain', True)} for the discrete-time chain "
-            f"with T(r) (recommended, {v['with_replacement']}), {rng('batch_chain', True)} for the chain with the "
-            f"exact batch-mean step of the real per-sample gradients ({v.get('with_replacement_batch_chain', '-')}), "
-            f"{rng('state_dependent', True)} for its "
+            f"with T(r) (recommended, {v['with_replacement']}), {rng('state_dependent', True)} for its "
             f"continuous limit ({v['with_replacement_continuous']}), {rng('constant_t', True)} for T at the start "
-            f"({v['with_replacement_constant_t']}); shuffled epochs: {rng('shuffled_boundary', False)} for the "
+            f"({v['with_replacement_constant_t']}), {rng('batch_chain', True)} for the chain with the exact "
+            f"batch-mean step of the real per-sample gradients ({v.get('with_replacement_batch_chain', '-')}); "
+            f"shuffled epochs: {rng('shuffled_boundary', False)} for the "
             f"epoch-boundary temperature (recommended, {v['shuffled_epochs']}), "
             f"{rng('shuffled_epoch_mean', False)} for the epoch-mean temperature "
             f"({v['shuffled_epochs_epoch_mean']}). {_line_summary(r)}")
@@ -209,7 +209,8 @@ def _sgd_reverse_paragraph(r) -> str:
         "rank-2 learned stationary point; escape when lambda_2 (empirical singular vectors) falls below "
         f"lambda_sad/2. lr = {P['lr']:g}. Noise models (docs/theory.md, section 2): independent batches T = lr "
         "c_e/(2B), with the exact MFPT of the discrete-time SGD chain with the state-dependent T(r) measured "
-        "along the path (recommended), its continuous limit, and the exact 1-D MFPT at the start's T; shuffled "
+        "along the path (recommended), its continuous limit, the exact 1-D MFPT at the start's T, and the chain "
+        "whose step is the exact batch mean of the real per-sample gradients along the escape line; shuffled "
         "epochs: the epoch-boundary (recommended) and the epoch-mean temperatures of the exact linear model in the "
         f"exact 1-D MFPT. {text}. Verdicts: {_sgd_reverse_verdict(r)}."
     )
