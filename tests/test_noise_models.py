@@ -185,6 +185,19 @@ def test_displacement_temperature_reads_sgd_noise_per_protocol():
         h_fit = -math.log(1 - lr * h) / lr
         assert fit.relaxation_rate == pytest.approx(h_fit, rel=0.04)
         assert fit.temperature == pytest.approx(h_fit * sh.var_boundary, rel=0.04)
+        # with replacement, read the same way: T 2/(2 - lr h) (-ln(1 - lr h))/(lr h), the value validation row 4
+        # sets beside each run's own reading (row_sgd_reverse._temperature_check)
+        from langevin_grok.validation.row_sgd_reverse import _temperature_check
+
+        xw = simulate_sgd_1d(grad, z, lr, b, 120, 3000, replacement=True, rng=8)[:, 20:]
+        fw = displacement_temperature(xw, (n // b) * lr, x_min=0.0)
+        model = T * 2 / (2 - lr * h) * h_fit / h
+        assert fw.temperature == pytest.approx(model, rel=0.04)
+        chk = _temperature_check(fw.to_dict(), T, lr, h, True)
+        assert chk["model"] == pytest.approx(model, rel=1e-12)
+        assert chk["relaxation_rate_model"] == pytest.approx(h_fit, rel=1e-12)
+        chk_sh = _temperature_check(fit.to_dict(), sh.temperature_boundary, lr, h, False)
+        assert chk_sh["model"] == pytest.approx(h_fit * sh.var_boundary, rel=1e-12)
 
 
 def test_displacement_temperature_input_checks():
