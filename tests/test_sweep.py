@@ -280,7 +280,8 @@ def _count_done(db: Path) -> int:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_kill9_midrun_then_rerun_completes_exactly_the_missing_tasks(tmp_path):
-    # 12 engine tasks (arc model, 16 paths x 8000 steps each) on 2 workers.
+    # 12 engine tasks (arc model, 2000 paths x up to 8000 steps each, long enough that the kill lands while
+    # tasks remain: with 16 paths a warm worker finished all 12 within the poll interval) on 2 workers.
     cfg_text = """
 [sweep]
 kind = "simulate"
@@ -293,7 +294,7 @@ temperature = [0.02, 0.03]
 depth = 3
 sv = 0.8
 beta = 0.32
-paths = 16
+paths = 2000
 max_time = 8.0
 """
     cfg = write_toml(tmp_path / "killme.toml", cfg_text)
