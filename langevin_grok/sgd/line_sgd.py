@@ -29,7 +29,8 @@ import numpy as np
 from .._core.checks import InputError, check_finite, check_int, check_memory, check_positive
 from .._core.seeds import as_seed_sequence
 from .noise import per_sample_grads
-from .noise_models import _check_protocol, _clean
+from .noise_models import Validity, _check_protocol, _clean
+from .path_noise import ChainMFPTResult, check_interval, refine_chain_mfpt
 
 __all__ = ["LineNoise", "line_noise", "LineEscape", "line_sgd_escape", "mfpt_line_sgd"]
 
@@ -132,6 +133,16 @@ class LineEscape:
 
 
 @numba.njit(cache=True, nogil=True)
+def _epoch_end(xi, epoch, target, sign):  # pragma: no cover (compiled)
+    """What an epoch boundary says of a path at ``xi``: -2 diverged, ``epoch`` escaped, -1 still in the well."""
+    if not np.isfinite(xi):
+        return -2
+    if sign * (xi - target) >= 0.0:
+        return epoch
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
 def _line_chunk(C, idx, starts, ends, x, first, ep0, lr, target, sign):  # pragma: no cover (compiled)
     M, E = idx.shape[0], idx.shape[1]
     K = C.shape[1]
@@ -152,11 +163,9 @@ def _line_chunk(C, idx, starts, ends, x, first, ep0, lr, target, sign):  # pragm
                 for k in range(K - 2, -1, -1):
                     g = g * xi + acc[k]
                 xi -= lr * g / (ends[j] - starts[j])
-            if not np.isfinite(xi):
-                first[i] = -2
-                break
-            if sign * (xi - target) >= 0.0:
-                first[i] = ep0 + e + 1
+            f = _epoch_end(xi, ep0 + e + 1, target, sign)
+            if f != -1:
+                first[i] = f
                 break
         x[i] = xi
 
@@ -182,11 +191,9 @@ def _gauss_chunk(cm, S, z, sizes, x, first, ep0, lr, target, sign):  # pragma: n
                     for q in range(K):
                         v += pw[k] * S[k, q] * pw[q]
                 xi -= lr * (g + math.sqrt(max(v, 0.0) / sizes[j]) * z[i, e, j])
-            if not np.isfinite(xi):
-                first[i] = -2
-                break
-            if sign * (xi - target) >= 0.0:
-                first[i] = ep0 + e + 1
+            f = _epoch_end(xi, ep0 + e + 1, target, sign)
+            if f != -1:
+                first[i] = f
                 break
         x[i] = xi
 
@@ -315,17 +322,10 @@ def mfpt_line_sgd(line: LineNoise, lr: float, batch: int, *, r_target: float, r_
     values it predicts what :func:`line_sgd_escape` measures (docs/theory.md, "SGD on the escape line").
     Returns a :class:`langevin_grok.sgd.path_noise.ChainMFPTResult`.
     """
-    from .path_noise import refine_chain_mfpt
-
     if not isinstance(line, LineNoise):
         raise InputError(f"line must be a LineNoise (from line_noise), got {type(line).__name__}")
     lr, B, _ = _check_protocol(lr, batch, line.coefficients.shape[0])
-    x0 = check_finite("r_start", r_start)
-    b = check_finite("r_target", r_target)
-    a = check_finite("r_reflect", r_reflect)
-    if not (a < x0 < b or b < x0 < a):
-        raise InputError(f"r_start must lie strictly between r_reflect and r_target, got r_start={x0!r}, "
-                         f"r_target={b!r}, r_reflect={a!r}")
+    x0, b, a = check_interval(r_start, r_target, r_reflect, names=("r_start", "r_target", "r_reflect"))
     rtol = check_positive("rtol", rtol)
     per_sd = check_positive("per_sd", per_sd)
     max_nodes = check_int("max_nodes", max_nodes, minimum=16)
@@ -334,7 +334,6 @@ def mfpt_line_sgd(line: LineNoise, lr: float, batch: int, *, r_target: float, r_
     probe = np.linspace(A, Bn, 2001)
     c = line.noise(s * probe)
     if not np.all(c > 0):
-        from .path_noise import ChainMFPTResult, Validity
         return ChainMFPTResult(math.inf, math.inf, math.inf, x0, b, a, lr, math.nan, 0, math.nan, math.nan,
                                Validity.NOT_APPLICABLE, "zero_temperature")
     gp = s * line.gradient(s * probe)

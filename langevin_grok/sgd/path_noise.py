@@ -217,6 +217,16 @@ def nystrom_mean_steps(kernel, a: float, x0: float, b: float, width: float) -> t
     return 1.0 + float((kernel(np.array([x0]), y, w) @ n)[0]), y.size, cond  # Nystrom interpolation at x0
 
 
+def check_interval(x0, target, reflect, names=("x0", "target", "reflect")) -> tuple[float, float, float]:
+    """Finite start, absorbing level and reflecting end with the start strictly between (either orientation);
+    a one-line InputError naming the arguments otherwise."""
+    n0, nt, nr = names
+    x0, b, a = check_finite(n0, x0), check_finite(nt, target), check_finite(nr, reflect)
+    if not (a < x0 < b or b < x0 < a):
+        raise InputError(f"{n0} must lie strictly between {nr} and {nt}, got {n0}={x0!r}, {nt}={b!r}, {nr}={a!r}")
+    return x0, b, a
+
+
 def refine_chain_mfpt(kernel, a, x0, b, lr, sd, max_curv, *, rtol, per_sd, max_nodes, report) -> ChainMFPTResult:
     """Node doubling around :func:`nystrom_mean_steps` until tau changes by < rtol; statuses as
     :class:`ChainMFPTResult` (``report`` = the (x0, target, reflect) to record, in the caller's orientation)."""
@@ -271,12 +281,7 @@ def mfpt_discrete_chain(grad_u, temperature, x0: float, target: float, reflect: 
     rtol : refinement tolerance (relative in tau). per_sd : panels per noise s.d. at the start of the
         refinement. max_nodes : node limit (dense solve; status ``not_converged`` when it stops refinement).
     """
-    x0 = check_finite("x0", x0)
-    b = check_finite("target", target)
-    a = check_finite("reflect", reflect)
-    if not (a < x0 < b or b < x0 < a):
-        raise InputError(f"x0 must lie strictly between reflect and target, got x0={x0!r}, target={b!r}, "
-                         f"reflect={a!r}")
+    x0, b, a = check_interval(x0, target, reflect)
     lr = check_positive("lr", lr)
     rtol = check_positive("rtol", rtol)
     per_sd = check_positive("per_sd", per_sd)
