@@ -1,0 +1,140 @@
+"""The escape plane (langevin_grok.sgd.escape_plane): the exact polynomial fields against the network's own
+gradient and batch-noise covariance, the chord against the line reduction (sgd.line_sgd), the structure of the
+noise (rank p^2, invariant under the Hessian at the saddle), the plane MFPT against Euler-Maruyama simulation of
+the same diffusion, and the input checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from langevin_grok._core.checks import InputError
+from langevin_grok._core.errors import Validity
+from langevin_grok.landscape.network import DeepLinearNetwork
+from langevin_grok.landscape.stationary import stationary_point
+from langevin_grok.sgd.data import make_dataset
+from langevin_grok.sgd.escape_plane import escape_plane, plane_mfpt
+from langevin_grok.sgd.line_sgd import line_noise
+from langevin_grok.sgd.noise import per_sample_grads
+
+L, W, BETA = 3, 4, 0.30
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """Learned rank-2 minimum and the mode-2 saddle of a small whitened training set (N = 256, w = 4)."""
+    data = make_dataset([0.9, 0.8], 256, 64, seed=3, whiten_train=True)
+    net = DeepLinearNetwork.from_data(data.x_train, data.y_train, L, W, BETA)
+    start = stationary_point(net, ("learned", "learned"))
+    saddle = stationary_point(net, ("learned", "saddle"))
+    plane = escape_plane(data.x_train, data.y_train, L, W, BETA, start.theta, saddle.theta)
+    return data, net, start, saddle, plane
+
+
+def _cov(theta, X, Y):
+    G = per_sample_grads(theta, X, Y, L, W)
+    G = G - G.mean(axis=0)
+    return G.T @ G / G.shape[0]
+
+
+def test_plane_fields_are_the_network_gradient_and_noise(problem):
+    data, net, start, saddle, plane = problem
+    X, Y = data.x_train, data.y_train
+    assert plane.fit_residual < 1e-11
+    lr, B = 0.3, 20
+    fld = plane.fields(lr, B)
+    rng = np.random.default_rng(0)
+    pts = np.c_[rng.uniform(-0.5, 1.5, 6) * plane.length, rng.uniform(-1.0, 1.0, 6) * plane.length]
+    b, D = fld(pts[:, 0], pts[:, 1])
+    for m, th in enumerate(plane.thetas(pts[:, 0], pts[:, 1])):
+        g = net.grad(th) @ plane.basis
+        assert b[0][m] == pytest.approx(-g[0], abs=1e-11) and b[1][m] == pytest.approx(-g[1], abs=1e-11)
+        Dn = lr / (2 * B) * plane.basis.T @ _cov(th, X, Y) @ plane.basis
+        Dp = np.array([[D[0][0][m], D[0][1][m]], [D[1][0][m], D[1][1][m]]])
+        np.testing.assert_allclose(Dp, Dn, rtol=1e-8, atol=1e-15)
+    # the origin is the start minimum and (length, 0) the saddle: no drift at either
+    b0, _ = fld(np.array([0.0, plane.length]), np.zeros(2))
+    assert np.max(np.abs(np.asarray(b0))) < 1e-10
+
+
+def test_chord_is_the_line_reduction(problem):
+    """On y = 0 the plane's e-component is sgd.line_sgd's polynomial (fitted independently, on the line)."""
+    data, net, start, saddle, plane = problem
+    line = line_noise(data.x_train, data.y_train, L, W, BETA, start.theta, saddle.theta)
+    r = np.linspace(-0.3, 1.6, 7) * line.length
+    g = plane.per_sample(r, np.zeros_like(r))[:, :, 0]  # (M, N)
+    np.testing.assert_allclose(g.mean(axis=1), line.gradient(r), atol=1e-11)
+    np.testing.assert_allclose(g.var(axis=1), line.noise(r), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(plane.basis[:, 0], line.direction, atol=1e-14)
+
+
+def test_noise_lives_in_a_hessian_invariant_subspace_of_dimension_p_squared(problem):
+    """Every per-sample gradient is J^T vec(r_n x_n^T): rank C <= p^2 = 4; at the saddle the range of C is
+    invariant under the Hessian (so the noiseless directions decouple there); f lies in it, orthogonal to e."""
+    data, net, start, saddle, plane = problem
+    assert plane.noise_rank == 4
+    C = _cov(saddle.theta, data.x_train, data.y_train)
+    ev, V = np.linalg.eigh(C)
+    R = V[:, ev > 1e-10 * ev.max()]
+    H = net.hessian(saddle.theta)
+    assert np.linalg.norm(H @ R - R @ (R.T @ H @ R)) < 1e-10
+    f = plane.basis[:, 1]
+    assert np.linalg.norm(f - R @ (R.T @ f)) < 1e-10 and abs(f @ plane.basis[:, 0]) < 1e-12
+    assert plane.curvature_f_saddle < plane.curvature_f_start  # the transverse direction softens
+
+
+def _event(plane, data):
+    """Escape: the chord coordinate e . (theta - theta_start) passes 1.3 chord lengths (a plane-independent event
+    for the simulation check; the row uses the mode-amplitude rule)."""
+    e, t0 = plane.basis[:, 0], plane.theta_start
+    return lambda th: (th - t0) @ e >= 1.3 * plane.length
+
+
+@pytest.mark.slow
+def test_plane_mfpt_against_simulation_of_the_plane_diffusion(problem):
+    """The continuous plane diffusion simulated by Euler-Maruyama on the exact fields (2000 paths, dt = 0.02,
+    seed 11, small batch so that the escape takes ~10^2 time units): its mean within 4 s.e. plus 3 % (time-step
+    bias of a discretely observed crossing) of plane_mfpt; the chord alone is measurably slower."""
+    data, net, start, saddle, plane = problem
+    lr, B = 0.3, 2
+    ev = _event(plane, data)
+    res = plane_mfpt(plane, ev, lr, B, 1.3 * plane.length, -1.0 * plane.length, n=81)
+    assert res.status == Validity.VALID, res
+    assert res.transverse_factor < 0.9
+    fld = plane.fields(lr, B)
+    rng = np.random.default_rng(11)
+    n, dt = 2000, 0.02
+    x, y = np.zeros(n), np.zeros(n)
+    t_hit, live, t = np.full(n, np.nan), np.ones(n, dtype=bool), 0.0
+    while live.any() and t < 50 * res.tau_plane:
+        b, D = fld(x[live], y[live])
+        l11 = np.sqrt(2 * D[0][0])
+        l21 = 2 * D[0][1] / l11
+        l22 = np.sqrt(np.maximum(2 * D[1][1] - l21 ** 2, 0.0))
+        z1, z2 = rng.standard_normal((2, l11.size)) * math.sqrt(dt)
+        xl, yl = x[live] + b[0] * dt + l11 * z1, y[live] + b[1] * dt + l21 * z1 + l22 * z2
+        # reflect at the chord's reflecting end, as the solve does
+        xl = np.where(xl < res.reflect, 2 * res.reflect - xl, xl)
+        x[live], y[live] = xl, yl
+        t += dt
+        hit = live & (x >= 1.3 * plane.length)
+        t_hit[hit] = t
+        live &= ~hit
+    assert np.all(np.isfinite(t_hit))
+    se = t_hit.std() / math.sqrt(n)
+    assert abs(t_hit.mean() - res.tau_plane) < 4 * se + 0.03 * res.tau_plane, (t_hit.mean(), se, res)
+
+
+def test_input_errors(problem):
+    data, net, start, saddle, plane = problem
+    ev = _event(plane, data)
+    with pytest.raises(InputError, match="reflect"):
+        plane_mfpt(plane, ev, 0.3, 20, 1.3 * plane.length, 0.1)
+    with pytest.raises(InputError, match="batch"):
+        plane_mfpt(plane, ev, 0.3, 0, 1.3 * plane.length, -0.1)
+    with pytest.raises(InputError, match="theta_saddle"):
+        escape_plane(data.x_train, data.y_train, L, W, BETA, start.theta, start.theta)
+    with pytest.raises(InputError, match="theta"):
+        escape_plane(data.x_train, data.y_train, L, W, BETA, start.theta[:-1], saddle.theta)
