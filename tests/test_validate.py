@@ -220,11 +220,16 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
     for q in r4.points:
         assert q["dE_over_T"] >= 3.0, q
         assert q["dE_over_T"] == pytest.approx(q["barrier_reverse"] / q["T_eff"])
-        keys = ({"discrete_chain", "batch_chain", "state_dependent", "constant_t"} if q["replacement"]
+        keys = ({"plane_batch_chain", "plane_chain", "discrete_chain", "batch_chain", "state_dependent", "constant_t"}
+                if q["replacement"]
                 else {"shuffled_boundary", "shuffled_epoch_mean"})
         assert set(q["predictions"]) == keys
-        head = "discrete_chain" if q["replacement"] else "shuffled_boundary"
+        head = "plane_batch_chain" if q["replacement"] else "shuffled_boundary"
         assert q["prediction"] == q["predictions"][head]["value"]
+        if q["replacement"]:  # the recommended prediction is the batch chain times the plane's transverse factor
+            pb, bc = q["predictions"]["plane_batch_chain"], q["predictions"]["batch_chain"]
+            assert pb["value"] == pytest.approx(bc["value"] * pb["transverse_factor"], rel=1e-12)
+            assert 0 < pb["transverse_factor"] < 1 and pb["plane"]["status"] == "valid"
         assert {"mean", "ci_low", "n_escaped", "line_over_prediction", "network_over_line"} <= set(q["line_sgd"])
         tm = q["temperature_measured"]
         if tm is not None:  # the run's own reading against the model's value for it
@@ -238,6 +243,7 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
             sh = shuffled_epoch_model(q["lr"], q["batch"], p["n_train"], q["c_e_start"], q["curvature_e"])
             assert q["T_eff"] == pytest.approx(sh.temperature_boundary, rel=1e-12) and q["T_eff"] < T_wr
     assert set(r4.measurement["verdicts"]) == {"with_replacement", "with_replacement_continuous",
+                                                "with_replacement_plane_gaussian", "with_replacement_discrete_chain",
                                                 "with_replacement_batch_chain",
                                                 "with_replacement_constant_t", "shuffled_epochs",
                                                 "shuffled_epochs_epoch_mean"}

@@ -60,7 +60,7 @@ def _rows_sgd_reverse(r) -> list[list]:
     for p in r.points:
         proto = "with repl." if p["replacement"] else "shuffled"
         out.append([f"{r.row}", f"plain SGD {proto}", f"b={p['beta']:.4g} B={p['batch']} dE/T={p['dE_over_T']:.3g}",
-                    f"{_fmt(p['prediction'])} ({'chain T(r)' if p['replacement'] else 'T_RR'})", _ci(p),
+                    f"{_fmt(p['prediction'])} ({'chain x plane' if p['replacement'] else 'T_RR'})", _ci(p),
                     _fmt(p["ratio"], 3), str(p["n_replicas"]), str(p["sgd_steps"]), point_verdict(p)])
     v = r.measurement["verdicts"]
     for proto, key in (("with repl.", "with_replacement"), ("shuffled", "shuffled_epochs")):
@@ -217,15 +217,16 @@ def _panel_network(ax, r, plotting) -> None:
 
 def _panel_sgd_reverse(ax, r, plotting) -> None:
     """ln tau against dE/T of every point with escapes: with replacement one colour per beta (the measured times,
-    the discrete-chain prediction dotted and the start's constant-T prediction dashed), shuffled epochs in grey
-    at the dE/T of their epoch-boundary temperature (line: its prediction)."""
+    the recommended prediction solid, the 1-D Gaussian chain dotted and the start's constant-T prediction
+    dashed), shuffled epochs in grey at the dE/T of their epoch-boundary temperature (line: its prediction)."""
     fracs = sorted({p["fraction"] for p in r.points if p["replacement"]}, reverse=True)
     drawn = False
     for i, f in enumerate(fracs):
         q = sorted([p for p in r.points if p["replacement"] and p["fraction"] == f], key=lambda p: p["dE_over_T"])
         col = plotting.COLORS[i % len(plotting.COLORS)]
         x = np.array([p["dE_over_T"] for p in q])
-        for m, ls, label in (("discrete_chain", ":", "SGD chain, T(r)"), ("constant_t", "--", "T at start")):
+        for m, ls, label in (("plane_batch_chain", "-", "batch chain x plane"),
+                             ("discrete_chain", ":", "Gaussian chain, T(r)"), ("constant_t", "--", "T at start")):
             ys = [p["predictions"][m]["log_tau"] for p in q]
             if all(v is not None and math.isfinite(v) for v in ys):
                 ax.plot(x, ys, ls, color=col, lw=1.2, label=f"{label}, beta = {q[0]['beta']:.4g}")

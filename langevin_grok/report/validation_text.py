@@ -45,6 +45,8 @@ METHODS = {
     "state_dependent_mfpt": "exact 1-D MFPT with the state-dependent T(r) of independent batches",
     "discrete_chain_mfpt": "exact MFPT of the discrete-time SGD chain with the state-dependent T(r) of independent "
                            "batches",
+    "plane_batch_chain_mfpt": "exact MFPT of the chain with the exact batch-mean step of the real per-sample "
+                              "gradients, times the escape plane's transverse factor",
 }
 
 
@@ -146,15 +148,26 @@ def _sgd_reverse_verdict(r) -> str:
             return f"{_fmt(x[0], 3)} (the one point with escapes)"
         return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "- (no escapes)"
 
-    return (f"with replacement: measured/predicted {rng('discrete_chain', True)} for the discrete-time chain "
-            f"with T(r) (recommended, {v['with_replacement']}), {rng('state_dependent', True)} for its "
+    return (f"with replacement: measured/predicted {rng('plane_batch_chain', True)} for the chain with the exact "
+            f"batch-mean step of the real per-sample gradients times the escape plane's transverse factor "
+            f"(recommended, {v['with_replacement']}), {rng('plane_chain', True)} for the Gaussian chain with T(r) "
+            f"times the same factor ({v.get('with_replacement_plane_gaussian', '-')}), "
+            f"{rng('discrete_chain', True)} for the Gaussian chain alone "
+            f"({v.get('with_replacement_discrete_chain', '-')}), {rng('state_dependent', True)} for its "
             f"continuous limit ({v['with_replacement_continuous']}), {rng('constant_t', True)} for T at the start "
-            f"({v['with_replacement_constant_t']}), {rng('batch_chain', True)} for the chain with the exact "
-            f"batch-mean step of the real per-sample gradients ({v.get('with_replacement_batch_chain', '-')}); "
+            f"({v['with_replacement_constant_t']}), {rng('batch_chain', True)} for the batch-mean chain alone "
+            f"({v.get('with_replacement_batch_chain', '-')}); transverse factor {_factor_range(r)}; "
             f"shuffled epochs: {rng('shuffled_boundary', False)} for the "
             f"epoch-boundary temperature (recommended, {v['shuffled_epochs']}), "
             f"{rng('shuffled_epoch_mean', False)} for the epoch-mean temperature "
             f"({v['shuffled_epochs_epoch_mean']}). {_line_summary(r)}")
+
+
+def _factor_range(r) -> str:
+    x = [p["predictions"]["plane_batch_chain"].get("transverse_factor") for p in r.points if p["replacement"]
+         and "plane_batch_chain" in p["predictions"]]
+    x = [v for v in x if v is not None]
+    return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "-"
 
 
 def _line_summary(r) -> str:
@@ -208,9 +221,12 @@ def _sgd_reverse_paragraph(r) -> str:
         f"({_fmt(P['beta_star'], 5)}, {_fmt(P['beta_c'], 5)}) of the empirical mode 2. Betas: {betas}. Start: the "
         "rank-2 learned stationary point; escape when lambda_2 (empirical singular vectors) falls below "
         f"lambda_sad/2. lr = {P['lr']:g}. Noise models (docs/theory.md, section 2): independent batches T = lr "
-        "c_e/(2B), with the exact MFPT of the discrete-time SGD chain with the state-dependent T(r) measured "
-        "along the path (recommended), its continuous limit, the exact 1-D MFPT at the start's T, and the chain "
-        "whose step is the exact batch mean of the real per-sample gradients along the escape line; shuffled "
+        "c_e/(2B), with the exact MFPT of the chain whose step is the exact batch mean of the real per-sample "
+        "gradients along the escape line times the escape plane's transverse factor (recommended; the plane: the "
+        "chord and the softest transverse noisy direction, sgd.escape_plane), the exact MFPT of the "
+        "discrete-time Gaussian SGD chain with the state-dependent T(r) measured along the path, alone and times "
+        "the same factor, its continuous limit, the exact 1-D MFPT at the start's T, and the batch-mean chain "
+        "alone; shuffled "
         "epochs: the epoch-boundary (recommended) and the epoch-mean temperatures of the exact linear model in the "
         f"exact 1-D MFPT. {text}. Verdicts: {_sgd_reverse_verdict(r)}."
     )

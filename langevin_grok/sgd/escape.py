@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .trainer import TrainResult
 
 __all__ = ["EscapeResult", "escape_by_test_mse", "escape_by_singular_value", "escape_by_mode_amplitude",
-           "EscapeRule", "singular_value_rule", "mode_amplitude_rule", "escape_by_rule"]
+           "EscapeRule", "singular_value_rule", "mode_amplitude_rule", "escape_by_rule", "rule_event"]
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,26 @@ class EscapeRule:
 
 
 _BASES = ("population", "empirical")
+
+
+def rule_event(rule: EscapeRule, data, depth: int, width: int):
+    """``event(thetas) -> bool (M,)``: ``rule`` evaluated on weight vectors (M, D) of a width-``width`` network,
+    with the projection the trainer records for the rule's basis (the escape event of a theory that works in
+    weight space, e.g. :func:`langevin_grok.sgd.escape_plane.plane_mfpt`)."""
+    from .data import empirical_cross_svd
+    from .trainer import end_to_end, unpack
+
+    if rule.basis == "empirical":
+        u, _, vt = empirical_cross_svd(data, "train")
+        v = vt.T
+    else:
+        u, v = data.u, data.v
+    p = data.x_train.shape[1]
+
+    def event(thetas):
+        M = end_to_end(unpack(np.atleast_2d(np.asarray(thetas, dtype=float)), depth, width, p))
+        return rule.hit(np.einsum("ji,mjk,ki->mi", u, M, v))
+    return event
 
 
 def singular_value_rule(mode: int, threshold: float, direction: str = "up", dim: int | None = None,

@@ -207,7 +207,8 @@ def plane_mfpt(plane: EscapePlane, event, lr: float, batch: int, target: float, 
         _, D = fld(np.array([x0]), np.array([0.0]))
         h = plane.curvature_f_start if x0 == 0.0 else plane.curvature_f_saddle
         if h <= 0:
-            raise InputError(f"the plane's transverse curvature must be positive at the start and the saddle, got {h!r}")
+            raise InputError(f"the plane's transverse curvature must be positive at the start and the saddle, "
+                             f"got {h!r}")
         sd = max(sd, math.sqrt(float(D[1][1][0]) / h))
     half = width_sd * sd
     absorbing = lambda Xg, Yg: np.asarray(event(plane.thetas(Xg, Yg)), dtype=bool).reshape(Xg.shape)  # noqa: E731

@@ -85,7 +85,6 @@ def solve_backward(axes, b, D, absorbing, direct_max: int = 60000) -> np.ndarray
             idx.append(np.where(i < 0, -i, np.where(i > m, 2 * m - i, i)))
         return np.ravel_multi_index(idx, shape)
 
-    rows = np.arange(n)
     entries = {}
 
     def add(offset, w):
@@ -101,11 +100,11 @@ def solve_backward(axes, b, D, absorbing, direct_max: int = 60000) -> np.ndarray
         add(e, Df[k, k] / h[k] ** 2 + bf[k] / (2 * h[k]))
         add(me, Df[k, k] / h[k] ** 2 - bf[k] / (2 * h[k]))
         diag -= 2 * Df[k, k] / h[k] ** 2
-    for k, l in itertools.combinations(range(d), 2):
-        c = 2 * Df[k, l] / (4 * h[k] * h[l])
-        for sk, sl in itertools.product((1, -1), repeat=2):
-            off = tuple(sk if j == k else sl if j == l else 0 for j in range(d))
-            add(off, sk * sl * c)
+    for k, m in itertools.combinations(range(d), 2):
+        c = 2 * Df[k, m] / (4 * h[k] * h[m])
+        for sk, sm in itertools.product((1, -1), repeat=2):
+            off = tuple(sk if j == k else sm if j == m else 0 for j in range(d))
+            add(off, sk * sm * c)
     add(zero, diag)
     absorb = np.asarray(absorbing, dtype=bool).ravel()
     free = np.flatnonzero(~absorb)

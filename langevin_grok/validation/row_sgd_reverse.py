@@ -6,19 +6,26 @@ on the empirical mode amplitude. Two batch protocols, each against its own noise
 section 2):
 
 - independent batches (with replacement): T = lr c_e / (2B) with the discrete-time factor. Predictions: the
-  exact mean first-passage time of the discrete-time SGD chain on the arc with the state-dependent
-  T(r) = lr c_e(r) / (2B) measured along the escape path (``discrete_chain``, recommended: the noise model
-  of independent batches, step by step, without an expansion in lr), its continuous-time limit
-  (``state_dependent``, the exact 1-D MFPT with T(r)), the exact 1-D MFPT at the start's T (``constant_t``),
-  and the exact MFPT of the chain whose step is the exact batch mean of the data's per-sample gradients along
-  the escape line (``batch_chain``: the 1-D theory with the real, skewed noise; it predicts line SGD);
+  exact mean first-passage time of the chain whose step is the exact batch mean of the data's per-sample
+  gradients along the escape line (``batch_chain``: the 1-D theory with the real, skewed noise; it predicts
+  line SGD) times the transverse factor of the escape plane (:func:`langevin_grok.sgd.escape_plane.plane_mfpt`:
+  the chord plus the softest transverse noisy direction, whose widening over the barrier speeds the escape up)
+  (``plane_batch_chain``, recommended: both parts the row's diagnostics found); the Gaussian discrete-time SGD
+  chain on the arc with the state-dependent T(r) = lr c_e(r) / (2B) measured along the escape path
+  (``discrete_chain``, the recommended prediction of version 0.2 before the plane existed) and the same times
+  the plane factor (``plane_chain``: Gaussian noise in the plane); the chain's continuous-time limit
+  (``state_dependent``, the exact 1-D MFPT with T(r)); the exact 1-D MFPT at the start's T (``constant_t``);
+  and ``batch_chain`` alone;
 - shuffled epochs (the paper's protocol): the equipartition temperatures of the exact linear model
   (:func:`langevin_grok.sgd.noise_models.shuffled_epoch_model`) with the start's c_e and curvature, at epoch
   boundaries (``shuffled_boundary``, recommended: the epoch-level temperature) and averaged over the steps of
   an epoch (``shuffled_epoch_mean``), each inserted in the exact 1-D MFPT.
 
 Every point sits at dE/T >= 3 of its protocol's recommended noise model; each prediction has its own verdict
-(they can disagree). The recommended predictions were fixed before the row was run with them.
+(they can disagree). The recommended shuffled-epoch prediction was fixed before the row was run with it; the
+recommended with-replacement prediction was changed to ``plane_batch_chain`` after the earlier runs had
+measured its two parts (docs/theory.md, section "With replacement"), so those measurements were known when it
+was chosen; it has no parameter fitted to them.
 
 Beside each point, a reference that is a simulation, not a prediction: SGD on the escape line with the data's
 real per-sample gradients and the same batch protocol (:func:`langevin_grok.sgd.line_sgd.line_sgd_escape`).
@@ -83,6 +90,9 @@ def path_predictions(P: dict, depth: int, width: int, lr: float, batch: int, n_p
         from ..sgd.line_sgd import mfpt_line_sgd
         out["batch_chain"] = mfpt_line_sgd(P["line"], lr, batch, r_target=P["line_target"],
                                            r_reflect=-(r_ref - r_min))
+    if "plane" in P:  # the transverse factor of the escape plane (same reflecting end)
+        from ..sgd.escape_plane import plane_mfpt
+        out["plane"] = plane_mfpt(P["plane"], P["event"], lr, batch, P["line_target"], -(r_ref - r_min))
     return out, {
         "r": r.tolist(), "temperature": T.tolist(), "c_e": np.asarray(pn.noise).tolist(), "reflect": r_ref}
 
@@ -91,6 +101,21 @@ def _entry(res) -> dict:
     st = getattr(res, "status", "valid")
     return {"value": res.tau if math.isfinite(res.tau) else None, "log_tau": res.log_tau,
             "status": str(getattr(st, "value", st))}
+
+
+def _scaled(res, plane) -> dict:
+    """A 1-D chain MFPT times the escape plane's transverse factor (status: the worse of the two)."""
+    e = _entry(res)
+    fac = plane.transverse_factor
+    e["value"] = e["value"] * fac if e["value"] is not None and math.isfinite(fac) else None
+    e["log_tau"] = e["log_tau"] + math.log(fac) if math.isfinite(fac) and fac > 0 else None
+    e["transverse_factor"] = fac if math.isfinite(fac) else None
+    e["plane"] = plane.to_dict()
+    order = ("valid", "marginal", "not_applicable")
+    ps = str(plane.status.value)
+    if order.index(ps) > order.index(e["status"]):
+        e["status"] = ps
+    return e
 
 
 def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> tuple[dict, float, str]:
@@ -103,7 +128,10 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> t
     if replacement:
         T = sgd_temperature(s.lr, B, c_e, replacement=True)
         path, _ = path_predictions(P, s.depth, s.width, s.lr, B)
-        preds = {"discrete_chain": _entry(path["discrete_chain"]),
+        pl = path["plane"]
+        preds = {"plane_batch_chain": _scaled(path["batch_chain"], pl),
+                 "plane_chain": _scaled(path["discrete_chain"], pl),
+                 "discrete_chain": _entry(path["discrete_chain"]),
                  "batch_chain": _entry(path["batch_chain"]),
                  "state_dependent": _entry(path["state_dependent"]),
                  "constant_t": _entry(exact_mfpt_1d(s.depth, eta, beta, T, "reverse"))}
@@ -118,8 +146,9 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> t
     return preds, T, "shuffled_epochs_boundary"
 
 
-HEAD = {True: "discrete_chain", False: "shuffled_boundary"}
-METHODS = {True: ("discrete_chain", "batch_chain", "state_dependent", "constant_t"),
+HEAD = {True: "plane_batch_chain", False: "shuffled_boundary"}
+METHODS = {True: ("plane_batch_chain", "plane_chain", "discrete_chain", "batch_chain", "state_dependent",
+                  "constant_t"),
            False: ("shuffled_boundary", "shuffled_epoch_mean")}
 
 
@@ -144,6 +173,8 @@ def _temperature_check(measured: dict | None, T: float, lr: float, h: float, rep
 def _setups(s: SGDReverseSettings, seed: int) -> dict:
     """One problem per beta fraction of the points (one data set), with the curvature along e and the
     per-sample gradients along the escape line."""
+    from ..sgd.escape import rule_event
+    from ..sgd.escape_plane import escape_plane
     from ..sgd.line_sgd import line_noise
 
     out = {}
@@ -155,6 +186,9 @@ def _setups(s: SGDReverseSettings, seed: int) -> dict:
         a_min, a_sad = float(P["start"].amplitudes[1]), float(P["saddle"].amplitudes[1])
         a_tgt = float(P["rule"].details["lambda_target"]) ** (1.0 / s.depth)
         P["line_target"] = (a_min - a_tgt) / (a_min - a_sad) * P["line"].length  # the escape level on the line
+        P["plane"] = escape_plane(P["data"].x_train, P["data"].y_train, s.depth, s.width, P["beta"],
+                                  P["start"].theta, P["saddle"].theta)
+        P["event"] = rule_event(P["rule"], P["data"], s.depth, s.width)
         out[f] = P
     return out
 
@@ -206,7 +240,8 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
         head = preds[HEAD[replacement]]
         tm = _temperature_check(sim.get("temperature_measured"), T, s.lr, P["curvature_e"], replacement)
         line = _line_reference(P, s, B, replacement, reps, sim["epochs"], child_seed(seed, 4, 200 + base + k),
-                               cache, 200 + base + k, est, head["value"],
+                               cache, 200 + base + k, est,
+                               preds["discrete_chain"]["value"] if replacement else head["value"],
                                preds["batch_chain"]["value"] if replacement else None)
         points.append(time_point(
             barrier / T, head["value"], est, model, predictions=preds, fraction=float(frac), beta=P["beta"],
@@ -243,7 +278,10 @@ def run_sgd_reverse(s: SGDReverseSettings, seed: int, progress=False, parts: Par
     points = wr + sh
     comb = {"with_replacement": {m: combine_points([p["predictions"][m] for p in wr]) for m in METHODS[True]},
             "shuffled_epochs": {m: combine_points([p["predictions"][m] for p in sh]) for m in METHODS[False]}}
-    verdicts = {"with_replacement": _verdict(wr, "discrete_chain", comb["with_replacement"]["discrete_chain"]),
+    verdicts = {"with_replacement": _verdict(wr, "plane_batch_chain", comb["with_replacement"]["plane_batch_chain"]),
+                "with_replacement_plane_gaussian": _verdict(wr, "plane_chain", comb["with_replacement"]["plane_chain"]),
+                "with_replacement_discrete_chain": _verdict(wr, "discrete_chain",
+                                                            comb["with_replacement"]["discrete_chain"]),
                 "with_replacement_continuous": _verdict(wr, "state_dependent",
                                                         comb["with_replacement"]["state_dependent"]),
                 "with_replacement_batch_chain": _verdict(wr, "batch_chain", comb["with_replacement"]["batch_chain"]),
@@ -259,7 +297,8 @@ def run_sgd_reverse(s: SGDReverseSettings, seed: int, progress=False, parts: Par
                       "max_hessian_eigenvalue": P["curv_max"], "line_length": P["line"].length,
                       "line_target": P["line_target"], "line_fit_residual": P["line"].fit_residual,
                       "noise_skewness_start": P["line"].skewness_start,
-                      "noise_excess_kurtosis_start": P["line"].excess_kurtosis_start} for f, P in setups.items()}
+                      "noise_excess_kurtosis_start": P["line"].excess_kurtosis_start,
+                      "plane": P["plane"].to_dict()} for f, P in setups.items()}
     return RowResult(
         id=ROW_IDS[4], row=4, dynamics="sgd_with_replacement",
         parameters={"depth": s.depth, "width": s.width, "sv_population": list(s.sv), "n_params": P0["net"].n_params,
@@ -269,7 +308,7 @@ def run_sgd_reverse(s: SGDReverseSettings, seed: int, progress=False, parts: Par
                     "shuffled": [list(x) for x in s.shuffled], "betas": betas,
                     "start_modes": list(P0["start_modes"]), "saddle_modes": list(P0["saddle_modes"]),
                     "max_time": s.max_time, "shuffled_max_time": s.shuffled_max_time},
-        prediction={"method": "discrete_chain_mfpt", "value": head["prediction"], "unit": "SDE time",
+        prediction={"method": "plane_batch_chain_mfpt", "value": head["prediction"], "unit": "SDE time",
                     "available": True, "dE_over_T": head["dE_over_T"]},
         measurement={"quantity": "mean_escape_time", "value": head["mean"], "ci_low": head["ci_low"],
                      "ci_high": head["ci_high"], "unit": "SDE time", "combined": comb, "verdicts": verdicts},
