@@ -138,3 +138,24 @@ def test_input_errors(problem):
         escape_plane(data.x_train, data.y_train, L, W, BETA, start.theta, start.theta)
     with pytest.raises(InputError, match="theta"):
         escape_plane(data.x_train, data.y_train, L, W, BETA, start.theta[:-1], saddle.theta)
+
+
+def test_rule_event_reads_the_rule_on_weight_vectors(problem):
+    """sgd.escape.rule_event on weight vectors against the rule applied to U^T W V computed here from the
+    network's end-to-end map (the empirical singular vectors): False at the learned start, True once the
+    second mode's weights are scaled towards zero, equal to the explicit projection at random points."""
+    from langevin_grok.sgd.data import empirical_cross_svd
+    from langevin_grok.sgd.escape import mode_amplitude_rule, rule_event
+
+    data, net, start, saddle, plane = problem
+    eta = float(empirical_cross_svd(data, "train")[1][1])
+    rule = mode_amplitude_rule(L, eta, BETA, 1, "reverse", basis="empirical")
+    ev = rule_event(rule, data, L, W)
+    th = plane.thetas(np.linspace(0, 2.0, 9) * plane.length, np.zeros(9))
+    hit = ev(th)
+    assert not hit[0] and hit[-1]
+    U, _, Vt = empirical_cross_svd(data, "train")
+    for t, h in zip(th, hit):
+        lam = U[:, 1] @ net.end_to_end(t) @ Vt[1]
+        assert bool(h) == bool(np.sign(lam) * abs(lam) ** (1 / L) <= rule.threshold)
+    assert ev(start.theta).shape == (1,)
