@@ -159,3 +159,57 @@ def test_rule_event_reads_the_rule_on_weight_vectors(problem):
         lam = U[:, 1] @ net.end_to_end(t) @ Vt[1]
         assert bool(h) == bool(np.sign(lam) * abs(lam) ** (1 / L) <= rule.threshold)
     assert ev(start.theta).shape == (1,)
+
+
+def _decoupled_plane(plane, line, k=0.5):
+    """A plane whose e-component is the line's per-sample polynomial in x alone and whose f-component is the
+    noiseless k y: plane SGD's x is then line SGD."""
+    from dataclasses import replace
+
+    exps = plane.exponents
+    K, N, _ = plane.coefficients.shape
+    coef = np.zeros((K, N, 2))
+    for j, (i, jj) in enumerate(exps):
+        if jj == 0 and i < line.coefficients.shape[1]:
+            coef[j, :, 0] = line.coefficients[:, i]
+        if (i, jj) == (0, 1):
+            coef[j, :, 1] = k
+    return replace(plane, coefficients=coef)
+
+
+def test_plane_sgd_on_a_decoupled_plane_is_the_exact_batch_chain(problem):
+    """With f decoupled and noiseless, plane SGD's escape along x is line SGD's: its mean within 4 s.e. of the
+    exact batch-mean chain MFPT (sgd.line_sgd.mfpt_line_sgd; 400 paths, seed 4, lr 0.3, B 4)."""
+    from langevin_grok.sgd.escape_plane import plane_sgd_escape
+    from langevin_grok.sgd.line_sgd import mfpt_line_sgd
+
+    data, net, start, saddle, plane = problem
+    line = line_noise(data.x_train, data.y_train, L, W, BETA, start.theta, saddle.theta)
+    pl = _decoupled_plane(plane, line)
+    target = 1.3 * line.length
+    e, t0 = pl.basis[:, 0], pl.theta_start
+    ev = lambda th: (th - t0) @ e >= target  # noqa: E731
+    lr, B = 0.3, 4
+    res = plane_sgd_escape(pl, ev, lr, B, n_paths=400, max_epochs=4000, seed=4)
+    assert res["observed"].all()
+    exact = mfpt_line_sgd(line, lr, B, r_target=target, r_reflect=-1.0 * line.length)
+    t = res["t_sde"]
+    se = t.std() / math.sqrt(t.size)
+    # escapes are read at epoch ends (ceil(N/B) = 64 steps = 19.2 time units): the mean carries up to one epoch
+    # of delay on top of the chain's first passage
+    epoch = -(-data.n_train // B) * lr
+    assert exact.tau - 4 * se < t.mean() < exact.tau + epoch + 4 * se, (t.mean(), se, exact.tau)
+
+
+def test_plane_sgd_without_noise_stays_at_the_minimum(problem):
+    from dataclasses import replace
+
+    from langevin_grok.sgd.escape_plane import plane_sgd_escape
+
+    data, net, start, saddle, plane = problem
+    mean = plane.coefficients.mean(axis=1, keepdims=True)
+    quiet = replace(plane, coefficients=np.repeat(mean, plane.coefficients.shape[1], axis=1))
+    res = plane_sgd_escape(quiet, _event(quiet, data), 0.3, 8, n_paths=3, max_epochs=30, seed=0)
+    assert not res["observed"].any() and np.all(res["epochs"] == 30)
+    with pytest.raises(InputError, match="n_paths"):
+        plane_sgd_escape(quiet, _event(quiet, data), 0.3, 8, n_paths=0, max_epochs=3)

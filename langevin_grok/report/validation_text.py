@@ -187,7 +187,22 @@ def _line_summary(r) -> str:
     return ("SGD on the escape line with the real per-sample gradients (a simulation, not a prediction): with "
             f"replacement line/predicted {rng('line_over_prediction', True)}{bc_text}, network/line "
             f"{rng('network_over_line', True)}; shuffled epochs line/predicted {rng('line_over_prediction', False)}, "
-            f"network/line {rng('network_over_line', False)}")
+            f"network/line {rng('network_over_line', False)}" + _plane_summary(r))
+
+
+def _plane_summary(r) -> str:
+    """The plane-SGD reference (a simulation) of the independent-batch points."""
+    ps = [p["plane_sgd"] for p in r.points if p["replacement"] and p.get("plane_sgd")]
+    if not ps:
+        return ""
+
+    def rng(key):
+        x = [q[key] for q in ps if q.get(key) is not None]
+        return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "-"
+    inside = sum(bool((q.get("compare") or {}).get("within")) for q in ps)
+    return (f". SGD on the escape plane with the real per-sample gradients (a simulation): plane/predicted "
+            f"{rng('plane_over_prediction')} ({inside} of {len(ps)} predictions inside the plane's CI), "
+            f"network/plane {rng('network_over_plane')}")
 
 
 def _measured_temperature_text(tm: dict | None) -> str:

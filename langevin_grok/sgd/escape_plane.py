@@ -19,6 +19,8 @@ exactly (residual reported). :func:`plane_mfpt` solves the plane's backward equa
 (:func:`langevin_grok.theory.mfpt_grid.mfpt_grid`) and the same problem on the chord alone
 (:func:`langevin_grok.sgd.path_noise.mfpt_state_dependent`); their ratio is the transverse factor, which
 multiplies a 1-D prediction (docs/theory.md, section "With replacement", "The escape plane").
+:func:`plane_sgd_escape` is SGD on the plane with the data's real per-sample gradients (a simulation, the 2-D
+analogue of :func:`langevin_grok.sgd.line_sgd.line_sgd_escape`, independent batches).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import itertools
 import math
 from dataclasses import asdict, dataclass, field
 
+import numba
 import numpy as np
 
 from .._core.checks import InputError, check_finite, check_int, check_positive
@@ -34,7 +37,7 @@ from .._core.errors import Validity
 from .._core.jsonable import jsonable
 from .noise import per_sample_grads
 
-__all__ = ["EscapePlane", "escape_plane", "PlaneMFPT", "plane_mfpt"]
+__all__ = ["EscapePlane", "escape_plane", "PlaneMFPT", "plane_mfpt", "plane_sgd_escape"]
 
 
 @dataclass(frozen=True)
@@ -227,3 +230,67 @@ def plane_mfpt(plane: EscapePlane, event, lr: float, batch: int, target: float, 
         st, rs = next((s, r) for s, r in bad if s == Validity.NOT_APPLICABLE)
     fac = res.tau / line.tau if math.isfinite(res.tau) and line.tau > 0 else math.nan
     return PlaneMFPT(res.tau, line.tau, fac, res.rel_error, res.shape, half, target, reflect, st, rs)
+
+
+def plane_sgd_escape(plane: EscapePlane, event, lr: float, batch: int, *, n_paths: int, max_epochs: int,
+                     seed=None) -> dict:
+    """SGD with independent batches on the escape plane, with the data's real per-sample gradients.
+
+    Each step draws ``batch`` sample indices with replacement per path (``ceil(N/B)`` steps per epoch, as the
+    trainer's independent batches) and moves ``(x, y) <- (x, y) - lr * mean_{n in batch} g_n(x, y)``, g_n the
+    plane's exact polynomials; ``event(thetas)`` is read at every epoch's end, as for the network runs.
+    Returns ``t_sde`` (escape or censoring time, lr x steps), ``observed`` and ``epochs`` (per path).
+    """
+    from .._core.checks import check_memory
+    from .._core.seeds import as_seed_sequence
+
+    lr, batch = check_positive("lr", lr), check_int("batch", batch, minimum=1)
+    n_paths = check_int("n_paths", n_paths, minimum=1)
+    max_epochs = check_int("max_epochs", max_epochs, minimum=1)
+    K, N, _ = plane.coefficients.shape
+    check_memory("n_paths", 8.0 * K * n_paths * batch * 2, "for the batch-mean coefficients of one step")
+    rng = np.random.default_rng(as_seed_sequence(seed))
+    m = -(-N // batch)
+    coef = np.ascontiguousarray(plane.coefficients)
+    exps = np.ascontiguousarray(plane.exponents, dtype=np.int64)
+    x, y = np.zeros(n_paths), np.zeros(n_paths)
+    first = np.full(n_paths, -1)
+    for ep in range(1, max_epochs + 1):
+        live = np.flatnonzero(first < 0)
+        if live.size == 0:
+            break
+        # one draw for the epoch: the same stream as m draws of (paths, batch), one per step
+        idx = rng.integers(0, N, size=(m, live.size, batch))
+        xl, yl = x[live], y[live]
+        _plane_epoch(xl, yl, coef, exps, idx, lr)
+        x[live], y[live] = xl, yl
+        ok = np.isfinite(xl) & np.isfinite(yl)
+        hit = np.zeros(live.size, dtype=bool)
+        hit[ok] = np.asarray(event(plane.thetas(xl[ok], yl[ok])), dtype=bool)
+        first[live[hit]] = ep
+    obs = first > 0
+    epochs = np.where(obs, first, max_epochs)
+    return {"t_sde": epochs * m * lr, "observed": obs, "epochs": epochs}
+
+
+@numba.njit(cache=True, nogil=True)
+def _plane_epoch(x, y, coef, exps, idx, lr):  # pragma: no cover - compiled
+    """Steps of plane SGD for one epoch, in place: ``idx[s, r, :]`` are path r's batch at step s."""
+    K = exps.shape[0]
+    n_steps, R, B = idx.shape
+    mono = np.empty(K)
+    for r in range(R):
+        xr, yr = x[r], y[r]
+        for st in range(n_steps):
+            for k in range(K):
+                mono[k] = xr ** exps[k, 0] * yr ** exps[k, 1]
+            gx = 0.0
+            gy = 0.0
+            for b in range(B):
+                n = idx[st, r, b]
+                for k in range(K):
+                    gx += mono[k] * coef[k, n, 0]
+                    gy += mono[k] * coef[k, n, 1]
+            xr -= lr * gx / B
+            yr -= lr * gy / B
+        x[r], y[r] = xr, yr

@@ -27,10 +27,12 @@ recommended with-replacement prediction was changed to ``plane_batch_chain`` aft
 measured its two parts (docs/theory.md, section "With replacement"), so those measurements were known when it
 was chosen; it has no parameter fitted to them.
 
-Beside each point, a reference that is a simulation, not a prediction: SGD on the escape line with the data's
+Beside each point, references that are simulations, not predictions: SGD on the escape line with the data's
 real per-sample gradients and the same batch protocol (:func:`langevin_grok.sgd.line_sgd.line_sgd_escape`).
 It splits a disagreement into its 1-D part (line SGD against the prediction: the noise model) and its
-network part (network SGD against line SGD: the 1-D reduction).
+network part (network SGD against line SGD: the 1-D reduction). With independent batches also SGD on the
+escape plane (:func:`langevin_grok.sgd.escape_plane.plane_sgd_escape`): the plane prediction against it is the
+plane theory's own error, the network against it what the plane leaves out.
 """
 
 from __future__ import annotations
@@ -216,6 +218,29 @@ def _line_reference(P: dict, s: SGDReverseSettings, B: int, replacement: bool, r
             "batch_chain": None if batch_chain is None else compare_time(batch_chain, est)}
 
 
+def _plane_reference(P: dict, s: SGDReverseSettings, B: int, reps: int, epochs: int, seed: int, cache, key: int,
+                     est_network, prediction) -> dict:
+    """SGD on the escape plane with the real per-sample gradients (independent batches, same replicas and run
+    length; a simulation): against the recommended prediction (``plane_over_prediction``, and ``compare``:
+    ratio, within, half_widths, z) and the network against it (``network_over_plane``)."""
+    from ..sgd.escape_plane import plane_sgd_escape
+    from ..theory.stats import exponential_mle
+
+    def run():
+        r = plane_sgd_escape(P["plane"], P["event"], s.lr, B, n_paths=reps, max_epochs=int(epochs), seed=seed)
+        return {"t_sde": r["t_sde"].tolist(), "observed": r["observed"].tolist()}
+
+    sim = cache.cached(key, run)
+    est = exponential_mle(np.asarray(sim["t_sde"], float), np.asarray(sim["observed"], bool), confidence=CONFIDENCE)
+    fin = lambda v: v is not None and math.isfinite(v)  # noqa: E731
+    return {"mean": est.mean if fin(est.mean) else None, "ci_low": est.ci_low,
+            "ci_high": est.ci_high if fin(est.ci_high) else None, "n_escaped": est.n_events, "n_paths": reps,
+            "seed": seed, "plane_over_prediction": est.mean / prediction if fin(est.mean) and prediction else None,
+            "network_over_plane": (est_network.mean / est.mean if fin(est.mean) and fin(est_network.mean)
+                                   else None),
+            "compare": None if prediction is None else compare_time(prediction, est)}
+
+
 def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> list:
     from ..theory.stats import exponential_mle
 
@@ -243,6 +268,8 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
                                cache, 200 + base + k, est,
                                preds["discrete_chain"]["value"] if replacement else head["value"],
                                preds["batch_chain"]["value"] if replacement else None)
+        plane = (_plane_reference(P, s, B, reps, sim["epochs"], child_seed(seed, 4, 300 + base + k), cache,
+                                  300 + base + k, est, preds["plane_batch_chain"]["value"]) if replacement else None)
         points.append(time_point(
             barrier / T, head["value"], est, model, predictions=preds, fraction=float(frac), beta=P["beta"],
             barrier_reverse=barrier, c_e_start=P["c_e"], curvature_e=P["curvature_e"], batch=B, lr=s.lr,
@@ -250,7 +277,7 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
             epochs=sim["epochs"], n_diverged=sim["n_diverged"], sgd_steps=sim["sgd_steps"],
             replacement=replacement, lambda_min=P["ml"].lambda_min,
             lambda_median_before_escape=sim.get("lambda_median_before_escape"), ratio=head["ratio"],
-            within=head["within"], half_widths=head["half_widths"], z=head["z"], line_sgd=line,
+            within=head["within"], half_widths=head["half_widths"], z=head["z"], line_sgd=line, plane_sgd=plane,
             temperature_measured=tm))
     return points
 
