@@ -1,5 +1,5 @@
-"""Cost of the row-4 references: the discrete-chain MFPT against its continuous limit, and SGD on the escape line
-against network SGD, measured in the same run.
+"""Cost of the row-4 references: the discrete-chain MFPT against its continuous limit, the escape plane's MFPT, and
+SGD on the escape line and plane against network SGD, measured in the same run.
 
 Problem: validation row 4's (paper network L = 3, w = 10, whitened N = 512, eta = (0.9, 0.8) population, data
 seed from validation seed 0; beta at fraction 0.5 of the way from beta* to beta_c; lr = 0.3, B = 40, with
@@ -8,8 +8,10 @@ timed) and the ratios:
 
 - ``mfpt_discrete_chain`` / ``mfpt_state_dependent`` wall time on the measured T(r) of the path, and
   ``mfpt_line_sgd`` (the exact batch-mean step) / ``mfpt_discrete_chain``;
-- line SGD path-steps/s (real per-sample gradients and Gaussian variant) / network SGD replica-steps/s
-  (``sgd.trainer.train``, same protocol, 64 replicas, ``--epochs`` epochs, no early stop).
+- ``plane_mfpt`` (the escape plane's 2-D MFPT and its chord's, two grids) / ``mfpt_discrete_chain``;
+- line SGD path-steps/s (real per-sample gradients and Gaussian variant) and plane SGD path-steps/s
+  (``plane_sgd_escape``) / network SGD replica-steps/s (``sgd.trainer.train``, same protocol, 64 replicas,
+  ``--epochs`` epochs, no early stop).
 
 Usage: python benchmarks/bench_line_sgd.py [--repeats 5] [--epochs 200]
 """
@@ -80,6 +82,17 @@ def main():
           f"{res['discrete_chain'].tau:.4g}, {res['discrete_chain'].n_grid} nodes); chain / continuous time "
           f"{t_chain / t_cont:.3g}")
 
+    from langevin_grok.sgd.escape import rule_event
+    from langevin_grok.sgd.escape_plane import escape_plane, plane_mfpt, plane_sgd_escape
+
+    plane = escape_plane(P["data"].x_train, P["data"].y_train, L, s.width, P["beta"], P["start"].theta,
+                         P["saddle"].theta)
+    event = rule_event(P["rule"], P["data"], L, s.width)
+    pm = lambda: plane_mfpt(plane, event, lr, B, tgt, -(info["reflect"] - r_min))  # noqa: E731
+    t_plane = median_time(pm, max(1, a.repeats // 2))
+    print(f"escape plane (lr {lr}, B {B}): plane_mfpt {t_plane * 1e3:.0f} ms (transverse factor "
+          f"{pm().transverse_factor:.4g}); plane / Gaussian chain time {t_plane / t_chain:.3g}")
+
     # 2. SGD on the line against network SGD, same protocol and replicas, fixed epochs (target out of reach)
     X, Y = P["data"].x_train, P["data"].y_train
     line = line_noise(X, Y, L, s.width, P["beta"], P["start"].theta, P["saddle"].theta)
@@ -88,14 +101,19 @@ def main():
     kw = dict(r_target=1e6, n_paths=R, max_epochs=a.epochs, replacement=True, seed=0)
     t_line = median_time(lambda: line_sgd_escape(line, lr, B, **kw), a.repeats)
     t_gauss = median_time(lambda: line_sgd_escape(line, lr, B, gaussian=True, **kw), a.repeats)
+    never = lambda th: np.zeros(len(th), dtype=bool)  # noqa: E731
+    t_plane_sgd = median_time(lambda: plane_sgd_escape(plane, never, lr, B, n_paths=R, max_epochs=a.epochs, seed=0),
+                              a.repeats)
     ws = trainer.unpack(np.repeat(P["start"].theta[None, :], R, axis=0), L, s.width, X.shape[1])
     t_net = median_time(lambda: trainer.train(ws, P["data"], beta=P["beta"], lr=lr, batch=B, epochs=a.epochs,
                                               seed=0, replacement=True), max(1, a.repeats // 2))
     print(f"{R} replicas x {a.epochs} epochs x {m} steps, B {B}, with replacement (steps/s, median):")
     for name, t in (("line SGD, real per-sample gradients", t_line), ("line SGD, Gaussian variant", t_gauss),
+                    ("plane SGD, real per-sample gradients", t_plane_sgd),
                     ("network SGD (sgd.trainer.train)", t_net)):
         print(f"  {name:38s} {steps / t:12.4g} steps/s  ({t:.3f} s)")
-    print(f"  line / network speed: {t_net / t_line:.3g} (real), {t_net / t_gauss:.3g} (Gaussian)")
+    print(f"  line / network speed: {t_net / t_line:.3g} (real), {t_net / t_gauss:.3g} (Gaussian); plane / network "
+          f"{t_net / t_plane_sgd:.3g}")
 
 
 if __name__ == "__main__":

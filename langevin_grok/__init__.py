@@ -54,6 +54,8 @@ _EXPORTS = {
     "displacement_temperature": "sgd.temperature_estimators",
     "mfpt_state_dependent": "sgd.path_noise", "normal_lyapunov": "sgd.path_noise",
     "mfpt_discrete_chain": "sgd.path_noise", "line_noise": "sgd.line_sgd", "line_sgd_escape": "sgd.line_sgd",
+    "mfpt_line_sgd": "sgd.line_sgd", "mfpt_grid": "theory.mfpt_grid", "escape_plane": "sgd.escape_plane",
+    "plane_mfpt": "sgd.escape_plane", "plane_sgd_escape": "sgd.escape_plane",
     "Status": "_core.errors", "Validity": "_core.errors", "Verdict": "_core.errors",
     # SGD
     "make_dataset": "sgd.data", "train": "sgd.trainer", "run_protocol": "sgd.protocol", "quasi_static_sweep": "sgd.trainer",

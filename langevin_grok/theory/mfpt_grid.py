@@ -65,7 +65,8 @@ class GridMFPTResult:
 def solve_backward(axes, b, D, absorbing, direct_max: int = 60000) -> np.ndarray:
     """tau on the grid spanned by ``axes`` (d uniform 1-D arrays) (module docstring).
 
-    ``b``: (d, *shape) drift; ``D``: (d, d, *shape) symmetric diffusion matrix; ``absorbing``: bool (*shape).
+    ``b``: ``(d, *shape)`` drift; ``D``: ``(d, d, *shape)`` symmetric diffusion matrix; ``absorbing``: bool
+    ``(*shape)``.
     Returns the array of mean first-passage times (0 on ``absorbing``). Up to ``direct_max`` nodes by sparse
     LU, above by ILU-preconditioned GMRES (relative residual <= 1e-8 checked, else the direct solve).
     """
