@@ -37,7 +37,8 @@ from .._core.errors import Validity
 from .._core.jsonable import jsonable
 from .noise import per_sample_grads
 
-__all__ = ["EscapePlane", "escape_plane", "PlaneMFPT", "plane_mfpt", "plane_sgd_escape"]
+__all__ = ["EscapePlane", "escape_plane", "PlaneMFPT", "plane_mfpt", "plane_sgd_escape", "noisy_subspace",
+           "flat_polynomials", "monomials"]
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,7 @@ class EscapePlane:
     width: int
 
     def _vander(self, x, y) -> np.ndarray:
-        x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
-        return np.stack([x ** i * y ** j for i, j in self.exponents], axis=-1)
+        return monomials((x, y), self.exponents)
 
     def per_sample(self, x, y) -> np.ndarray:
         """Per-sample gradients along (e, f) at points (x, y): shape (M, N, 2)."""
@@ -102,12 +102,42 @@ class EscapePlane:
                          if k not in ("coefficients", "exponents", "basis", "theta_start")})
 
 
-def _noisy_basis(theta, X, Y, L, w) -> np.ndarray:
-    G = per_sample_grads(theta, X, Y, L, w)
+def noisy_subspace(theta, X, Y, depth: int, width: int) -> np.ndarray:
+    """Orthonormal basis (D, r) of the range of the per-sample gradient covariance C(theta) (r <= p^2)."""
+    G = per_sample_grads(theta, X, Y, depth, width)
     G = G - G.mean(axis=0)
-    C = G.T @ G / G.shape[0]
-    ev, V = np.linalg.eigh(C)
+    ev, V = np.linalg.eigh(G.T @ G / G.shape[0])
     return V[:, ev > 1e-10 * ev.max()]
+
+
+def monomials(coords, exponents) -> np.ndarray:
+    """``prod_a coords[a]^exponents[k, a]`` for each point: shape (M, K); ``coords`` a sequence of d arrays."""
+    c = [np.asarray(v, dtype=float).ravel() for v in coords]
+    return np.stack([np.prod([ci ** q for ci, q in zip(c, e)], axis=0) for e in exponents], axis=-1)
+
+
+def flat_polynomials(X, Y, depth: int, width: int, beta: float, theta_start, basis, scale: float,
+                     n_per_axis: int | None = None):
+    """Per-sample gradients (loss plus L2) along the columns of ``basis`` (D, d) at
+    ``theta_start + basis @ z``, as exact polynomials of total degree 2L - 1 in z.
+
+    Fitted by least squares on a product grid, ``[-1, 2] scale`` on the first axis and ``[-1.5, 1.5] scale`` on
+    the others, ``n_per_axis`` points each (default 2L + 3 for d <= 2, 2L + 1 above; at least 2L are needed).
+    Returns ``(coefficients (K, N, d), exponents (K, d), fit residual)``.
+    """
+    t0 = np.asarray(theta_start, dtype=float)
+    basis = np.asarray(basis, dtype=float)
+    d, deg = basis.shape[1], 2 * depth - 1
+    n = (deg + 4 if d <= 2 else deg + 2) if n_per_axis is None else int(n_per_axis)
+    exps = np.array([q for q in itertools.product(range(deg + 1), repeat=d) if sum(q) <= deg])
+    axes = [np.linspace(-1.0, 2.0, n) * scale] + [np.linspace(-1.5, 1.5, n) * scale] * (d - 1)
+    pts = np.array(list(itertools.product(*axes)))
+    th = t0[None, :] + pts @ basis.T
+    G = np.stack([per_sample_grads(t, X, Y, depth, width) for t in th]) @ basis + beta * (th @ basis)[:, None, :]
+    V = monomials(pts.T, exps)
+    coef = np.linalg.lstsq(V, G.reshape(len(pts), -1), rcond=None)[0].reshape(len(exps), X.shape[0], d)
+    resid = float(np.max(np.abs(np.einsum("pk,kna->pna", V, coef) - G)))
+    return np.ascontiguousarray(coef), exps, resid
 
 
 def _softest_transverse(H, R, e) -> tuple[np.ndarray, float]:
@@ -130,25 +160,16 @@ def escape_plane(X, Y, depth: int, width: int, beta: float, theta_start, theta_s
         raise InputError("theta_saddle must be a finite vector of theta_start's length, distinct from it")
     length = float(np.linalg.norm(t1 - t0))
     e = (t1 - t0) / length
-    R_s = _noisy_basis(t1, X, Y, L, w)
+    R_s = noisy_subspace(t1, X, Y, L, w)
     if R_s.shape[1] < 2:
         raise InputError(f"the batch noise at theta_saddle has rank {R_s.shape[1]}: no transverse noisy direction")
     f, _ = _softest_transverse(net.hessian(t1), R_s, e)
     f = f - (f @ e) * e
     f /= np.linalg.norm(f)
-    f0, _ = _softest_transverse(net.hessian(t0), _noisy_basis(t0, X, Y, L, w), e)
-    deg = 2 * L - 1
-    exps = np.array([p for p in itertools.product(range(deg + 1), repeat=2) if sum(p) <= deg])
-    xs = np.linspace(-1.0, 2.0, deg + 4) * length
-    ys = np.linspace(-1.5, 1.5, deg + 4) * length
-    pts = np.array(list(itertools.product(xs, ys)))
+    f0, _ = _softest_transverse(net.hessian(t0), noisy_subspace(t0, X, Y, L, w), e)
     basis = np.stack([e, f], axis=1)
-    th = t0[None, :] + pts @ basis.T
-    G = np.stack([per_sample_grads(t, X, Y, L, w) for t in th]) @ basis + beta * (th @ basis)[:, None, :]
-    V = np.stack([pts[:, 0] ** i * pts[:, 1] ** j for i, j in exps], axis=-1)
-    coef = np.linalg.lstsq(V, G.reshape(len(pts), -1), rcond=None)[0].reshape(len(exps), X.shape[0], 2)
-    resid = float(np.max(np.abs(np.einsum("pk,kna->pna", V, coef) - G)))
-    return EscapePlane(np.ascontiguousarray(coef), exps, basis, t0, length, resid,
+    coef, exps, resid = flat_polynomials(X, Y, L, w, beta, t0, basis, length)
+    return EscapePlane(coef, exps, basis, t0, length, resid,
                        float(f @ net.hessian(t0) @ f), float(f @ net.hessian(t1) @ f), int(R_s.shape[1]),
                        float(abs(f @ f0)), beta, L, w)
 

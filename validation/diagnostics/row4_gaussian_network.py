@@ -87,8 +87,9 @@ def main():
           f"{plane.transverse_factor:.4f} ({plane.status.value}, two-grid error {plane.rel_error:.2g}): "
           f"{chain.tau * plane.transverse_factor:.4g}", flush=True)
     est = gaussian_network_escapes(P, 2, s.lr, a.batch, a.replicas, a.max_time, a.seed, a.restrict)
-    print(f"Gaussian network SGD (restrict {a.restrict}; w = 2, beta fraction {a.fraction}, lr {s.lr}, B {a.batch}, {a.replicas} replicas, "
-          f"seed {a.seed}): tau = {est.mean:.4g} [{est.ci_low:.4g}, {est.ci_high:.4g}] SDE time, {est.n_events} "
+    print(f"Gaussian network SGD (restrict {a.restrict}; w = 2, beta fraction {a.fraction}, lr {s.lr}, B {a.batch}, "
+          f"{a.replicas} replicas, seed {a.seed}): tau = {est.mean:.4g} [{est.ci_low:.4g}, {est.ci_high:.4g}] "
+          f"SDE time, {est.n_events} "
           f"escaped; measured / plane_chain = {est.mean / (chain.tau * plane.transverse_factor):.3f}")
 
 

@@ -17,12 +17,11 @@ Usage: python validation/diagnostics/row4_noisy_subspace_sgd.py [--fraction 0.3]
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 
 import numpy as np
 
-from langevin_grok.sgd.noise import per_sample_grads
+from langevin_grok.sgd.escape_plane import flat_polynomials, monomials, noisy_subspace
 from langevin_grok.theory.stats import exponential_mle
 from langevin_grok.validation.config import SGDReverseSettings
 from langevin_grok.validation.row_sgd_reverse import _setups
@@ -32,10 +31,7 @@ def noisy_basis(P):
     """e, f and the saddle's other two noisy Hessian eigenvectors (m1: the one with the same curvature at the
     minimum; g: the stiffest), made orthonormal."""
     X, Y, net, sa = P["data"].x_train, P["data"].y_train, P["net"], P["saddle"]
-    G = per_sample_grads(sa.theta, X, Y, 3, 2)
-    G = G - G.mean(0)
-    ev, V = np.linalg.eigh(G.T @ G)
-    R = V[:, ev > 1e-10 * ev.max()]
+    R = noisy_subspace(sa.theta, X, Y, 3, 2)
     h, W = np.linalg.eigh(R.T @ net.hessian(sa.theta) @ R)
     U = R @ W
     e, f = P["plane"].basis[:, 0], P["plane"].basis[:, 1]
@@ -71,16 +67,7 @@ def main():
     d, L, lr, B = Bm.shape[1], 3, s.lr, a.batch
     X, Y, t0, ln = P["data"].x_train, P["data"].y_train, P["start"].theta, P["plane"].length
     N = X.shape[0]
-    deg = 2 * L - 1
-    expo = [q for q in itertools.product(range(deg + 1), repeat=d) if sum(q) <= deg]
-    vand = lambda c: np.stack([np.prod([ci ** qi for ci, qi in zip(c, q)], axis=0) for q in expo], -1)  # noqa: E731
-    axes = [np.linspace(-1, 2, 7) * ln] + [np.linspace(-1.5, 1.5, 7) * ln] * (d - 1)
-    pts = np.array(list(itertools.product(*axes)))
-    th = t0[None, :] + pts @ Bm.T
-    Gp = np.stack([per_sample_grads(t, X, Y, L, 2) for t in th]) @ Bm + P["beta"] * (th @ Bm)[:, None, :]
-    Vd = vand(pts.T)
-    coef = np.linalg.lstsq(Vd, Gp.reshape(len(pts), -1), rcond=None)[0].reshape(len(expo), N, d)
-    resid = float(np.abs(np.einsum("pk,kna->pna", Vd, coef) - Gp).max())
+    coef, expo, resid = flat_polynomials(X, Y, L, 2, P["beta"], t0, Bm, ln, n_per_axis=7)
     mean = coef.mean(1)
     dev = coef - mean[:, None, :]
     m = -(-N // B)
@@ -93,7 +80,7 @@ def main():
         if live.size == 0:
             break
         for _ in range(m):
-            V = vand(z[live].T)
+            V = monomials(z[live].T, expo)
             if a.noise == "real":
                 idx = rng.integers(0, N, size=(live.size, B))
                 g = np.einsum("rk,kra->ra", V, coef[:, idx, :].mean(axis=2))

@@ -14,11 +14,11 @@ Usage: python validation/diagnostics/row4_plane_third_direction.py [--fraction 0
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 
 import numpy as np
 
+from langevin_grok.sgd.escape_plane import flat_polynomials, monomials, noisy_subspace
 from langevin_grok.sgd.noise import per_sample_grads
 from langevin_grok.theory.mfpt_grid import mfpt_grid
 from langevin_grok.validation.config import SGDReverseSettings
@@ -27,18 +27,9 @@ from langevin_grok.validation.row_sgd_reverse import _setups
 
 def flat_fields(P, basis, lr, B):
     """Exact polynomial drift and diffusion of the SGD diffusion in the flat coordinates ``basis`` (D, d)."""
-    X, Y, L, w, beta = P["data"].x_train, P["data"].y_train, 3, 2, P["beta"]
-    t0, ln, d = P["start"].theta, P["plane"].length, basis.shape[1]
-    deg = 2 * L - 1
-    expo = [q for q in itertools.product(range(deg + 1), repeat=d) if sum(q) <= deg]
-    vand = lambda c: np.stack([np.prod([ci ** qi for ci, qi in zip(c, q)], axis=0) for q in expo], -1)  # noqa: E731
-    axes = [np.linspace(-1, 2, 7) * ln] + [np.linspace(-1.5, 1.5, 7) * ln] * (d - 1)
-    pts = np.array(list(itertools.product(*axes)))
-    th = t0[None, :] + pts @ basis.T
-    G = np.stack([per_sample_grads(t, X, Y, L, w) for t in th]) @ basis + beta * (th @ basis)[:, None, :]
-    V = vand(pts.T)
-    coef = np.linalg.lstsq(V, G.reshape(len(pts), -1), rcond=None)[0].reshape(len(expo), X.shape[0], d)
-    resid = float(np.abs(np.einsum("pk,kna->pna", V, coef) - G).max())
+    X, Y, d = P["data"].x_train, P["data"].y_train, basis.shape[1]
+    coef, expo, resid = flat_polynomials(X, Y, 3, 2, P["beta"], P["start"].theta, basis, P["plane"].length,
+                                         n_per_axis=7)
     mean = coef.mean(1)
     dev = coef - mean[:, None, :]
     M = np.einsum("kna,lnb->abkl", dev, dev) / X.shape[0]
@@ -46,7 +37,7 @@ def flat_fields(P, basis, lr, B):
 
     def field(*xs):
         sh = xs[0].shape
-        Vg = vand([x.ravel() for x in xs])
+        Vg = monomials(xs, expo)
         b = [-(Vg @ mean[:, a]).reshape(sh) for a in range(d)]
         D = [[k * np.einsum("ik,kl,il->i", Vg, M[a, c], Vg).reshape(sh) for c in range(d)] for a in range(d)]
         return b, D
@@ -64,8 +55,7 @@ def main():
     X, Y = P["data"].x_train, P["data"].y_train
     G = per_sample_grads(sa.theta, X, Y, 3, 2)
     G = G - G.mean(0)
-    ev, V = np.linalg.eigh(G.T @ G)
-    R = V[:, ev > 1e-10 * ev.max()]
+    R = noisy_subspace(sa.theta, X, Y, 3, 2)
     h, W = np.linalg.eigh(R.T @ net.hessian(sa.theta) @ R)
     e, f = pl.basis[:, 0], pl.basis[:, 1]
     g = (R @ W)[:, int(np.argmax(h))]  # the stiffest noisy direction: the mixing partner of f
@@ -73,12 +63,11 @@ def main():
     g /= np.linalg.norm(g)
     G0 = per_sample_grads(st.theta, X, Y, 3, 2)
     G0 = G0 - G0.mean(0)
-    ev0, V0 = np.linalg.eigh(G0.T @ G0)
-    R0 = V0[:, ev0 > 1e-10 * ev0.max()]
+    R0 = noisy_subspace(st.theta, X, Y, 3, 2)
     h0 = np.linalg.eigvalsh(R0.T @ net.hessian(st.theta) @ R0)
     iso = math.sqrt(np.prod(np.delete(h, 0)) / np.prod(np.delete(h0, np.argmin(np.abs(h0 - P["curvature_e"])))))
     k = s.lr / (2 * a.batch)
-    wid = [math.sqrt(k * float(f @ (lambda c: c.T @ c / X.shape[0])(G_) @ f) / hf)
+    wid = [math.sqrt(k * float(f @ (G_.T @ G_ / X.shape[0]) @ f) / hf)
            for G_, hf in ((G0, pl.curvature_f_start), (G, pl.curvature_f_saddle))]
     print(f"noisy-subspace Hessian eigenvalues: minimum {np.round(h0, 4)}, saddle {np.round(h, 4)}; isotropic "
           f"Eyring-Kramers transverse factor {iso:.3f}; thermal width along f {wid[0]:.4f} -> {wid[1]:.4f} "
@@ -88,9 +77,11 @@ def main():
     box = [(-ln, tgt + 0.1 * ln)]
     absorb = lambda *xs: np.asarray(P["event"](st.theta[None, :] + np.stack([x.ravel() for x in xs], 1)  # noqa: E731
                                                @ np.stack([e, f, g][:len(xs)], 1).T)).reshape(xs[0].shape)
-    sd = lambda v: max(math.sqrt(k * float(v @ (lambda c: c.T @ c / X.shape[0])(  # noqa: E731
-        per_sample_grads(p.theta, X, Y, 3, 2) - per_sample_grads(p.theta, X, Y, 3, 2).mean(0)) @ v)
-        / float(v @ net.hessian(p.theta) @ v)) for p in (st, sa))
+    covs = [(lambda c: c.T @ c / X.shape[0])(Gp) for Gp in (G0, G)]  # C at the minimum and the saddle
+
+    def sd(v):  # the larger thermal width along v (minimum or saddle)
+        return max(math.sqrt(k * float(v @ C @ v) / float(v @ net.hessian(q.theta) @ v))
+                   for C, q in zip(covs, (st, sa)))
     for d, n in ((2, 121), (3, (41, 31, 15))):
         basis = np.stack([e, f, g][:d], 1)
         field, resid = flat_fields(P, basis, s.lr, a.batch)
