@@ -28,3 +28,16 @@ def _compiled_kernels():
     simulate_ensemble(arc_model(3, 0.8, 0.32), 0.02, 2, 0.01, max_time=0.05, seed=0)
     simulate_ensemble(chain_model(3, 0.8, 0.32), 0.02, 2, 0.01, max_time=0.05, seed=0)
     simulate_ensemble(quadratic_model(1.0, 2), 0.5, 2, 0.01, np.zeros(2), (), max_time=0.05, seed=0)
+
+
+@pytest.fixture(scope="session")
+def rank2_segment():
+    """Learned rank-2 minimum and the mode-2 saddle of a small whitened training set (L = 3, w = 4, beta = 0.30,
+    N = 256, data seed 3): the problem of the line and plane tests. Returns ``(data, net, start, saddle)``."""
+    from langevin_grok.landscape.network import DeepLinearNetwork
+    from langevin_grok.landscape.stationary import stationary_point
+    from langevin_grok.sgd.data import make_dataset
+
+    data = make_dataset([0.9, 0.8], 256, 64, seed=3, whiten_train=True)
+    net = DeepLinearNetwork.from_data(data.x_train, data.y_train, 3, 4, 0.30)
+    return data, net, stationary_point(net, ("learned", "learned")), stationary_point(net, ("learned", "saddle"))

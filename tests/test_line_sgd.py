@@ -10,9 +10,6 @@ import numpy as np
 import pytest
 
 from langevin_grok._core.checks import InputError
-from langevin_grok.landscape.network import DeepLinearNetwork
-from langevin_grok.landscape.stationary import stationary_point
-from langevin_grok.sgd.data import make_dataset
 from langevin_grok.sgd.line_sgd import LineNoise, line_noise, line_sgd_escape
 from langevin_grok.sgd.noise import gradient_noise
 from langevin_grok.sgd.path_noise import mfpt_discrete_chain
@@ -23,12 +20,9 @@ L, W, BETA = 3, 4, 0.30
 
 
 @pytest.fixture(scope="module")
-def problem():
-    """Learned rank-2 minimum and the mode-2 saddle of a small whitened training set (N = 256, w = 4)."""
-    data = make_dataset([0.9, 0.8], 256, 64, seed=3, whiten_train=True)
-    net = DeepLinearNetwork.from_data(data.x_train, data.y_train, L, W, BETA)
-    start = stationary_point(net, ("learned", "learned"))
-    saddle = stationary_point(net, ("learned", "saddle"))
+def problem(rank2_segment):
+    """The conftest's rank-2 minimum and mode-2 saddle (N = 256, w = 4) with the line between them."""
+    data, net, start, saddle = rank2_segment
     line = line_noise(data.x_train, data.y_train, L, W, BETA, start.theta, saddle.theta)
     return data, net, start, saddle, line
 

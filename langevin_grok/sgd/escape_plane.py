@@ -151,13 +151,9 @@ def _softest_transverse(H, R, e) -> tuple[np.ndarray, float]:
 
 def escape_plane(X, Y, depth: int, width: int, beta: float, theta_start, theta_saddle) -> EscapePlane:
     """The escape plane from ``theta_start`` (a minimum) towards ``theta_saddle`` (module docstring)."""
-    from .noise_models import check_network_sgd
+    from .noise_models import check_segment
 
-    t0 = np.asarray(theta_start, dtype=float).ravel()
-    t1 = np.asarray(theta_saddle, dtype=float).ravel()
-    L, w, beta, X, Y, _, _, _, net, t0 = check_network_sgd(t0, X, Y, depth, width, beta, 0.1, 1)
-    if t1.shape != t0.shape or not np.all(np.isfinite(t1)) or np.all(t0 == t1):
-        raise InputError("theta_saddle must be a finite vector of theta_start's length, distinct from it")
+    L, w, beta, X, Y, net, t0, t1 = check_segment(theta_start, theta_saddle, X, Y, depth, width, beta, "theta_saddle")
     length = float(np.linalg.norm(t1 - t0))
     e = (t1 - t0) / length
     R_s = noisy_subspace(t1, X, Y, L, w)

@@ -82,13 +82,9 @@ def line_noise(X, Y, depth: int, width: int, beta: float, theta_start, theta_end
     """Per-sample gradients along the line from ``theta_start`` through ``theta_end`` (module docstring)."""
     from scipy import stats
 
-    from .noise_models import check_network_sgd
+    from .noise_models import check_segment
 
-    t0 = np.asarray(theta_start, dtype=float).ravel()
-    t1 = np.asarray(theta_end, dtype=float).ravel()
-    L, w, beta, X, Y, _, _, _, _, t0 = check_network_sgd(t0, X, Y, depth, width, beta, 0.1, 1)
-    if t1.shape != t0.shape or not np.all(np.isfinite(t1)) or np.all(t0 == t1):
-        raise InputError("theta_end must be a finite vector of theta_start's length, distinct from it")
+    L, w, beta, X, Y, _, t0, t1 = check_segment(theta_start, theta_end, X, Y, depth, width, beta)
     chord = t1 - t0
     length = float(np.linalg.norm(chord))
     e = chord / length

@@ -95,6 +95,17 @@ def check_network_sgd(theta, X, Y, depth, width, beta, lr, batch):
     return L, w, beta, X, Y, lr, B, N, net, th
 
 
+def check_segment(theta_start, theta_end, X, Y, depth, width, beta, end_name: str = "theta_end"):
+    """Entry checks of a straight segment of weight space: :func:`check_network_sgd` on ``theta_start`` and a
+    finite ``theta_end`` of the same length, distinct from it. Returns ``(L, w, beta, X, Y, net, t0, t1)``."""
+    t0 = np.asarray(theta_start, dtype=float).ravel()
+    t1 = np.asarray(theta_end, dtype=float).ravel()
+    L, w, beta, X, Y, _, _, _, net, t0 = check_network_sgd(t0, X, Y, depth, width, beta, 0.1, 1)
+    if t1.shape != t0.shape or not np.all(np.isfinite(t1)) or np.all(t0 == t1):
+        raise InputError(f"{end_name} must be a finite vector of theta_start's length, distinct from it")
+    return L, w, beta, X, Y, net, t0, t1
+
+
 def _check_protocol(lr, batch, n_train=None):
     lr = check_positive("lr", lr)
     B = check_int("batch", batch, minimum=1)
