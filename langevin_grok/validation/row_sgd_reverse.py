@@ -110,7 +110,8 @@ def _scaled(res, plane) -> dict:
     e = _entry(res)
     fac = plane.transverse_factor
     e["value"] = e["value"] * fac if e["value"] is not None and math.isfinite(fac) else None
-    e["log_tau"] = e["log_tau"] + math.log(fac) if math.isfinite(fac) and fac > 0 else None
+    ok = e["log_tau"] is not None and math.isfinite(fac) and fac > 0
+    e["log_tau"] = e["log_tau"] + math.log(fac) if ok else None
     e["transverse_factor"] = fac if math.isfinite(fac) else None
     e["plane"] = plane.to_dict()
     order = ("valid", "marginal", "not_applicable")
