@@ -147,3 +147,8 @@ def test_statuses_and_input_errors():
     bad = lambda X, Y: ([np.nan * X, -Y], field(X, Y)[1])  # noqa: E731
     with pytest.raises(InputError, match="field"):
         mfpt_grid(bad, lambda X, Y: X >= 0.5, [-1.0, 0.0], box, 21)
+    short = lambda X, Y: ([X], [[X]])  # noqa: E731  one drift array for a 2-D box
+    with pytest.raises(InputError, match="field"):
+        mfpt_grid(short, lambda X, Y: X >= 0.5, [-1.0, 0.0], box, 21)
+    with pytest.raises(InputError, match="finite"):
+        mfpt_grid(field, lambda X, Y: X >= 0.5, [np.nan, 0.0], box, 21)

@@ -140,11 +140,17 @@ def _iterative(A, rhs) -> np.ndarray:
 
 def _fields(field, axes):
     mesh = np.meshgrid(*axes, indexing="ij")
-    b, D = field(*mesh)
     d = len(axes)
-    b = np.stack([np.broadcast_to(np.asarray(v, dtype=float), mesh[0].shape) for v in b])
-    D = np.asarray([[np.broadcast_to(np.asarray(D[i][j], dtype=float), mesh[0].shape) for j in range(d)]
-                    for i in range(d)])
+    try:
+        b, D = field(*mesh)
+        if len(b) != d or len(D) != d or any(len(row) != d for row in D):
+            raise ValueError
+        b = np.stack([np.broadcast_to(np.asarray(v, dtype=float), mesh[0].shape) for v in b])
+        D = np.asarray([[np.broadcast_to(np.asarray(D[i][j], dtype=float), mesh[0].shape) for j in range(d)]
+                        for i in range(d)])
+    except (TypeError, ValueError, IndexError):
+        raise InputError(f"field must return (b, D): {d} drift arrays and a {d} x {d} nested sequence of "
+                         "diffusion arrays, each broadcastable to the grid") from None
     if not (np.all(np.isfinite(b)) and np.all(np.isfinite(D))):
         raise InputError("field must return finite drift and diffusion on the whole box")
     return mesh, b, D
@@ -167,8 +173,13 @@ def mfpt_grid(field, absorbing, start, ranges, n=61, *, rtol: float = 0.02, refi
     """
     from scipy.interpolate import RegularGridInterpolator
 
-    start = np.atleast_1d(np.asarray(start, dtype=float))
+    try:
+        start = np.atleast_1d(np.asarray(start, dtype=float)).ravel()
+    except (TypeError, ValueError):
+        raise InputError(f"start must be 1, 2 or 3 numbers, got {start!r}") from None
     d = start.size
+    if not np.all(np.isfinite(start)):
+        raise InputError(f"start must be finite, got {start.tolist()}")
     if d not in (1, 2, 3):
         raise InputError(f"start must have 1, 2 or 3 coordinates, got {d}")
     try:
@@ -181,7 +192,7 @@ def mfpt_grid(field, absorbing, start, ranges, n=61, *, rtol: float = 0.02, refi
         raise InputError(f"ranges must be {d} pairs (low, high), got {len(ranges)}")
     for k, ((lo, hi), s) in enumerate(zip(ranges, start)):
         if not (lo < s < hi):
-            raise InputError(f"start[{k}] must lie inside ranges[{k}], got {s!r} not in ({lo!r}, {hi!r})")
+            raise InputError(f"start[{k}] must lie inside ranges[{k}], got {float(s)!r} not in ({lo!r}, {hi!r})")
     ns = [n] * d if np.isscalar(n) else list(n)
     if len(ns) != d:
         raise InputError(f"n must be an int or {d} ints, got {n!r}")
