@@ -5,8 +5,8 @@
 - separable with a state-dependent, anisotropic (diagonal) D: tau is path_noise.mfpt_state_dependent;
 - non-separable potential with correlated noise (non-reversible: no Boltzmann law), 2-D and 3-D: against
   Euler-Maruyama simulation (3000 paths in 2-D, 2000 in 3-D), seed 7, within 4 standard errors plus a 1 %
-  bound on the time-step bias (measured: 12000 paths with seeds 8-11 give 18.26 +- 0.16 against 18.06 in 2-D; halving dt moves the
-  mean by less than one s.e.).
+  bound on the time-step bias (measured: 12000 paths with seeds 8-11 give 18.26 +- 0.16 against 18.06 in 2-D;
+  halving dt moves the mean by less than one s.e.).
 """
 
 from __future__ import annotations
