@@ -185,7 +185,7 @@ def test_plane_sgd_on_a_decoupled_plane_is_the_exact_batch_chain(problem):
     ev = lambda th: (th - t0) @ e >= target  # noqa: E731
     lr, B = 0.3, 4
     res = plane_sgd_escape(pl, ev, lr, B, n_paths=400, max_epochs=4000, seed=4)
-    assert res["observed"].all()
+    assert res["observed"].all() and res["n_diverged"] == 0
     exact = mfpt_line_sgd(line, lr, B, r_target=target, r_reflect=-1.0 * line.length)
     t = res["t_sde"]
     se = t.std() / math.sqrt(t.size)

@@ -230,8 +230,8 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
             pb, bc = q["predictions"]["plane_batch_chain"], q["predictions"]["batch_chain"]
             assert pb["value"] == pytest.approx(bc["value"] * pb["transverse_factor"], rel=1e-12)
             assert 0 < pb["transverse_factor"] < 1 and pb["plane"]["status"] == "valid"
-            assert {"mean", "ci_low", "n_escaped", "plane_over_prediction", "network_over_plane", "compare"} <= set(
-                q["plane_sgd"])
+            assert {"mean", "ci_low", "n_escaped", "n_diverged", "plane_over_prediction", "network_over_plane",
+                    "compare"} <= set(q["plane_sgd"])
         else:
             assert q["plane_sgd"] is None
         assert {"mean", "ci_low", "n_escaped", "line_over_prediction", "network_over_line"} <= set(q["line_sgd"])

@@ -256,7 +256,8 @@ def plane_sgd_escape(plane: EscapePlane, event, lr: float, batch: int, *, n_path
     Each step draws ``batch`` sample indices with replacement per path (``ceil(N/B)`` steps per epoch, as the
     trainer's independent batches) and moves ``(x, y) <- (x, y) - lr * mean_{n in batch} g_n(x, y)``, g_n the
     plane's exact polynomials; ``event(thetas)`` is read at every epoch's end, as for the network runs.
-    Returns ``t_sde`` (escape or censoring time, lr x steps), ``observed`` and ``epochs`` (per path).
+    Returns ``t_sde`` (escape or censoring time, lr x steps), ``observed`` and ``epochs`` (per path), and
+    ``n_diverged`` (paths that became non-finite; counted as censored).
     """
     from .._core.checks import check_memory
     from .._core.seeds import as_seed_sequence
@@ -287,7 +288,8 @@ def plane_sgd_escape(plane: EscapePlane, event, lr: float, batch: int, *, n_path
         first[live[hit]] = ep
     obs = first > 0
     epochs = np.where(obs, first, max_epochs)
-    return {"t_sde": epochs * m * lr, "observed": obs, "epochs": epochs}
+    n_div = int(np.sum(~(np.isfinite(x) & np.isfinite(y))))  # non-finite paths never hit: counted as censored
+    return {"t_sde": epochs * m * lr, "observed": obs, "epochs": epochs, "n_diverged": n_div}
 
 
 @numba.njit(cache=True, nogil=True)

@@ -196,24 +196,31 @@ def _setups(s: SGDReverseSettings, seed: int) -> dict:
     return out
 
 
+def _reference_summary(sim: dict, reps: int, seed: int) -> tuple:
+    """Censoring-aware MLE of a reference simulation's escape times and its JSON summary (shared by the line and
+    plane references)."""
+    from ..theory.stats import exponential_mle
+
+    est = exponential_mle(np.asarray(sim["t_sde"], float), np.asarray(sim["observed"], bool), confidence=CONFIDENCE)
+    fin = lambda v: v is not None and math.isfinite(v)  # noqa: E731
+    return est, fin, {"mean": est.mean if fin(est.mean) else None, "ci_low": est.ci_low,
+                      "ci_high": est.ci_high if fin(est.ci_high) else None, "n_escaped": est.n_events,
+                      "n_paths": reps, "seed": seed, "n_diverged": sim.get("n_diverged", 0)}
+
+
 def _line_reference(P: dict, s: SGDReverseSettings, B: int, replacement: bool, reps: int, epochs: int, seed: int,
                     cache, key: int, est_network, prediction, batch_chain=None) -> dict:
     """SGD on the escape line (real per-sample gradients, same protocol, replicas and run length), and with
     independent batches the exact batch-chain MFPT against it (``batch_chain``: ratio, within, half_widths, z)."""
     from ..sgd.line_sgd import line_sgd_escape
-    from ..theory.stats import exponential_mle
 
     def run():
         r = line_sgd_escape(P["line"], s.lr, B, r_target=P["line_target"], n_paths=reps, max_epochs=int(epochs),
                             replacement=replacement, seed=seed)
         return {"t_sde": r.t_sde.tolist(), "observed": r.observed.tolist(), "n_diverged": r.n_diverged}
 
-    sim = cache.cached(key, run)
-    est = exponential_mle(np.asarray(sim["t_sde"], float), np.asarray(sim["observed"], bool), confidence=CONFIDENCE)
-    fin = lambda v: v is not None and math.isfinite(v)  # noqa: E731
-    return {"mean": est.mean if fin(est.mean) else None, "ci_low": est.ci_low,
-            "ci_high": est.ci_high if fin(est.ci_high) else None, "n_escaped": est.n_events, "n_paths": reps,
-            "seed": seed, "n_diverged": sim["n_diverged"],
+    est, fin, out = _reference_summary(cache.cached(key, run), reps, seed)
+    return {**out,
             "line_over_prediction": est.mean / prediction if fin(est.mean) and prediction else None,
             "network_over_line": (est_network.mean / est.mean if fin(est.mean) and fin(est_network.mean) else None),
             "batch_chain": None if batch_chain is None else compare_time(batch_chain, est)}
@@ -225,18 +232,13 @@ def _plane_reference(P: dict, s: SGDReverseSettings, B: int, reps: int, epochs: 
     length; a simulation): against the recommended prediction (``plane_over_prediction``, and ``compare``:
     ratio, within, half_widths, z) and the network against it (``network_over_plane``)."""
     from ..sgd.escape_plane import plane_sgd_escape
-    from ..theory.stats import exponential_mle
 
     def run():
         r = plane_sgd_escape(P["plane"], P["event"], s.lr, B, n_paths=reps, max_epochs=int(epochs), seed=seed)
-        return {"t_sde": r["t_sde"].tolist(), "observed": r["observed"].tolist()}
+        return {"t_sde": r["t_sde"].tolist(), "observed": r["observed"].tolist(), "n_diverged": r["n_diverged"]}
 
-    sim = cache.cached(key, run)
-    est = exponential_mle(np.asarray(sim["t_sde"], float), np.asarray(sim["observed"], bool), confidence=CONFIDENCE)
-    fin = lambda v: v is not None and math.isfinite(v)  # noqa: E731
-    return {"mean": est.mean if fin(est.mean) else None, "ci_low": est.ci_low,
-            "ci_high": est.ci_high if fin(est.ci_high) else None, "n_escaped": est.n_events, "n_paths": reps,
-            "seed": seed, "plane_over_prediction": est.mean / prediction if fin(est.mean) and prediction else None,
+    est, fin, out = _reference_summary(cache.cached(key, run), reps, seed)
+    return {**out, "plane_over_prediction": est.mean / prediction if fin(est.mean) and prediction else None,
             "network_over_plane": (est_network.mean / est.mean if fin(est.mean) and fin(est_network.mean)
                                    else None),
             "compare": None if prediction is None else compare_time(prediction, est)}
