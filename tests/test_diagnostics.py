@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DIAG = ROOT / "validation" / "diagnostics"
 
 CASES = [
+    ("row4_end_to_end.py", ["--replicas", "2", "--max-time", "5", "--variants", "plane,balanced", "--em-paths", "4"],
+     "end-to-end diffusion (Euler-Maruyama"),
     ("row4_gaussian_network.py", ["--replicas", "2", "--max-time", "5", "--restrict", "plane"],
      "Gaussian network SGD (restrict plane"),
     ("row4_lr_scan.py", ["--replicas", "2", "--max-time", "5", "--lrs", "0.3,0.15"], "lr 0.15, B 12"),

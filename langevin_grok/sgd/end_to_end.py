@@ -1,0 +1,170 @@
+"""The end-to-end diffusion: SGD's noise seen by the product W = W_L ... W_1 of a balanced deep linear network.
+
+Every per-sample gradient of a deep linear network is ``J(theta)^T vec(r_n x_n^T)`` (r_n = W x_n - y_n), so the
+batch noise moves the weights only along the p^2 directions that change W, and those directions turn with theta
+(:mod:`langevin_grok.sgd.escape_plane`, which keeps them fixed: a flat chart). For a balanced network
+(``W_{l+1}^T W_{l+1} = W_l W_l^T``, the state that weight decay relaxes to) the dynamics of W is closed. Under the
+SGD diffusion ``dtheta = -grad Loss dt + sqrt(lr C(theta) / B) dB`` its Ito SDE is
+
+    dW = b(W) dt + sqrt(2 D(W)) dB,
+    b    = -K[G] - L beta W + ito(W),
+    D    = lr / (2B) K Cov_n(r_n x_n^T) K^T,
+    K[X] = sum_l (W W^T)^((L-l)/L) X (W^T W)^((l-1)/L),
+
+with G = mean_n r_n x_n^T the data gradient in W and ``ito`` the second-order term of the product map: in the
+frame W = U diag(s) V^T, ``ito_ik = lr/B sum_{l<m} sum_j s_i^(2(L-m)/L) s_j^((2m-2l+L-2)/L) s_k^(2(l-1)/L)
+Cov(xi_ij, xi_jk)``, xi = U^T (r x^T) V. The hidden width does not enter (w >= rank W). Each of the three
+pieces equals the weight-space route at a balanced theta (``J (-grad Loss)``, ``J (lr C / 2B) J^T`` and
+``1/2 d^2 W / dtheta^2 : lr C / B``; tests/test_end_to_end.py, to ~1e-15).
+
+:func:`end_to_end_fields` evaluates b and D at many W at once from the data's moments up to fourth order (exact:
+r x^T is linear in W). :func:`end_to_end_escape` simulates the diffusion (Euler-Maruyama, Gaussian noise,
+continuous time): a Monte Carlo evaluation of the model's escape time, with its statistical error, for
+comparison with network SGD, whose escape it reproduces where the flat escape plane does not
+(docs/theory.md, section "With replacement", "The end-to-end diffusion").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._core.checks import InputError, check_finite, check_int, check_positive, check_rng
+
+__all__ = ["DataMoments", "data_moments", "gradient_moments", "EndToEndFields", "end_to_end_fields",
+           "end_to_end_escape"]
+
+
+@dataclass(frozen=True)
+class DataMoments:
+    """Moments of a training set that fix the per-sample gradients ``r_n x_n^T`` as functions of W.
+
+    sxx, syx : (p, p) ``mean x x^T`` and ``mean y x^T``. m_xxxx[a, j, b, l] = mean x_a x_j x_b x_l;
+    m_xxyx[a, j, k, l] = mean x_a x_j y_k x_l; m_yxyx[i, j, k, l] = mean y_i x_j y_k x_l. n : samples.
+    """
+    sxx: np.ndarray
+    syx: np.ndarray
+    m_xxxx: np.ndarray
+    m_xxyx: np.ndarray
+    m_yxyx: np.ndarray
+    n: int
+
+
+def data_moments(X, Y) -> DataMoments:
+    """The moments of ``(X, Y)`` (N, p) that :func:`gradient_moments` needs."""
+    X = np.asarray(X, dtype=float)
+    Y = np.asarray(Y, dtype=float)
+    if X.ndim != 2 or X.shape != Y.shape or X.shape[0] < 2:
+        raise InputError(f"X and Y must be (N, p) arrays of the same shape with N >= 2, got {X.shape} and {Y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
+        raise InputError("X and Y must be finite")
+    N = X.shape[0]
+    return DataMoments(X.T @ X / N, Y.T @ X / N, np.einsum("na,nj,nb,nl->ajbl", X, X, X, X) / N,
+                       np.einsum("na,nj,nk,nl->ajkl", X, X, Y, X) / N,
+                       np.einsum("ni,nj,nk,nl->ijkl", Y, X, Y, X) / N, N)
+
+
+def gradient_moments(W, mom: DataMoments) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``G`` (M, p, p) and covariance ``C`` (M, p, p, p, p), ``C[m, i, j, k, l] = Cov_n(r_i x_j, r_k x_l)``,
+    of the per-sample data gradients ``r_n x_n^T`` (r_n = W x_n - y_n) at each of the W (M, p, p)."""
+    G = W @ mom.sxx - mom.syx
+    E = (np.einsum("mia,mkb,ajbl->mijkl", W, W, mom.m_xxxx, optimize=True)
+         - np.einsum("mia,ajkl->mijkl", W, mom.m_xxyx, optimize=True)
+         - np.einsum("mkb,blij->mijkl", W, mom.m_xxyx, optimize=True) + mom.m_yxyx[None])
+    return G, E - np.einsum("mij,mkl->mijkl", G, G)
+
+
+@dataclass(frozen=True)
+class EndToEndFields:
+    """Drift and diffusion of the end-to-end SDE at M points (:func:`end_to_end_fields`).
+
+    drift : (M, p, p) b(W), Ito term included. diffusion : (M, p, p, p, p) D(W), ``dW = b dt + sqrt(2 D) dB``
+    with D acting on W's entries (row-major pairs). ito : (M, p, p) the Ito part of the drift (order T).
+    """
+    drift: np.ndarray
+    diffusion: np.ndarray
+    ito: np.ndarray
+
+
+def _frame_powers(U, s, k):
+    """``U diag(s^k) U^T`` for (M, p, p) frames; s^0 = 1."""
+    return np.einsum("mia,ma,mja->mij", U, s ** k, U)
+
+
+def end_to_end_fields(W, mom: DataMoments, depth: int, beta: float, lr: float, batch: int) -> EndToEndFields:
+    """b(W) and D(W) of the balanced end-to-end SDE under independent batches of size ``batch``
+    (module docstring). ``W``: (p, p) or (M, p, p)."""
+    L = check_int("depth", depth, minimum=2)
+    beta, lr = check_finite("beta", beta), check_positive("lr", lr)
+    B = check_int("batch", batch, minimum=1)
+    W = np.asarray(W, dtype=float)
+    if W.ndim == 2:
+        W = W[None]
+    p = mom.sxx.shape[0]
+    if W.ndim != 3 or W.shape[1:] != (p, p):
+        raise InputError(f"W must be ({p}, {p}) or (M, {p}, {p}), got shape {W.shape}")
+    if not np.all(np.isfinite(W)):
+        raise InputError("W must be finite")
+    G, C = gradient_moments(W, mom)
+    U, s, Vt = np.linalg.svd(W)
+    V = np.swapaxes(Vt, 1, 2)
+    K = np.zeros(W.shape + (p, p))
+    for k in range(1, L + 1):  # layer k
+        K += np.einsum("mia,mbj->mijab", _frame_powers(U, s, 2 * (L - k) / L),
+                       _frame_powers(V, s, 2 * (k - 1) / L))
+    drift = -np.einsum("mijab,mab->mij", K, G) - L * beta * W
+    D = (lr / (2 * B)) * np.einsum("mijab,mabcd,mklcd->mijkl", K, C, K, optimize=True)
+    Cf = np.einsum("mai,mbj,mabcd,mck,mdl->mijkl", U, V, C, U, V, optimize=True)  # in the singular frame
+    A = np.zeros_like(W)
+    for k in range(1, L + 1):  # the pairs of layers k < m
+        for m in range(k + 1, L + 1):
+            A += np.einsum("mi,mj,mk,mijjk->mik", s ** (2 * (L - m) / L), s ** ((2 * m - 2 * k + L - 2) / L),
+                           s ** (2 * (k - 1) / L), Cf)
+    ito = (lr / B) * np.einsum("mia,mab,mjb->mij", U, A, V)
+    return EndToEndFields(drift + ito, D, ito)
+
+
+def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, event, *, n_paths: int,
+                      t_max: float, dt: float = 0.05, seed=None) -> dict:
+    """Euler-Maruyama simulation of the end-to-end SDE from ``W0`` until ``event(W) -> bool (M,)`` holds.
+
+    Continuous-time Gaussian model (the SGD diffusion): the step is ``b dt + sqrt(2 D dt) xi`` with the fields of
+    :func:`end_to_end_fields`; the event is read after every step. ``dt`` must resolve the fastest relaxation
+    (lr-free: dt times the largest curvature well below 1). Returns ``t_sde`` (escape or censoring time),
+    ``observed``, ``n_diverged`` (non-finite paths, counted as censored), ``dt`` and ``seed`` (an integer seed, else
+    None).
+    """
+    W0 = np.asarray(W0, dtype=float)
+    n_paths = check_int("n_paths", n_paths, minimum=1)
+    t_max, dt = check_positive("t_max", t_max), check_positive("dt", dt)
+    rng, seed = check_rng(seed, "seed")
+    mom = data_moments(X, Y)
+    p = mom.sxx.shape[0]
+    if W0.shape != (p, p) or not np.all(np.isfinite(W0)):
+        raise InputError(f"W0 must be a finite ({p}, {p}) array, got shape {W0.shape}")
+    end_to_end_fields(W0, mom, depth, beta, lr, batch)  # checks the problem once
+    W = np.repeat(W0[None], n_paths, axis=0)
+    t = np.full(n_paths, t_max)
+    observed = np.zeros(n_paths, dtype=bool)
+    diverged = np.zeros(n_paths, dtype=bool)
+    live = np.arange(n_paths)
+    n_steps = int(math.ceil(t_max / dt))
+    for k in range(1, n_steps + 1):
+        f = end_to_end_fields(W[live], mom, depth, beta, lr, batch)
+        Dm = f.diffusion.reshape(live.size, p * p, p * p)
+        w, Q = np.linalg.eigh(Dm)  # D is positive semi-definite; the square root tolerates rank loss
+        root = np.einsum("mij,mj->mij", Q, np.sqrt(np.clip(w, 0.0, None)))
+        xi = rng.standard_normal((live.size, p * p))
+        W[live] += f.drift * dt + math.sqrt(2 * dt) * np.einsum("mij,mj->mi", root, xi).reshape(-1, p, p)
+        bad = ~np.all(np.isfinite(W[live]), axis=(1, 2))
+        hit = np.zeros(live.size, dtype=bool)
+        hit[~bad] = np.asarray(event(W[live[~bad]]), dtype=bool)
+        diverged[live[bad]] = True
+        t[live[hit]] = k * dt
+        observed[live[hit]] = True
+        live = live[~(hit | bad)]
+        if live.size == 0:
+            break
+    return {"t_sde": t, "observed": observed, "n_diverged": int(diverged.sum()), "dt": dt, "seed": seed}
