@@ -115,6 +115,17 @@ def main():
     print(f"  line / network speed: {t_net / t_line:.3g} (real), {t_net / t_gauss:.3g} (Gaussian); plane / network "
           f"{t_net / t_plane_sgd:.3g}")
 
+    # 3. the end-to-end diffusion (Euler-Maruyama, dt 0.05) against network SGD, in SDE time simulated per second
+    from langevin_grok.sgd.end_to_end import end_to_end_escape
+
+    W0 = trainer.end_to_end(trainer.unpack(P["start"].theta[None, :], L, s.width, X.shape[1]))[0]
+    n_em = 2000
+    t_em = median_time(lambda: end_to_end_escape(W0, X, Y, L, P["beta"], lr, B, lambda W: np.zeros(len(W), bool),
+                                                 n_paths=R, t_max=n_em * 0.05, dt=0.05, seed=0), a.repeats)
+    sde_em, sde_net = R * n_em * 0.05 / t_em, steps * lr / t_net
+    print(f"end-to-end diffusion, {R} paths x {n_em} Euler-Maruyama steps (dt 0.05): {R * n_em / t_em:.4g} "
+          f"path-steps/s, {sde_em:.4g} SDE time/s against network SGD's {sde_net:.4g} (ratio {sde_em / sde_net:.3g})")
+
 
 if __name__ == "__main__":
     main()

@@ -56,6 +56,7 @@ _EXPORTS = {
     "mfpt_discrete_chain": "sgd.path_noise", "line_noise": "sgd.line_sgd", "line_sgd_escape": "sgd.line_sgd",
     "mfpt_line_sgd": "sgd.line_sgd", "mfpt_grid": "theory.mfpt_grid", "escape_plane": "sgd.escape_plane",
     "plane_mfpt": "sgd.escape_plane", "plane_sgd_escape": "sgd.escape_plane",
+    "end_to_end_fields": "sgd.end_to_end", "end_to_end_escape": "sgd.end_to_end",
     "Status": "_core.errors", "Validity": "_core.errors", "Verdict": "_core.errors",
     # SGD
     "make_dataset": "sgd.data", "train": "sgd.trainer", "run_protocol": "sgd.protocol", "quasi_static_sweep": "sgd.trainer",
