@@ -15,7 +15,9 @@ with G = mean_n r_n x_n^T the data gradient in W and ``ito`` the second-order te
 frame W = U diag(s) V^T, ``ito_ik = lr/B sum_{l<m} sum_j s_i^(2(L-m)/L) s_j^((2m-2l+L-2)/L) s_k^(2(l-1)/L)
 Cov(xi_ij, xi_jk)``, xi = U^T (r x^T) V. The hidden width does not enter (w >= rank W). Each of the three
 pieces equals the weight-space route at a balanced theta (``J (-grad Loss)``, ``J (lr C / 2B) J^T`` and
-``1/2 d^2 W / dtheta^2 : lr C / B``; tests/test_end_to_end.py, to ~1e-15).
+``1/2 d^2 W / dtheta^2 : lr C / B``; tests/test_end_to_end.py, to the accuracy of the finite differences used
+there). Off balance the imbalance enters W's drift; at validation row 4 a penalty that removes it leaves every
+SGD escape epoch unchanged (docs/theory.md).
 
 :func:`end_to_end_fields` evaluates b and D at many W at once from the data's moments up to fourth order (exact:
 r x^T is linear in W). :func:`end_to_end_escape` simulates the diffusion (Euler-Maruyama, Gaussian noise,
