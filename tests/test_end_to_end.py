@@ -143,3 +143,9 @@ def test_bad_input_is_one_line_error():
         end_to_end_fields(np.eye(2), mom, 3, 0.1, 0.1, 0)
     with pytest.raises(InputError, match="X and Y"):
         data_moments(X, Y[:, :1])
+    with pytest.raises(InputError, match="event must return one bool per W"):
+        end_to_end_escape(np.eye(2) * 0.5, X, Y, 3, 0.1, 0.1, 4, lambda W: np.zeros(1, bool), n_paths=3, t_max=1.0)
+    with pytest.raises(InputError, match="n_paths"):
+        end_to_end_escape(np.eye(2) * 0.5, X, Y, 3, 0.1, 0.1, 4, lambda W: W[:, 0, 0] < 0, n_paths=0, t_max=1.0)
+    with pytest.raises(InputError, match="W0 must be"):
+        end_to_end_escape(np.eye(3), X, Y, 3, 0.1, 0.1, 4, lambda W: W[:, 0, 0] < 0, n_paths=2, t_max=1.0)

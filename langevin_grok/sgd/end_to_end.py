@@ -162,7 +162,11 @@ def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, 
         W[live] += f.drift * dt + math.sqrt(2 * dt) * np.einsum("mij,mj->mi", root, xi).reshape(-1, p, p)
         bad = ~np.all(np.isfinite(W[live]), axis=(1, 2))
         hit = np.zeros(live.size, dtype=bool)
-        hit[~bad] = np.asarray(event(W[live[~bad]]), dtype=bool)
+        ev = np.asarray(event(W[live[~bad]]), dtype=bool)
+        if ev.shape != (int((~bad).sum()),):
+            raise InputError(f"event must return one bool per W it is given, got shape {ev.shape} for "
+                             f"{int((~bad).sum())} states")
+        hit[~bad] = ev
         diverged[live[bad]] = True
         t[live[hit]] = k * dt
         observed[live[hit]] = True
