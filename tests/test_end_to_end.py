@@ -76,7 +76,9 @@ def _scalar_problem():
     """p = 1, L = 3: a bistable scalar chain (learned minimum and saddle from the stationary quartic)."""
     X, Y = _data(1, 400, 4)
     sxx, syx = float(X[:, 0] @ X[:, 0] / 400), float(Y[:, 0] @ X[:, 0] / 400)
-    beta = 0.75 * syx ** (4 / 3) * sxx ** (-1 / 3) * 0.27 ** (1 / 3) * 0.94  # inside the bistable range
+    # the stationary quartic sxx a^4 - syx a + beta = 0 has a double root (the spinodal) at a_c = (syx/(4 sxx))^(1/3),
+    # beta_c = (3/4) syx a_c; 3.6 % below it the learned minimum and the saddle coexist across a barrier of a few T
+    beta = 0.964 * 0.75 * syx * (syx / (4 * sxx)) ** (1 / 3)
     roots = np.sort([r.real for r in np.roots([sxx, 0, 0, -syx, beta]) if abs(r.imag) < 1e-12 and r.real > 0])
     assert roots.size == 2, roots
     return X, Y, beta, roots[1], roots[0]  # a_min, a_saddle
@@ -128,6 +130,7 @@ def test_escape_simulation_matches_the_exact_mfpt():
                             n_paths=600, t_max=30 * exact.tau, dt=0.02, seed=3)
     est = exponential_mle(sim["t_sde"], sim["observed"])
     assert sim["n_diverged"] == 0
+    assert sim["status"].value == "valid" and 0 < sim["dt_curvature"] < 0.1, sim["dt_curvature"]
     se = est.mean / math.sqrt(est.n_events)
     assert abs(est.mean - exact.tau) < 4 * se + 0.03 * exact.tau, (est.mean, exact.tau)
 
@@ -147,5 +150,10 @@ def test_bad_input_is_one_line_error():
         end_to_end_escape(np.eye(2) * 0.5, X, Y, 3, 0.1, 0.1, 4, lambda W: np.zeros(1, bool), n_paths=3, t_max=1.0)
     with pytest.raises(InputError, match="n_paths"):
         end_to_end_escape(np.eye(2) * 0.5, X, Y, 3, 0.1, 0.1, 4, lambda W: W[:, 0, 0] < 0, n_paths=0, t_max=1.0)
+    with pytest.raises(InputError, match="mom must be the DataMoments"):
+        end_to_end_fields(np.eye(2), (X, Y), 3, 0.1, 0.1, 4)
+    coarse = end_to_end_escape(np.eye(2) * 0.5, X, Y, 3, 0.1, 0.1, 4, lambda W: W[:, 0, 0] < 0, n_paths=2,
+                               t_max=2.0, dt=1.0, seed=0)
+    assert coarse["reason"] == "coarse_step" and coarse["status"].value == "marginal"
     with pytest.raises(InputError, match="W0 must be"):
         end_to_end_escape(np.eye(3), X, Y, 3, 0.1, 0.1, 4, lambda W: W[:, 0, 0] < 0, n_paths=2, t_max=1.0)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._core.checks import InputError, check_finite, check_int, check_positive, check_rng
+from .._core.errors import Validity
 
 __all__ = ["DataMoments", "data_moments", "gradient_moments", "EndToEndFields", "end_to_end_fields",
            "end_to_end_escape"]
@@ -101,6 +102,8 @@ def end_to_end_fields(W, mom: DataMoments, depth: int, beta: float, lr: float, b
     L = check_int("depth", depth, minimum=2)
     beta, lr = check_finite("beta", beta), check_positive("lr", lr)
     B = check_int("batch", batch, minimum=1)
+    if not isinstance(mom, DataMoments):
+        raise InputError(f"mom must be the DataMoments of data_moments(X, Y), got {type(mom).__name__}")
     W = np.asarray(W, dtype=float)
     if W.ndim == 2:
         W = W[None]
@@ -135,8 +138,11 @@ def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, 
     Continuous-time Gaussian model (the SGD diffusion): the step is ``b dt + sqrt(2 D dt) xi`` with the fields of
     :func:`end_to_end_fields`; the event is read after every step. ``dt`` must resolve the fastest relaxation
     (lr-free: dt times the largest curvature well below 1). Returns ``t_sde`` (escape or censoring time),
-    ``observed``, ``n_diverged`` (non-finite paths, counted as censored), ``dt`` and ``seed`` (an integer seed, else
-    None).
+    ``observed``, ``n_diverged`` (non-finite paths, counted as censored), ``dt``, ``seed`` (an integer seed, else
+    None), ``dt_curvature`` (dt times the largest |eigenvalue| of the drift's Jacobian at W0, by central
+    differences) and ``status`` / ``reason``: ``valid``/``ok``, or ``marginal`` with ``coarse_step`` where
+    dt_curvature exceeds 0.1 (the step's bias is then no longer small) or ``diverged`` where a path became
+    non-finite.
     """
     W0 = np.asarray(W0, dtype=float)
     n_paths = check_int("n_paths", n_paths, minimum=1)
@@ -146,7 +152,12 @@ def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, 
     p = mom.sxx.shape[0]
     if W0.shape != (p, p) or not np.all(np.isfinite(W0)):
         raise InputError(f"W0 must be a finite ({p}, {p}) array, got shape {W0.shape}")
-    end_to_end_fields(W0, mom, depth, beta, lr, batch)  # checks the problem once
+    h = 1e-6 * max(1.0, float(np.abs(W0).max()))
+    E = np.eye(p * p).reshape(p * p, p, p) * h
+    bp = end_to_end_fields(W0[None] + E, mom, depth, beta, lr, batch).drift  # also checks the problem once
+    bm = end_to_end_fields(W0[None] - E, mom, depth, beta, lr, batch).drift
+    jac = ((bp - bm) / (2 * h)).reshape(p * p, p * p).T
+    dt_curv = float(dt * np.abs(np.linalg.eigvals(jac)).max())
     W = np.repeat(W0[None], n_paths, axis=0)
     t = np.full(n_paths, t_max)
     observed = np.zeros(n_paths, dtype=bool)
@@ -173,4 +184,8 @@ def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, 
         live = live[~(hit | bad)]
         if live.size == 0:
             break
-    return {"t_sde": t, "observed": observed, "n_diverged": int(diverged.sum()), "dt": dt, "seed": seed}
+    n_div = int(diverged.sum())
+    status, reason = ((Validity.MARGINAL, "diverged") if n_div else (Validity.MARGINAL, "coarse_step")
+                      if dt_curv > 0.1 else (Validity.VALID, "ok"))
+    return {"t_sde": t, "observed": observed, "n_diverged": n_div, "dt": dt, "seed": seed,
+            "dt_curvature": dt_curv, "status": status, "reason": reason}

@@ -183,7 +183,8 @@ def main():
                                 t_max=a.max_time, dt=a.dt, seed=a.seed)
         est = exponential_mle(sim["t_sde"], sim["observed"])
         print(f"end-to-end diffusion (Euler-Maruyama, dt {a.dt}, {a.em_paths} paths, seed {a.seed}): tau = "
-              f"{est.mean:.4g} [{est.ci_low:.4g}, {est.ci_high:.4g}] ({est.n_events} escaped, {time.time() - t0:.0f} s)"
+              f"{est.mean:.4g} [{est.ci_low:.4g}, {est.ci_high:.4g}] ({est.n_events} escaped, "
+              f"{time.time() - t0:.0f} s, {sim['status']}: dt x curvature {sim['dt_curvature']:.3f})"
               f"; flat plane (grid) {flat.tau_plane:.4g}, chord {flat.tau_line:.4g}: end-to-end / plane = "
               f"{est.mean / flat.tau_plane:.3f}, transverse factor {est.mean / flat.tau_line:.3f} against the "
               f"plane's {flat.transverse_factor:.3f}")
