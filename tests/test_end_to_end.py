@@ -127,12 +127,89 @@ def test_escape_simulation_matches_the_exact_mfpt():
     exact = mfpt_state_dependent(lambda t, x, p: lam_fields(x)[0], lambda t, x, p: lam_fields(x)[1], a_min ** 3,
                                  tgt, (2 * a_min) ** 3)
     sim = end_to_end_escape(np.array([[a_min ** 3]]), X, Y, L, beta, lr, B, lambda W: W[:, 0, 0] < tgt,
-                            n_paths=600, t_max=30 * exact.tau, dt=0.02, seed=3)
+                            n_paths=600, t_max=30 * exact.tau, dt=0.02, seed=3, method="reference")
     est = exponential_mle(sim["t_sde"], sim["observed"])
     assert sim["n_diverged"] == 0
     assert sim["status"].value == "valid" and 0 < sim["dt_curvature"] < 0.1, sim["dt_curvature"]
     se = est.mean / math.sqrt(est.n_events)
     assert abs(est.mean - exact.tau) < 4 * se + 0.03 * exact.tau, (est.mean, exact.tau)
+
+
+def test_compiled_simulation_matches_the_exact_mfpt():
+    """The compiled kernel (p = 1, the same problem) against the exact 1-D MFPT: 2000 paths, seed 4, within 4
+    standard errors plus 3 % (the step's bias at dt = 0.02); the same seed gives the same times."""
+    X, Y, beta, a_min, a_sad = _scalar_problem()
+    L, lr, B = 3, 0.2, 4
+    mom = data_moments(X, Y)
+
+    def lam_fields(lam):
+        f = end_to_end_fields(np.atleast_1d(lam)[:, None, None], mom, L, beta, lr, B)
+        return -f.drift[:, 0, 0], f.diffusion[:, 0, 0, 0, 0]
+    tgt = (0.5 * a_sad) ** 3
+    exact = mfpt_state_dependent(lambda t, x, p: lam_fields(x)[0], lambda t, x, p: lam_fields(x)[1], a_min ** 3,
+                                 tgt, (2 * a_min) ** 3)
+    kw = dict(n_paths=2000, t_max=30 * exact.tau, dt=0.02, seed=4)
+    sim = end_to_end_escape(np.array([[a_min ** 3]]), X, Y, L, beta, lr, B, ([1.0], [1.0], tgt), **kw)
+    est = exponential_mle(sim["t_sde"], sim["observed"])
+    assert sim["n_diverged"] == 0 and sim["n_lost_rank"] == 0 and sim["method"] == "compiled"
+    se = est.mean / math.sqrt(est.n_events)
+    assert abs(est.mean - exact.tau) < 4 * se + 0.03 * exact.tau, (est.mean, exact.tau)
+    again = end_to_end_escape(np.array([[a_min ** 3]]), X, Y, L, beta, lr, B, ([1.0], [1.0], tgt), **kw)
+    assert np.array_equal(again["t_sde"], sim["t_sde"])
+
+
+@pytest.mark.parametrize("p", [2, 3])
+@pytest.mark.parametrize("L", [2, 3, 4, 6])
+def test_compiled_fields_equal_the_numpy_fields(p, L):
+    """The kernel's drift and D = root root^T against end_to_end_fields at random W, to rounding (1e-12)."""
+    from langevin_grok.sgd import end_to_end_kernels as kern
+
+    X, Y = _data(p, 300, 5)
+    mom = data_moments(X, Y)
+    rng = np.random.default_rng(6)
+    W = rng.standard_normal((40, p, p)) * 0.6
+    W[0] = np.diag(np.linspace(0.9, 0.0, p))  # diagonal with an exact zero singular value (0^0 = 1 in K)
+    # (a rank-deficient W with rounding-level singular values is ill-conditioned for both routes: s^(2/L))
+    f = end_to_end_fields(W, mom, L, 0.1, 0.3, 24)
+    drift, D, ok = kern.fields_many(W, mom.sxx, mom.syx, mom.m_xxxx, mom.m_xxyx, mom.m_yxyx, L, 0.1, 0.3 / 48)
+    assert ok.all()
+    assert np.abs(drift - f.drift).max() <= 1e-12 * np.abs(f.drift).max()
+    Dn = f.diffusion.reshape(40, p * p, p * p)
+    assert np.abs(D - Dn).max() <= 1e-12 * np.abs(Dn).max()
+
+
+def test_closed_form_svd_of_2x2():
+    """The 2 x 2 closed form reconstructs W with orthogonal factors and ordered non-negative s, signs of det W and
+    degenerate cases included."""
+    from langevin_grok.sgd.end_to_end_kernels import _svd_into
+
+    rng = np.random.default_rng(7)
+    cases = list(rng.standard_normal((200, 2, 2))) + [np.eye(2), -np.eye(2), np.diag([1.0, -1.0]),
+                                                      np.zeros((2, 2)), np.array([[0.0, 1.0], [0.0, 0.0]]),
+                                                      np.array([[1.0, 2.0], [2.0, 4.0]])]
+    U, s, Vt = np.empty((2, 2)), np.empty(2), np.empty((2, 2))
+    for W in cases:
+        _svd_into(np.ascontiguousarray(W), U, s, Vt)
+        assert np.allclose(U @ np.diag(s) @ Vt, W, atol=1e-13)
+        assert np.allclose(U.T @ U, np.eye(2), atol=1e-13) and np.allclose(Vt @ Vt.T, np.eye(2), atol=1e-13)
+        assert s[0] >= s[1] >= 0
+        assert np.allclose(s, np.linalg.svd(W, compute_uv=False), atol=1e-13)
+
+
+def test_compiled_and_reference_simulations_agree():
+    """The two routes (different square roots of D and random numbers, the same law) on a p = 2 escape: mean
+    escape times within 4 combined standard errors (1500 and 300 paths, seeds 8 and 9). W0 is near the learned
+    state (gradient flow of the drift from diag(0.9, 0.6)); escape when W_22 falls to half its value."""
+    X, Y = _data(2, 200, 10)
+    W0 = np.diag([0.765, 0.457])
+    args = (W0, X, Y, 3, 0.1, 0.1, 2, (np.array([0.0, 1.0]), np.array([0.0, 1.0]), 0.2285))
+    a = end_to_end_escape(*args, n_paths=1500, t_max=1000.0, dt=0.02, seed=8)
+    b = end_to_end_escape(*args, n_paths=300, t_max=1000.0, dt=0.02, seed=9, method="reference")
+    ea, eb = (exponential_mle(r["t_sde"], r["observed"]) for r in (a, b))
+    assert ea.n_censored == 0 and eb.n_censored == 0
+    assert 5 < ea.mean < 200, ea.mean  # a passage that takes many relaxation times
+    se = math.hypot(ea.mean / math.sqrt(ea.n_events), eb.mean / math.sqrt(eb.n_events))
+    assert abs(ea.mean - eb.mean) < 4 * se, (ea.mean, eb.mean)
 
 
 def test_bad_input_is_one_line_error():
@@ -147,13 +224,22 @@ def test_bad_input_is_one_line_error():
     with pytest.raises(InputError, match="X and Y"):
         data_moments(X, Y[:, :1])
     with pytest.raises(InputError, match="event must return one bool per W"):
-        end_to_end_escape(np.eye(2) * 0.5, X, Y, 3, 0.1, 0.1, 4, lambda W: np.zeros(1, bool), n_paths=3, t_max=1.0)
+        end_to_end_escape(np.eye(2) * 0.5, X, Y, 3, 0.1, 0.1, 4, lambda W: np.zeros(1, bool), n_paths=3, t_max=1.0,
+                          method="reference")
     with pytest.raises(InputError, match="n_paths"):
         end_to_end_escape(np.eye(2) * 0.5, X, Y, 3, 0.1, 0.1, 4, lambda W: W[:, 0, 0] < 0, n_paths=0, t_max=1.0)
     with pytest.raises(InputError, match="mom must be the DataMoments"):
         end_to_end_fields(np.eye(2), (X, Y), 3, 0.1, 0.1, 4)
     coarse = end_to_end_escape(np.eye(2) * 0.5, X, Y, 3, 0.1, 0.1, 4, lambda W: W[:, 0, 0] < 0, n_paths=2,
-                               t_max=2.0, dt=1.0, seed=0)
+                               t_max=2.0, dt=1.0, seed=0, method="reference")
     assert coarse["reason"] == "coarse_step" and coarse["status"].value == "marginal"
     with pytest.raises(InputError, match="W0 must be"):
         end_to_end_escape(np.eye(3), X, Y, 3, 0.1, 0.1, 4, lambda W: W[:, 0, 0] < 0, n_paths=2, t_max=1.0)
+    with pytest.raises(InputError, match="method must be"):
+        end_to_end_escape(np.eye(2), X, Y, 3, 0.1, 0.1, 4, ([0, 1], [0, 1], 0.1), n_paths=2, t_max=1.0, method="x")
+    with pytest.raises(InputError, match="for method='compiled'"):
+        end_to_end_escape(np.eye(2), X, Y, 3, 0.1, 0.1, 4, lambda W: W[:, 0, 0] < 0, n_paths=2, t_max=1.0)
+    with pytest.raises(InputError, match="finite u and v of length 2"):
+        end_to_end_escape(np.eye(2), X, Y, 3, 0.1, 0.1, 4, ([0, 1, 0], [0, 1], 0.1), n_paths=2, t_max=1.0)
+    with pytest.raises(InputError, match=r"tuple \(u, v, threshold\)"):
+        end_to_end_escape(np.eye(2), X, Y, 3, 0.1, 0.1, 4, 0.5, n_paths=2, t_max=1.0)

@@ -131,39 +131,102 @@ def end_to_end_fields(W, mom: DataMoments, depth: int, beta: float, lr: float, b
     return EndToEndFields(drift + ito, D, ito)
 
 
+def _amplitude_event(event, p):
+    """``(u, v, threshold)`` checked and as arrays, or None for a callable event."""
+    if callable(event):
+        return None
+    try:
+        u, v, thr = event
+        u = np.ascontiguousarray(u, dtype=float)
+        v = np.ascontiguousarray(v, dtype=float)
+        thr = float(thr)
+    except (TypeError, ValueError):
+        raise InputError(f"event must be a callable event(W) -> bool (M,) or a tuple (u, v, threshold), got "
+                         f"{event!r}") from None
+    if u.shape != (p,) or v.shape != (p,) or not (np.all(np.isfinite(u)) and np.all(np.isfinite(v))
+                                                  and math.isfinite(thr)):
+        raise InputError(f"event (u, v, threshold) needs finite u and v of length {p} and a finite threshold, got "
+                         f"shapes {u.shape}, {v.shape} and threshold {thr!r}")
+    return u, v, thr
+
+
 def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, event, *, n_paths: int,
-                      t_max: float, dt: float = 0.05, seed=None) -> dict:
-    """Euler-Maruyama simulation of the end-to-end SDE from ``W0`` until ``event(W) -> bool (M,)`` holds.
+                      t_max: float, dt: float = 0.05, seed=None, method: str = "compiled") -> dict:
+    """Euler-Maruyama simulation of the end-to-end SDE from ``W0`` until the escape event holds.
 
     Continuous-time Gaussian model (the SGD diffusion): the step is ``b dt + sqrt(2 D dt) xi`` with the fields of
-    :func:`end_to_end_fields`; the event is read after every step. ``dt`` must resolve the fastest relaxation
-    (lr-free: dt times the largest curvature well below 1). Returns ``t_sde`` (escape or censoring time),
-    ``observed``, ``n_diverged`` (non-finite paths, counted as censored), ``dt``, ``seed`` (an integer seed, else
-    None), ``dt_curvature`` (dt times the largest |eigenvalue| of the drift's Jacobian at W0, by central
-    differences) and ``status`` / ``reason``: ``valid``/``ok``, or ``marginal`` with ``coarse_step`` where
-    dt_curvature exceeds 0.1 (the step's bias is then no longer small) or ``diverged`` where a path became
-    non-finite.
+    :func:`end_to_end_fields`; the event is read after every step and the escape time is the step's end.
+    ``event``: a tuple ``(u, v, threshold)`` (escape when the mode amplitude ``u^T W v`` falls below
+    ``threshold``), or, for ``method="reference"`` only, a callable ``event(W) -> bool (M,)``. ``method``:
+    ``"compiled"`` (:mod:`langevin_grok.sgd.end_to_end_kernels`, parallel over paths, one counter-based stream
+    per path: the same result for any thread count) or ``"reference"`` (numpy, vectorised over paths, the
+    fields of :func:`end_to_end_fields` and an eigen-decomposition root of D; the same law, other numbers).
+    ``dt`` must resolve the fastest relaxation (dt times the largest curvature well below 1).
+
+    Returns ``t_sde`` (escape or censoring time), ``observed``, ``n_diverged`` (non-finite paths, counted as
+    censored), ``n_lost_rank`` (steps at which the data covariance Cov(r x^T) was not positive definite; compiled
+    only, 0 else), ``dt``, ``seed`` (an integer seed, else None), ``dt_curvature`` (dt times the largest
+    |eigenvalue| of the drift's Jacobian at W0, by central differences), ``method`` and ``status`` / ``reason``:
+    ``valid``/``ok``, or ``marginal`` with ``coarse_step`` where dt_curvature exceeds 0.1 (the step's bias is then
+    no longer small) or ``diverged`` where a path became non-finite.
     """
+    from ..langevin.streams import path_keys
+
+    if method not in ("compiled", "reference"):
+        raise InputError(f"method must be 'compiled' or 'reference', got {method!r}")
     W0 = np.asarray(W0, dtype=float)
     n_paths = check_int("n_paths", n_paths, minimum=1)
     t_max, dt = check_positive("t_max", t_max), check_positive("dt", dt)
-    rng, seed = check_rng(seed, "seed")
     mom = data_moments(X, Y)
     p = mom.sxx.shape[0]
     if W0.shape != (p, p) or not np.all(np.isfinite(W0)):
         raise InputError(f"W0 must be a finite ({p}, {p}) array, got shape {W0.shape}")
+    amp = _amplitude_event(event, p)
+    if amp is None and method == "compiled":
+        raise InputError("event must be a tuple (u, v, threshold) for method='compiled' (a callable event needs "
+                         "method='reference')")
     h = 1e-6 * max(1.0, float(np.abs(W0).max()))
     E = np.eye(p * p).reshape(p * p, p, p) * h
     bp = end_to_end_fields(W0[None] + E, mom, depth, beta, lr, batch).drift  # also checks the problem once
     bm = end_to_end_fields(W0[None] - E, mom, depth, beta, lr, batch).drift
     jac = ((bp - bm) / (2 * h)).reshape(p * p, p * p).T
     dt_curv = float(dt * np.abs(np.linalg.eigvals(jac)).max())
+    n_steps = int(math.ceil(t_max / dt))
+    n_lost = 0
+    if method == "compiled":
+        from . import end_to_end_kernels as kern
+
+        seed, keys = path_keys(seed, n_paths)
+        times = np.empty(n_paths)
+        flags = np.empty(n_paths, dtype=np.int64)
+        lost = np.empty(n_paths, dtype=np.int64)
+        u, v, thr = amp
+        kern.run_paths(np.ascontiguousarray(W0), mom.sxx, mom.syx, mom.m_xxxx, mom.m_xxyx, mom.m_yxyx, int(depth),
+                       float(beta), lr / (2 * int(batch)), dt, n_steps, u, v, thr, keys, times, flags, lost)
+        observed = flags == 1
+        t = np.where(observed | (flags == 2), times, n_steps * dt)
+        n_div, n_lost = int((flags == 2).sum()), int(lost.sum())
+    else:
+        if amp is not None:
+            u, v, thr = amp
+
+            def event(W):
+                return np.einsum("i,mij,j->m", u, W, v) < thr
+        rng, seed = check_rng(seed, "seed")
+        t, observed, n_div = _reference_paths(W0, mom, depth, beta, lr, batch, event, n_paths, n_steps, dt, rng)
+    status, reason = ((Validity.MARGINAL, "diverged") if n_div else (Validity.MARGINAL, "coarse_step")
+                      if dt_curv > 0.1 else (Validity.VALID, "ok"))
+    return {"t_sde": t, "observed": observed, "n_diverged": n_div, "n_lost_rank": n_lost, "dt": dt, "seed": seed,
+            "dt_curvature": dt_curv, "method": method, "status": status, "reason": reason}
+
+
+def _reference_paths(W0, mom, depth, beta, lr, batch, event, n_paths, n_steps, dt, rng):
+    p = W0.shape[0]
     W = np.repeat(W0[None], n_paths, axis=0)
-    t = np.full(n_paths, t_max)
+    t = np.full(n_paths, n_steps * dt)
     observed = np.zeros(n_paths, dtype=bool)
     diverged = np.zeros(n_paths, dtype=bool)
     live = np.arange(n_paths)
-    n_steps = int(math.ceil(t_max / dt))
     for k in range(1, n_steps + 1):
         f = end_to_end_fields(W[live], mom, depth, beta, lr, batch)
         Dm = f.diffusion.reshape(live.size, p * p, p * p)
@@ -184,8 +247,4 @@ def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, 
         live = live[~(hit | bad)]
         if live.size == 0:
             break
-    n_div = int(diverged.sum())
-    status, reason = ((Validity.MARGINAL, "diverged") if n_div else (Validity.MARGINAL, "coarse_step")
-                      if dt_curv > 0.1 else (Validity.VALID, "ok"))
-    return {"t_sde": t, "observed": observed, "n_diverged": n_div, "dt": dt, "seed": seed,
-            "dt_curvature": dt_curv, "status": status, "reason": reason}
+    return t, observed, int(diverged.sum())

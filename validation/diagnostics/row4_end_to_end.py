@@ -125,6 +125,8 @@ def main():
     ap.add_argument("--gamma", type=float, default=1.0, help="imbalance penalty of the 'balanced' variant")
     ap.add_argument("--em-paths", type=int, default=2000, help="paths of the end-to-end simulation (0: skip)")
     ap.add_argument("--dt", type=float, default=0.05, help="Euler-Maruyama step of the end-to-end simulation")
+    ap.add_argument("--method", default="compiled", choices=("compiled", "reference"),
+                    help="end-to-end simulation: compiled kernel or the numpy reference")
     ap.add_argument("--max-time", type=float, default=30000.0, help="censoring time (SDE time)")
     a = ap.parse_args()
     variants = [v for v in a.variants.split(",") if v]
@@ -175,14 +177,11 @@ def main():
     if a.em_paths > 0:
         flat = plane_mfpt(pl, P["event"], lr, B, P["line_target"], -pl.length)
         W0 = end_to_end(unpack(P["start"].theta[None], 3, 2, 2))[0]
-
-        def event(W):
-            return np.einsum("i,mij,j->m", um, W, vm) < thr
         t0 = time.time()
-        sim = end_to_end_escape(W0, X, Y, 3, P["beta"], lr, B, event, n_paths=a.em_paths,
-                                t_max=a.max_time, dt=a.dt, seed=a.seed)
+        sim = end_to_end_escape(W0, X, Y, 3, P["beta"], lr, B, (um, vm, thr), n_paths=a.em_paths,
+                                t_max=a.max_time, dt=a.dt, seed=a.seed, method=a.method)
         est = exponential_mle(sim["t_sde"], sim["observed"])
-        print(f"end-to-end diffusion (Euler-Maruyama, dt {a.dt}, {a.em_paths} paths, seed {a.seed}): tau = "
+        print(f"end-to-end diffusion (Euler-Maruyama, {a.method}, dt {a.dt}, {a.em_paths} paths, seed {a.seed}): tau = "
               f"{est.mean:.4g} [{est.ci_low:.4g}, {est.ci_high:.4g}] ({est.n_events} escaped, "
               f"{time.time() - t0:.0f} s, {sim['status']}: dt x curvature {sim['dt_curvature']:.3f})"
               f"; flat plane (grid) {flat.tau_plane:.4g}, chord {flat.tau_line:.4g}: end-to-end / plane = "
