@@ -11,7 +11,9 @@ timed) and the ratios:
 - ``plane_mfpt`` (the escape plane's 2-D MFPT and its chord's, two grids) / ``mfpt_discrete_chain``;
 - line SGD path-steps/s (real per-sample gradients and Gaussian variant) and plane SGD path-steps/s
   (``plane_sgd_escape``) / network SGD replica-steps/s (``sgd.trainer.train``, same protocol, 64 replicas,
-  ``--epochs`` epochs, no early stop).
+  ``--epochs`` epochs, no early stop);
+- the end-to-end diffusion's Euler-Maruyama (``end_to_end_escape``) compiled against its numpy reference, and
+  both in SDE time per second against network SGD.
 
 Usage: python benchmarks/bench_line_sgd.py [--repeats 5] [--epochs 200]
 """
@@ -115,17 +117,25 @@ def main():
     print(f"  line / network speed: {t_net / t_line:.3g} (real), {t_net / t_gauss:.3g} (Gaussian); plane / network "
           f"{t_net / t_plane_sgd:.3g}")
 
-    # 3. the end-to-end diffusion (Euler-Maruyama, dt 0.05) against network SGD, in SDE time simulated per second
+    # 3. the end-to-end diffusion (Euler-Maruyama, dt 0.05), compiled and numpy reference, against network SGD, in
+    #    SDE time simulated per second (an event that never fires: every path runs n_em steps)
     from langevin_grok.sgd.end_to_end import end_to_end_escape
 
     W0 = trainer.end_to_end(trainer.unpack(P["start"].theta[None, :], L, s.width, X.shape[1]))[0]
     n_em = 2000
-    t_em = median_time(lambda: end_to_end_escape(W0, X, Y, L, P["beta"], lr, B, lambda W: np.zeros(len(W), bool),
-                                                 n_paths=R, t_max=n_em * 0.05, dt=0.05, seed=0), a.repeats)
-    sde_em, sde_net = R * n_em * 0.05 / t_em, steps * lr / t_net
-    print(f"end-to-end diffusion, {R} paths x {n_em} Euler-Maruyama steps (dt 0.05): {R * n_em / t_em:.4g} "
-          f"path-steps/s, {sde_em:.4g} SDE time/s against network SGD's {sde_net:.4g} (ratio {sde_em / sde_net:.3g})")
-
+    never_w = (np.zeros(X.shape[1]), np.zeros(X.shape[1]), -1.0)  # u^T W v = 0 > -1: never
+    end_to_end_escape(W0, X, Y, L, P["beta"], lr, B, never_w, n_paths=2, t_max=0.1, dt=0.05, seed=0)  # compile
+    t_em = median_time(lambda: end_to_end_escape(W0, X, Y, L, P["beta"], lr, B, never_w, n_paths=R,
+                                                 t_max=n_em * 0.05, dt=0.05, seed=0), a.repeats)
+    t_ref = median_time(lambda: end_to_end_escape(W0, X, Y, L, P["beta"], lr, B, never_w, n_paths=R,
+                                                  t_max=n_em * 0.05, dt=0.05, seed=0, method="reference"),
+                        max(1, a.repeats // 2))
+    sde_em, sde_ref, sde_net = R * n_em * 0.05 / t_em, R * n_em * 0.05 / t_ref, steps * lr / t_net
+    print(f"end-to-end diffusion, {R} paths x {n_em} Euler-Maruyama steps (dt 0.05), SDE time/s (median):")
+    print(f"  compiled  {R * n_em / t_em:10.4g} path-steps/s, {sde_em:10.4g} SDE time/s")
+    print(f"  reference {R * n_em / t_ref:10.4g} path-steps/s, {sde_ref:10.4g} SDE time/s")
+    print(f"  compiled / reference {t_ref / t_em:.3g}; against network SGD's {sde_net:.4g} SDE time/s: compiled "
+          f"{sde_em / sde_net:.3g}, reference {sde_ref / sde_net:.3g}")
 
 if __name__ == "__main__":
     main()

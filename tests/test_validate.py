@@ -220,16 +220,27 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
     for q in r4.points:
         assert q["dE_over_T"] >= 3.0, q
         assert q["dE_over_T"] == pytest.approx(q["barrier_reverse"] / q["T_eff"])
-        keys = ({"plane_batch_chain", "plane_chain", "discrete_chain", "batch_chain", "state_dependent", "constant_t"}
+        keys = ({"e2e_batch_chain", "plane_batch_chain", "plane_chain", "discrete_chain", "batch_chain",
+                 "state_dependent", "constant_t"}
                 if q["replacement"]
                 else {"shuffled_boundary", "shuffled_epoch_mean"})
         assert set(q["predictions"]) == keys
-        head = "plane_batch_chain" if q["replacement"] else "shuffled_boundary"
+        head = "e2e_batch_chain" if q["replacement"] else "shuffled_boundary"
         assert q["prediction"] == q["predictions"][head]["value"]
-        if q["replacement"]:  # the recommended prediction is the batch chain times the plane's transverse factor
+        if q["replacement"]:  # the recommended prediction is the batch chain times the end-to-end factor
             pb, bc = q["predictions"]["plane_batch_chain"], q["predictions"]["batch_chain"]
             assert pb["value"] == pytest.approx(bc["value"] * pb["transverse_factor"], rel=1e-12)
             assert 0 < pb["transverse_factor"] < 1 and pb["plane"]["status"] == "valid"
+            ee = q["predictions"]["e2e_batch_chain"]
+            e2e = ee["e2e"]
+            tau_line = pb["plane"]["tau_line"]
+            assert ee["transverse_factor"] == pytest.approx(e2e["tau"] / tau_line, rel=1e-12)
+            assert ee["value"] == pytest.approx(bc["value"] * ee["transverse_factor"], rel=1e-12)
+            assert e2e["n_paths"] == 32 and e2e["n_escaped"] > 0 and e2e["n_diverged"] == 0
+            assert e2e["dt_curvature"] == pytest.approx(0.08, rel=1e-9)
+            # its own Monte Carlo error enters the comparison: z uses the combined standard error
+            assert ee["log_sigma"] > 0 and (ee["z"] is None or abs(ee["z"]) <= abs(
+                math.log(q["measured"] / ee["value"])) / ee["log_sigma"] + 1e-12)
             assert {"mean", "ci_low", "n_escaped", "n_diverged", "plane_over_prediction", "network_over_plane",
                     "compare"} <= set(q["plane_sgd"])
         else:
@@ -246,7 +257,8 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
         else:  # its own model, below the with-replacement T of the same B
             sh = shuffled_epoch_model(q["lr"], q["batch"], p["n_train"], q["c_e_start"], q["curvature_e"])
             assert q["T_eff"] == pytest.approx(sh.temperature_boundary, rel=1e-12) and q["T_eff"] < T_wr
-    assert set(r4.measurement["verdicts"]) == {"with_replacement", "with_replacement_continuous",
+    assert set(r4.measurement["verdicts"]) == {"with_replacement", "with_replacement_plane",
+                                                "with_replacement_continuous",
                                                 "with_replacement_plane_gaussian", "with_replacement_discrete_chain",
                                                 "with_replacement_batch_chain",
                                                 "with_replacement_constant_t", "shuffled_epochs",

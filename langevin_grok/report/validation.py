@@ -225,7 +225,8 @@ def _panel_sgd_reverse(ax, r, plotting) -> None:
         q = sorted([p for p in r.points if p["replacement"] and p["fraction"] == f], key=lambda p: p["dE_over_T"])
         col = plotting.COLORS[i % len(plotting.COLORS)]
         x = np.array([p["dE_over_T"] for p in q])
-        for m, ls, label in (("plane_batch_chain", "-", "batch chain x plane"),
+        for m, ls, label in (("e2e_batch_chain", "-", "batch chain x end-to-end"),
+                             ("plane_batch_chain", "-.", "batch chain x plane"),
                              ("discrete_chain", ":", "Gaussian chain, T(r)"), ("constant_t", "--", "T at start")):
             ys = [p["predictions"][m]["log_tau"] for p in q]
             if all(v is not None and math.isfinite(v) for v in ys):

@@ -47,6 +47,9 @@ METHODS = {
                            "batches",
     "plane_batch_chain_mfpt": "exact MFPT of the chain with the exact batch-mean step of the real per-sample "
                               "gradients, times the escape plane's transverse factor",
+    "e2e_batch_chain_mfpt": "exact MFPT of the chain with the exact batch-mean step of the real per-sample "
+                            "gradients, times the end-to-end diffusion's transverse factor (Monte Carlo, its error "
+                            "included)",
 }
 
 
@@ -148,24 +151,27 @@ def _sgd_reverse_verdict(r) -> str:
             return f"{_fmt(x[0], 3)} (the one point with escapes)"
         return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "- (no escapes)"
 
-    return (f"with replacement: measured/predicted {rng('plane_batch_chain', True)} for the chain with the exact "
-            f"batch-mean step of the real per-sample gradients times the escape plane's transverse factor "
-            f"(recommended, {v['with_replacement']}), {rng('plane_chain', True)} for the Gaussian chain with T(r) "
+    return (f"with replacement: measured/predicted {rng('e2e_batch_chain', True)} for the chain with the exact "
+            f"batch-mean step of the real per-sample gradients times the end-to-end diffusion's transverse factor "
+            f"{_factor_range(r, 'e2e_batch_chain')} (recommended, {v['with_replacement']}; the factor a Monte Carlo "
+            f"estimate, its error in the comparison), {rng('plane_batch_chain', True)} for the same chain times the "
+            f"escape plane's factor {_factor_range(r)} ({v.get('with_replacement_plane', '-')}), "
+            f"{rng('plane_chain', True)} for the Gaussian chain with T(r) "
             f"times the same factor ({v.get('with_replacement_plane_gaussian', '-')}), "
             f"{rng('discrete_chain', True)} for the Gaussian chain alone "
             f"({v.get('with_replacement_discrete_chain', '-')}), {rng('state_dependent', True)} for its "
             f"continuous limit ({v['with_replacement_continuous']}), {rng('constant_t', True)} for T at the start "
             f"({v['with_replacement_constant_t']}), {rng('batch_chain', True)} for the batch-mean chain alone "
-            f"({v.get('with_replacement_batch_chain', '-')}); transverse factor {_factor_range(r)}; "
+            f"({v.get('with_replacement_batch_chain', '-')}); "
             f"shuffled epochs: {rng('shuffled_boundary', False)} for the "
             f"epoch-boundary temperature (recommended, {v['shuffled_epochs']}), "
             f"{rng('shuffled_epoch_mean', False)} for the epoch-mean temperature "
             f"({v['shuffled_epochs_epoch_mean']}). {_line_summary(r)}")
 
 
-def _factor_range(r) -> str:
-    x = [p["predictions"]["plane_batch_chain"].get("transverse_factor") for p in r.points if p["replacement"]
-         and "plane_batch_chain" in p["predictions"]]
+def _factor_range(r, method: str = "plane_batch_chain") -> str:
+    x = [p["predictions"][method].get("transverse_factor") for p in r.points if p["replacement"]
+         and method in p["predictions"]]
     x = [v for v in x if v is not None]
     return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "-"
 

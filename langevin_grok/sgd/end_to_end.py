@@ -37,7 +37,7 @@ from .._core.checks import InputError, check_finite, check_int, check_positive, 
 from .._core.errors import Validity
 
 __all__ = ["DataMoments", "data_moments", "gradient_moments", "EndToEndFields", "end_to_end_fields",
-           "end_to_end_escape"]
+           "drift_curvature", "end_to_end_escape"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,21 @@ def end_to_end_fields(W, mom: DataMoments, depth: int, beta: float, lr: float, b
     return EndToEndFields(drift + ito, D, ito)
 
 
+def drift_curvature(W0, mom: DataMoments, depth: int, beta: float, lr: float, batch: int) -> float:
+    """The largest |eigenvalue| of the end-to-end drift's Jacobian at ``W0`` (central differences, step 1e-6
+    relative): the fastest relaxation rate, which an Euler-Maruyama step must resolve."""
+    W0 = np.asarray(W0, dtype=float)
+    p = mom.sxx.shape[0]
+    if W0.shape != (p, p) or not np.all(np.isfinite(W0)):
+        raise InputError(f"W0 must be a finite ({p}, {p}) array, got shape {W0.shape}")
+    h = 1e-6 * max(1.0, float(np.abs(W0).max()))
+    E = np.eye(p * p).reshape(p * p, p, p) * h
+    bp = end_to_end_fields(W0[None] + E, mom, depth, beta, lr, batch).drift
+    bm = end_to_end_fields(W0[None] - E, mom, depth, beta, lr, batch).drift
+    jac = ((bp - bm) / (2 * h)).reshape(p * p, p * p).T
+    return float(np.abs(np.linalg.eigvals(jac)).max())
+
+
 def _amplitude_event(event, p):
     """``(u, v, threshold)`` checked and as arrays, or None for a callable event."""
     if callable(event):
@@ -185,12 +200,7 @@ def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, 
     if amp is None and method == "compiled":
         raise InputError("event must be a tuple (u, v, threshold) for method='compiled' (a callable event needs "
                          "method='reference')")
-    h = 1e-6 * max(1.0, float(np.abs(W0).max()))
-    E = np.eye(p * p).reshape(p * p, p, p) * h
-    bp = end_to_end_fields(W0[None] + E, mom, depth, beta, lr, batch).drift  # also checks the problem once
-    bm = end_to_end_fields(W0[None] - E, mom, depth, beta, lr, batch).drift
-    jac = ((bp - bm) / (2 * h)).reshape(p * p, p * p).T
-    dt_curv = float(dt * np.abs(np.linalg.eigvals(jac)).max())
+    dt_curv = dt * drift_curvature(W0, mom, depth, beta, lr, batch)  # also checks the problem once
     n_steps = int(math.ceil(t_max / dt))
     n_lost = 0
     if method == "compiled":

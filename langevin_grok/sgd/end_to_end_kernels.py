@@ -86,13 +86,13 @@ def fields_one(W, sxx, syx, m4, m3, m2, L, beta, lr_b, drift, root, cov, cf, rma
     for i in range(p):
         for j in range(p):
             for k in range(p):
-                for l in range(p):
-                    e = m2[i, j, k, l]
+                for m in range(p):
+                    e = m2[i, j, k, m]
                     for a in range(p):
-                        e -= W[i, a] * m3[a, j, k, l] + W[k, a] * m3[a, l, i, j]
+                        e -= W[i, a] * m3[a, j, k, m] + W[k, a] * m3[a, m, i, j]
                         for b in range(p):
-                            e += W[i, a] * W[k, b] * m4[a, j, b, l]
-                    cov[i * p + j, k * p + l] = e - G[i, j] * G[k, l]
+                            e += W[i, a] * W[k, b] * m4[a, j, b, m]
+                    cov[i * p + j, k * p + m] = e - G[i, j] * G[k, m]
     U = np.empty((p, p))
     s = np.empty(p)
     Vt = np.empty((p, p))

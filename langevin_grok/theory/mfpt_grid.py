@@ -196,7 +196,8 @@ def _fields(field, axes):
     return mesh, b, D
 
 
-def mfpt_grid(field, absorbing, start, ranges, n=61, *, rtol: float = 0.02, refine: float = 2.0) -> GridMFPTResult:
+def mfpt_grid(field, absorbing, start, ranges, n=61, *, rtol: float = 0.02, refine: float = 2.0,
+              scheme: str = "central") -> GridMFPTResult:
     """Mean first-passage time from ``start`` of ``dX = b dt + sqrt(2 D) dW`` on a box (module docstring).
 
     Parameters
@@ -210,6 +211,7 @@ def mfpt_grid(field, absorbing, start, ranges, n=61, *, rtol: float = 0.02, refi
     n : nodes per axis of the coarse grid (an int or d ints, each >= 5); the fine grid has about ``refine``
         times as many per axis.
     rtol : status ``marginal`` (``not_converged``) where the two grids differ by more.
+    scheme : ``"central"`` or ``"monotone"`` (:func:`solve_backward`).
     """
     from scipy.interpolate import RegularGridInterpolator
 
@@ -238,6 +240,8 @@ def mfpt_grid(field, absorbing, start, ranges, n=61, *, rtol: float = 0.02, refi
         raise InputError(f"n must be an int or {d} ints, got {n!r}")
     ns = [check_int("n", v, minimum=5) for v in ns]
     rtol = check_positive("rtol", rtol)
+    if scheme not in ("central", "monotone"):
+        raise InputError(f"scheme must be 'central' or 'monotone', got {scheme!r}")
     refine = check_positive("refine", refine)
     taus, info = [], None
     for level in (0, 1):
@@ -255,7 +259,7 @@ def mfpt_grid(field, absorbing, start, ranges, n=61, *, rtol: float = 0.02, refi
         if min_eig <= 0:
             return GridMFPTResult(math.nan, math.nan, math.nan, tuple(shape), math.nan, min_eig,
                                   Validity.NOT_APPLICABLE, "singular_noise")
-        tau = solve_backward(axes, b, D, ab)
+        tau = solve_backward(axes, b, D, ab, scheme=scheme)
         method = "cubic" if all(m >= 4 for m in shape) else "linear"
         taus.append(float(RegularGridInterpolator(axes, tau, method=method)(start)[0]))
         # the Peclet number where tau varies (the transition region: below 99 % of its largest value, off the

@@ -115,14 +115,19 @@ class ValidationReport:
         })
 
 
-def compare_time(pred: float, est) -> dict:
+def compare_time(pred: float, est, pred_log_sigma: float | None = None) -> dict:
     """Compare a predicted mean time with an :class:`~langevin_grok.theory.stats.EscapeTimeEstimate`.
 
     Returns ``ratio`` (measured / predicted), ``within`` (prediction inside the interval),
     ``half_widths`` (``|ln(pred / tau_hat)|`` over the half-width of the interval in ln tau on the
     prediction's side; <= 1 inside) and ``z`` (``ln(tau_hat / pred) / sigma``, ``sigma`` the
-    delta-method standard error of ln tau from the interval), ``None`` where undefined.
+    delta-method standard error of ln tau from the interval), ``None`` where undefined. A prediction with its
+    own statistical error (a Monte Carlo estimate; ``pred_log_sigma``, the standard error of its ln) widens both:
+    ``sigma`` becomes ``sqrt(sigma^2 + pred_log_sigma^2)`` and ``within`` means ``|z|`` below the interval's
+    normal quantile, ``half_widths = |z|`` over that quantile.
     """
+    from scipy import stats as sps
+
     from ..theory.stats import log_sigma_from_ci
 
     out = {"ratio": None, "within": None, "half_widths": None, "z": None}
@@ -138,6 +143,11 @@ def compare_time(pred: float, est) -> dict:
     out["half_widths"] = abs(d) / side if side > 0 else None
     if math.isfinite(hi) and lo > 0:
         sigma = float(log_sigma_from_ci(lo, hi, est.confidence))
+        if pred_log_sigma is not None and math.isfinite(pred_log_sigma):
+            sigma = math.hypot(sigma, pred_log_sigma)
+            q = float(sps.norm.ppf(0.5 + est.confidence / 2))
+            out["within"] = bool(abs(d) / sigma <= q)
+            out["half_widths"] = abs(d) / sigma / q
         out["z"] = -d / sigma
     return out
 

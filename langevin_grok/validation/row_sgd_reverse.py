@@ -8,24 +8,30 @@ section 2):
 - independent batches (with replacement): T = lr c_e / (2B) with the discrete-time factor. Predictions: the
   exact mean first-passage time of the chain whose step is the exact batch mean of the data's per-sample
   gradients along the escape line (``batch_chain``: the 1-D theory with the real, skewed noise; it predicts
-  line SGD) times the transverse factor of the escape plane (:func:`langevin_grok.sgd.escape_plane.plane_mfpt`:
-  the chord plus the softest transverse noisy direction, whose widening over the barrier speeds the escape up)
-  (``plane_batch_chain``, recommended: both parts the row's diagnostics found); the Gaussian discrete-time SGD
-  chain on the arc with the state-dependent T(r) = lr c_e(r) / (2B) measured along the escape path
-  (``discrete_chain``, the recommended prediction of version 0.2 before the plane existed) and the same times
-  the plane factor (``plane_chain``: Gaussian noise in the plane); the chain's continuous-time limit
-  (``state_dependent``, the exact 1-D MFPT with T(r)); the exact 1-D MFPT at the start's T (``constant_t``);
-  and ``batch_chain`` alone;
+  line SGD) times the transverse factor tau_e2e / tau_line of the balanced network's end-to-end diffusion
+  (:mod:`langevin_grok.sgd.end_to_end`: the SDE of the product W, whose noisy directions turn with the weights;
+  tau_e2e by compiled Euler-Maruyama on the row's event, a Monte Carlo estimate whose standard error enters the
+  comparison; tau_line the chord's exact continuous 1-D MFPT with the same fields) (``e2e_batch_chain``,
+  recommended); the same chain times the escape plane's transverse factor
+  (:func:`langevin_grok.sgd.escape_plane.plane_mfpt`: the chord plus the softest transverse noisy direction in a
+  flat chart) (``plane_batch_chain``, recommended before the end-to-end diffusion existed); the Gaussian
+  discrete-time SGD chain on the arc with the state-dependent T(r) = lr c_e(r) / (2B) measured along the escape
+  path (``discrete_chain``) and the same times the plane factor (``plane_chain``: Gaussian noise in the plane);
+  the chain's continuous-time limit (``state_dependent``, the exact 1-D MFPT with T(r)); the exact 1-D MFPT at
+  the start's T (``constant_t``); and ``batch_chain`` alone;
 - shuffled epochs (the paper's protocol): the equipartition temperatures of the exact linear model
   (:func:`langevin_grok.sgd.noise_models.shuffled_epoch_model`) with the start's c_e and curvature, at epoch
   boundaries (``shuffled_boundary``, recommended: the epoch-level temperature) and averaged over the steps of
   an epoch (``shuffled_epoch_mean``), each inserted in the exact 1-D MFPT.
 
 Every point sits at dE/T >= 3 of its protocol's recommended noise model; each prediction has its own verdict
-(they can disagree). The recommended shuffled-epoch prediction was fixed before the row was run with it; the
-recommended with-replacement prediction was changed to ``plane_batch_chain`` after the earlier runs had
-measured its two parts (docs/theory.md, section "With replacement"), so those measurements were known when it
-was chosen; it has no parameter fitted to them.
+(they can disagree). The recommended shuffled-epoch prediction was fixed before the row was run with it. The
+recommended with-replacement prediction was changed twice after runs of this row were known: to
+``plane_batch_chain`` once its two parts had been measured, and to ``e2e_batch_chain`` once a diagnostic had
+found the network faster than its plane (``validation/diagnostics/row4_end_to_end.py``) and the end-to-end SDE
+had been derived and verified; neither has a parameter fitted to the row (docs/theory.md, section "With
+replacement"). The end-to-end simulation's paths are 4 x the replicas, so that its standard error is half the
+measurement's, and its step is fixed by the drift's curvature, not by the row.
 
 Beside each point, references that are simulations, not predictions: SGD on the escape line with the data's
 real per-sample gradients and the same batch protocol (:func:`langevin_grok.sgd.line_sgd.line_sgd_escape`).
@@ -132,7 +138,8 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> t
         T = sgd_temperature(s.lr, B, c_e, replacement=True)
         path, _ = path_predictions(P, s.depth, s.width, s.lr, B)
         pl = path["plane"]
-        preds = {"plane_batch_chain": _scaled(path["batch_chain"], pl),
+        preds = {"_batch_chain_raw": path["batch_chain"], "_plane_raw": pl,
+                 "plane_batch_chain": _scaled(path["batch_chain"], pl),
                  "plane_chain": _scaled(path["discrete_chain"], pl),
                  "discrete_chain": _entry(path["discrete_chain"]),
                  "batch_chain": _entry(path["batch_chain"]),
@@ -149,9 +156,9 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> t
     return preds, T, "shuffled_epochs_boundary"
 
 
-HEAD = {True: "plane_batch_chain", False: "shuffled_boundary"}
-METHODS = {True: ("plane_batch_chain", "plane_chain", "discrete_chain", "batch_chain", "state_dependent",
-                  "constant_t"),
+HEAD = {True: "e2e_batch_chain", False: "shuffled_boundary"}
+METHODS = {True: ("e2e_batch_chain", "plane_batch_chain", "plane_chain", "discrete_chain", "batch_chain",
+                  "state_dependent", "constant_t"),
            False: ("shuffled_boundary", "shuffled_epoch_mean")}
 
 
@@ -244,6 +251,62 @@ def _plane_reference(P: dict, s: SGDReverseSettings, B: int, reps: int, epochs: 
             "compare": None if prediction is None else compare_time(prediction, est)}
 
 
+def _e2e_reference(P: dict, s: SGDReverseSettings, B: int, seed: int, cache, key: int) -> dict | None:
+    """The end-to-end diffusion's escape time from the point's start (Euler-Maruyama, compiled,
+    :func:`langevin_grok.sgd.end_to_end.end_to_end_escape`), on the row's event, censored at the row's run length;
+    the step is ``e2e_dt_curvature`` over the drift's largest curvature at the start."""
+    if s.e2e_paths <= 0:
+        return None
+    from ..sgd.data import empirical_cross_svd
+    from ..sgd.end_to_end import data_moments, drift_curvature, end_to_end_escape
+    from ..sgd.trainer import end_to_end, unpack
+    from ..theory.stats import exponential_mle
+
+    def run():
+        rule, data = P["rule"], P["data"]
+        u, _, vt = empirical_cross_svd(data, "train")
+        um, vm = np.ascontiguousarray(u[:, rule.mode]), np.ascontiguousarray(vt.T[:, rule.mode])
+        thr = math.copysign(abs(rule.threshold) ** rule.amplitude_depth, rule.threshold)  # on u^T W v
+        p = data.x_train.shape[1]
+        W0 = end_to_end(unpack(P["start"].theta[None], s.depth, s.width, p))[0]
+        args = (W0, data.x_train, data.y_train, s.depth, P["beta"], s.lr, B, (um, vm, thr))
+        dt = s.e2e_dt_curvature / drift_curvature(W0, data_moments(data.x_train, data.y_train), s.depth, P["beta"],
+                                                  s.lr, B)
+        t0 = time.perf_counter()
+        r = end_to_end_escape(*args, n_paths=s.e2e_paths, t_max=s.max_time, dt=dt, seed=seed)
+        est = exponential_mle(r["t_sde"], r["observed"], confidence=CONFIDENCE)
+        return {"tau": est.mean, "ci_low": est.ci_low, "ci_high": est.ci_high, "n_escaped": est.n_events,
+                "n_paths": s.e2e_paths, "n_diverged": r["n_diverged"], "n_lost_rank": r["n_lost_rank"],
+                "dt": r["dt"], "dt_curvature": r["dt_curvature"], "seed": r["seed"], "status": r["status"].value,
+                "reason": r["reason"], "wall_seconds": time.perf_counter() - t0}
+    return cache.cached(key, run)
+
+
+def _e2e_scaled(res, plane, e2e: dict | None) -> dict:
+    """A 1-D chain MFPT times the end-to-end diffusion's transverse factor tau_e2e / tau_line (tau_line: the
+    chord's continuous 1-D MFPT with the same fields, the denominator of the plane's factor), with the Monte Carlo
+    error of tau_e2e as the prediction's own (``log_sigma``)."""
+    from ..theory.stats import log_sigma_from_ci
+
+    e = _entry(res)
+    e.update(transverse_factor=None, log_sigma=None, e2e=e2e)
+    ok = (e2e is not None and e["value"] is not None and math.isfinite(e2e["tau"]) and e2e["n_escaped"] > 0
+          and math.isfinite(plane.tau_line) and plane.tau_line > 0)
+    if not ok:
+        e.update(value=None, log_tau=None, status="not_applicable")
+        return e
+    fac = e2e["tau"] / plane.tau_line
+    e["value"] *= fac
+    e["log_tau"] = e["log_tau"] + math.log(fac) if e["log_tau"] is not None else None
+    e["transverse_factor"] = fac
+    e["log_sigma"] = (float(log_sigma_from_ci(e2e["ci_low"], e2e["ci_high"], CONFIDENCE))
+                      if math.isfinite(e2e["ci_high"]) else None)
+    order = ("valid", "marginal", "not_applicable")
+    worst = max((e["status"], e2e["status"], str(plane.status.value)), key=order.index)
+    e["status"] = worst
+    return e
+
+
 def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> list:
     from ..theory.stats import exponential_mle
 
@@ -255,6 +318,10 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
         B = int(B)
         barrier = P["ml"].barrier_reverse
         preds, T, model = _predictions(P, s, B, replacement)
+        if replacement:
+            e2e = _e2e_reference(P, s, B, child_seed(seed, 4, 400 + base + k), cache, 400 + base + k)
+            preds = {"e2e_batch_chain": _e2e_scaled(preds.pop("_batch_chain_raw"), preds.pop("_plane_raw"), e2e),
+                     **preds}
         sd = child_seed(seed, 4, base + k)
         reps = s.replicas if replacement else s.shuffled_replicas
         sim = cache.cached(base + k, lambda P=P, B=B, sd=sd, reps=reps: reverse_escape_ensemble(
@@ -264,7 +331,7 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
         est = exponential_mle(np.asarray(sim["t_sde"], float), np.asarray(sim["observed"], bool),
                               confidence=CONFIDENCE)
         for v in preds.values():
-            v.update(compare_time(v["value"], est))
+            v.update(compare_time(v["value"], est, v.get("log_sigma")))
         head = preds[HEAD[replacement]]
         tm = _temperature_check(sim.get("temperature_measured"), T, s.lr, P["curvature_e"], replacement)
         line = _line_reference(P, s, B, replacement, reps, sim["epochs"], child_seed(seed, 4, 200 + base + k),
@@ -308,7 +375,9 @@ def run_sgd_reverse(s: SGDReverseSettings, seed: int, progress=False, parts: Par
     points = wr + sh
     comb = {"with_replacement": {m: combine_points([p["predictions"][m] for p in wr]) for m in METHODS[True]},
             "shuffled_epochs": {m: combine_points([p["predictions"][m] for p in sh]) for m in METHODS[False]}}
-    verdicts = {"with_replacement": _verdict(wr, "plane_batch_chain", comb["with_replacement"]["plane_batch_chain"]),
+    verdicts = {"with_replacement": _verdict(wr, "e2e_batch_chain", comb["with_replacement"]["e2e_batch_chain"]),
+                "with_replacement_plane": _verdict(wr, "plane_batch_chain",
+                                                   comb["with_replacement"]["plane_batch_chain"]),
                 "with_replacement_plane_gaussian": _verdict(wr, "plane_chain", comb["with_replacement"]["plane_chain"]),
                 "with_replacement_discrete_chain": _verdict(wr, "discrete_chain",
                                                             comb["with_replacement"]["discrete_chain"]),
@@ -338,7 +407,7 @@ def run_sgd_reverse(s: SGDReverseSettings, seed: int, progress=False, parts: Par
                     "shuffled": [list(x) for x in s.shuffled], "betas": betas,
                     "start_modes": list(P0["start_modes"]), "saddle_modes": list(P0["saddle_modes"]),
                     "max_time": s.max_time, "shuffled_max_time": s.shuffled_max_time},
-        prediction={"method": "plane_batch_chain_mfpt", "value": head["prediction"], "unit": "SDE time",
+        prediction={"method": "e2e_batch_chain_mfpt", "value": head["prediction"], "unit": "SDE time",
                     "available": True, "dE_over_T": head["dE_over_T"]},
         measurement={"quantity": "mean_escape_time", "value": head["mean"], "ci_low": head["ci_low"],
                      "ci_high": head["ci_high"], "unit": "SDE time", "combined": comb, "verdicts": verdicts},
