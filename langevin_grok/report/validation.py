@@ -216,40 +216,49 @@ def _panel_network(ax, r, plotting) -> None:
 
 
 def _panel_sgd_reverse(ax, r, plotting) -> None:
-    """ln tau against dE/T of every point with escapes: with replacement one colour per beta (the measured times,
-    the recommended prediction solid, the 1-D Gaussian chain dotted and the start's constant-T prediction
-    dashed), shuffled epochs in grey at the dE/T of their epoch-boundary temperature (line: its prediction)."""
+    """ln tau against dE/T of every point with escapes: with replacement one colour per beta (the measured times;
+    the predictions as lines, one style each: the recommended solid), shuffled epochs in grey at the dE/T of
+    their epoch-boundary temperature (filled square: its prediction). The legend names styles and colours once."""
+    from matplotlib.lines import Line2D
+
     fracs = sorted({p["fraction"] for p in r.points if p["replacement"]}, reverse=True)
+    styles = (("e2e_batch_chain", "-", "batch chain x end-to-end (recommended)"),
+              ("plane_batch_chain", "-.", "batch chain x plane"),
+              ("discrete_chain", ":", "Gaussian chain, T(r)"), ("constant_t", "--", "T at start"))
+    handles = []
     drawn = False
     for i, f in enumerate(fracs):
         q = sorted([p for p in r.points if p["replacement"] and p["fraction"] == f], key=lambda p: p["dE_over_T"])
         col = plotting.COLORS[i % len(plotting.COLORS)]
         x = np.array([p["dE_over_T"] for p in q])
-        for m, ls, label in (("e2e_batch_chain", "-", "batch chain x end-to-end"),
-                             ("plane_batch_chain", "-.", "batch chain x plane"),
-                             ("discrete_chain", ":", "Gaussian chain, T(r)"), ("constant_t", "--", "T at start")):
-            ys = [p["predictions"][m]["log_tau"] for p in q]
+        for m, ls, _ in styles:
+            ys = [p["predictions"].get(m, {}).get("log_tau") for p in q]
             if all(v is not None and math.isfinite(v) for v in ys):
-                ax.plot(x, ys, ls, color=col, lw=1.2, label=f"{label}, beta = {q[0]['beta']:.4g}")
+                ax.plot(x, ys, ls, color=col, lw=1.2)
         esc = [p for p in q if p["n_escaped"]]
         if esc:
             drawn = True
             ax.errorbar([p["dE_over_T"] for p in esc], np.log([p["mean"] for p in esc]), yerr=_log_err(esc),
-                        fmt="o", color=col, capsize=2, label=f"measured, beta = {q[0]['beta']:.4g}")
+                        fmt="o", color=col, capsize=2)
+        handles.append(Line2D([], [], color=col, marker="o", lw=0, label=f"measured, beta = {q[0]['beta']:.4g}"))
+    handles += [Line2D([], [], color="0.2", ls=ls, lw=1.2, label=label) for _, ls, label in styles]
     sh = [p for p in r.points if not p["replacement"] and p["n_escaped"]]
     if sh:
         drawn = True
         xs = [p["dE_over_T"] for p in sh]
         ax.errorbar(xs, np.log([p["mean"] for p in sh]), yerr=_log_err(sh), fmt="s", color="0.4", mfc="none",
-                    capsize=2, label="shuffled epochs, measured")
-        ax.plot(xs, [p["predictions"]["shuffled_boundary"]["log_tau"] for p in sh], "s", color="0.4", ms=4,
-                label="shuffled epochs, T at epoch boundaries")
+                    capsize=2)
+        ax.plot(xs, [p["predictions"]["shuffled_boundary"]["log_tau"] for p in sh], "s", color="0.4", ms=4)
+        handles += [Line2D([], [], color="0.4", marker="s", mfc="none", lw=0, label="shuffled epochs, measured"),
+                    Line2D([], [], color="0.4", marker="s", ms=4, lw=0, label="shuffled, T at epoch boundaries")]
     if not drawn:
         ax.text(0.5, 0.5, "no escapes", transform=ax.transAxes, ha="center")
     plotting._label_axes(ax, r"$\Delta E / T$ of the point's noise model at the start", _YLABEL,
                          f"row 4: plain SGD, reverse, lr = {r.parameters['lr']:g}\n"
                          f"bars: {_BARS}; {r.points[0]['n_replicas']} replicas per point")
-    ax.legend(fontsize=6, loc="upper center", frameon=False)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.45 * (hi - lo))  # room above the data for the legend
+    ax.legend(handles=handles, fontsize=6, loc="upper right", ncol=2, frameon=False)
 
 
 _PANELS = {"arc_1d": _panel_small, "chain": _panel_small, "network_injected": _panel_network,
