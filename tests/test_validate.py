@@ -125,6 +125,13 @@ def test_compare_time_and_combination():
     bound = exponential_mle([5.0, 5.0], [False, False])
     assert compare_time(100.0, bound) == {"ratio": None, "within": True, "half_widths": None, "z": None}
     assert compare_time(1.0, bound)["within"] is False
+    # a prediction with its own error: sigma combined in quadrature (the interval's sigma from its width)
+    sm = math.log(est.ci_high / est.ci_low) / (2 * 1.959963984540054)
+    noisy = compare_time(150.0, est, pred_log_sigma=0.2)
+    assert noisy["z"] == pytest.approx(math.log(100.0 / 150.0) / math.hypot(sm, 0.2), rel=1e-9)
+    assert noisy["within"] is (abs(noisy["z"]) <= 1.959963984540054)
+    assert abs(noisy["z"]) < abs(compare_time(150.0, est)["z"])
+    assert compare_time(150.0, est, pred_log_sigma=None) == compare_time(150.0, est)
 
 
 @pytest.mark.parametrize("argv", [
