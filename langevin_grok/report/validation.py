@@ -60,7 +60,7 @@ def _rows_sgd_reverse(r) -> list[list]:
     for p in r.points:
         proto = "with repl." if p["replacement"] else "shuffled"
         out.append([f"{r.row}", f"plain SGD {proto}", f"b={p['beta']:.4g} B={p['batch']} dE/T={p['dE_over_T']:.3g}",
-                    f"{_fmt(p['prediction'])} ({'chain x plane' if p['replacement'] else 'T_RR'})", _ci(p),
+                    f"{_fmt(p['prediction'])} ({'chain x end-to-end' if p['replacement'] else 'T_RR'})", _ci(p),
                     _fmt(p["ratio"], 3), str(p["n_replicas"]), str(p["sgd_steps"]), point_verdict(p)])
     v = r.measurement["verdicts"]
     for proto, key in (("with repl.", "with_replacement"), ("shuffled", "shuffled_epochs")):
