@@ -552,7 +552,7 @@ def _theory_section() -> list[str]:
             "- An Arrhenius fit of plain-SGD escape times against B/lr (Fig. 2(b)) needs escapes, which do not "
             "happen from the exact trap; from the learned state (reverse escapes) they do, and validation row 4 "
             "compares them with the exact MFPT of the chain with the real batch noise measured along the escape "
-            "path, times the escape plane's transverse factor."]
+            "path, times the transverse factor of the balanced network's end-to-end diffusion (simulated)."]
 
 
 def _fmt_value(v) -> str:
