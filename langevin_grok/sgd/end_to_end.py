@@ -132,7 +132,7 @@ def end_to_end_fields(W, mom: DataMoments, depth: int, beta: float, lr: float, b
 
 
 def drift_curvature(W0, mom: DataMoments, depth: int, beta: float, lr: float, batch: int) -> float:
-    """The largest |eigenvalue| of the end-to-end drift's Jacobian at ``W0`` (central differences, step 1e-6
+    """The largest eigenvalue modulus of the end-to-end drift's Jacobian at ``W0`` (central differences, step 1e-6
     relative): the fastest relaxation rate, which an Euler-Maruyama step must resolve."""
     W0 = np.asarray(W0, dtype=float)
     p = mom.sxx.shape[0]
@@ -181,7 +181,7 @@ def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, 
     Returns ``t_sde`` (escape or censoring time), ``observed``, ``n_diverged`` (non-finite paths, counted as
     censored), ``n_lost_rank`` (steps at which the data covariance Cov(r x^T) was not positive definite; compiled
     only, 0 else), ``dt``, ``seed`` (an integer seed, else None), ``dt_curvature`` (dt times the largest
-    |eigenvalue| of the drift's Jacobian at W0, by central differences), ``method`` and ``status`` / ``reason``:
+    eigenvalue modulus of the drift's Jacobian at W0, by central differences), ``method`` and ``status`` / ``reason``:
     ``valid``/``ok``, or ``marginal`` with ``coarse_step`` where dt_curvature exceeds 0.1 (the step's bias is then
     no longer small) or ``diverged`` where a path became non-finite.
     """
