@@ -112,12 +112,13 @@ def test_scalar_end_to_end_mfpt_equals_the_chord_mfpt():
     assert r_lam.tau == pytest.approx(r_line.tau, rel=1e-5)
 
 
-@pytest.mark.slow
-def test_escape_simulation_matches_the_exact_mfpt():
-    """Euler-Maruyama of the end-to-end SDE (p = 1) against the exact 1-D MFPT: 600 paths, seed 3, within 4
-    standard errors plus 3 % (the step's bias at dt = 0.02)."""
+_SCALAR_RUN = (3, 0.2, 4)  # depth, lr, batch of the p = 1 escape below
+
+
+def _scalar_escape():
+    """The p = 1 escape problem and its exact 1-D MFPT in lambda from the end-to-end fields (target a_sad / 2)."""
     X, Y, beta, a_min, a_sad = _scalar_problem()
-    L, lr, B = 3, 0.2, 4
+    L, lr, B = _SCALAR_RUN
     mom = data_moments(X, Y)
 
     def lam_fields(lam):
@@ -126,6 +127,15 @@ def test_escape_simulation_matches_the_exact_mfpt():
     tgt = (0.5 * a_sad) ** 3
     exact = mfpt_state_dependent(lambda t, x, p: lam_fields(x)[0], lambda t, x, p: lam_fields(x)[1], a_min ** 3,
                                  tgt, (2 * a_min) ** 3)
+    return X, Y, beta, a_min, tgt, exact
+
+
+@pytest.mark.slow
+def test_escape_simulation_matches_the_exact_mfpt():
+    """Euler-Maruyama of the end-to-end SDE (p = 1) against the exact 1-D MFPT: 600 paths, seed 3, within 4
+    standard errors plus 3 % (the step's bias at dt = 0.02)."""
+    X, Y, beta, a_min, tgt, exact = _scalar_escape()
+    L, lr, B = _SCALAR_RUN
     sim = end_to_end_escape(np.array([[a_min ** 3]]), X, Y, L, beta, lr, B, lambda W: W[:, 0, 0] < tgt,
                             n_paths=600, t_max=30 * exact.tau, dt=0.02, seed=3, method="reference")
     est = exponential_mle(sim["t_sde"], sim["observed"])
@@ -138,16 +148,8 @@ def test_escape_simulation_matches_the_exact_mfpt():
 def test_compiled_simulation_matches_the_exact_mfpt():
     """The compiled kernel (p = 1, the same problem) against the exact 1-D MFPT: 2000 paths, seed 4, within 4
     standard errors plus 3 % (the step's bias at dt = 0.02); the same seed gives the same times."""
-    X, Y, beta, a_min, a_sad = _scalar_problem()
-    L, lr, B = 3, 0.2, 4
-    mom = data_moments(X, Y)
-
-    def lam_fields(lam):
-        f = end_to_end_fields(np.atleast_1d(lam)[:, None, None], mom, L, beta, lr, B)
-        return -f.drift[:, 0, 0], f.diffusion[:, 0, 0, 0, 0]
-    tgt = (0.5 * a_sad) ** 3
-    exact = mfpt_state_dependent(lambda t, x, p: lam_fields(x)[0], lambda t, x, p: lam_fields(x)[1], a_min ** 3,
-                                 tgt, (2 * a_min) ** 3)
+    X, Y, beta, a_min, tgt, exact = _scalar_escape()
+    L, lr, B = _SCALAR_RUN
     kw = dict(n_paths=2000, t_max=30 * exact.tau, dt=0.02, seed=4)
     sim = end_to_end_escape(np.array([[a_min ** 3]]), X, Y, L, beta, lr, B, ([1.0], [1.0], tgt), **kw)
     est = exponential_mle(sim["t_sde"], sim["observed"])

@@ -70,6 +70,18 @@ def _svd_into(W, U, s, Vt):
 
 
 @numba.njit(cache=True)
+def _matmul_into(a, b, out, transpose_a):
+    """out = a @ b, or a^T @ b (square matrices; no allocation in the step)."""
+    n = out.shape[0]
+    for r in range(n):
+        for c in range(n):
+            acc = 0.0
+            for m in range(n):
+                acc += (a[m, r] if transpose_a else a[r, m]) * b[m, c]
+            out[r, c] = acc
+
+
+@numba.njit(cache=True)
 def fields_one(W, sxx, syx, m4, m3, m2, L, beta, lr_b, drift, root, cov, cf, rmat, chol):
     """Drift (p, p) and sqrt(D) (p^2, p^2) at one W (module docstring); returns False where C is not positive
     definite (its Cholesky factor is then taken with the non-positive pivots set to zero)."""
@@ -102,19 +114,8 @@ def fields_one(W, sxx, syx, m4, m3, m2, L, beta, lr_b, drift, root, cov, cf, rma
             for i in range(p):
                 for j in range(p):
                     rmat[a * p + b, i * p + j] = U[a, i] * Vt[j, b]
-    # cf = R^T cov R (chol as scratch)
-    for r in range(q):
-        for c in range(q):
-            acc = 0.0
-            for m in range(q):
-                acc += cov[r, m] * rmat[m, c]
-            chol[r, c] = acc
-    for r in range(q):
-        for c in range(q):
-            acc = 0.0
-            for m in range(q):
-                acc += rmat[m, r] * chol[m, c]
-            cf[r, c] = acc
+    _matmul_into(cov, rmat, chol, False)  # cf = R^T cov R (chol as scratch)
+    _matmul_into(rmat, chol, cf, True)
     pw = np.empty((p, 3 * L + 1))  # pw[i, n] = s_i^(n / L), 0^0 = 1 (exponents up to 3L - 4)
     for i in range(p):
         r1 = _powr(s[i], 1.0 / L)
@@ -169,20 +170,13 @@ def fields_one(W, sxx, syx, m4, m3, m2, L, beta, lr_b, drift, root, cov, cf, rma
                 v -= chol[r, m] * chol[c, m]
             chol[r, c] = v / d
     # root = sqrt(lr/2B) R diag(k) R^T chol (cf as scratch)
+    _matmul_into(rmat, chol, cf, True)
     sc = math.sqrt(lr_b)
     for r in range(q):
         f = sc * kk[r // p, r % p]
         for c in range(q):
-            acc = 0.0
-            for m in range(q):
-                acc += rmat[m, r] * chol[m, c]
-            cf[r, c] = f * acc
-    for r in range(q):
-        for c in range(q):
-            acc = 0.0
-            for m in range(q):
-                acc += rmat[r, m] * cf[m, c]
-            root[r, c] = acc
+            cf[r, c] *= f
+    _matmul_into(rmat, cf, root, False)
     return ok
 
 
