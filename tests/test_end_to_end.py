@@ -243,5 +243,9 @@ def test_bad_input_is_one_line_error():
         end_to_end_escape(np.eye(2), X, Y, 3, 0.1, 0.1, 4, lambda W: W[:, 0, 0] < 0, n_paths=2, t_max=1.0)
     with pytest.raises(InputError, match="finite u and v of length 2"):
         end_to_end_escape(np.eye(2), X, Y, 3, 0.1, 0.1, 4, ([0, 1, 0], [0, 1], 0.1), n_paths=2, t_max=1.0)
+    # two samples: Cov(r x^T) has rank 1 < p^2, the noise misses directions, and the status says so
+    few = end_to_end_escape(np.eye(2) * 0.5, X[:2], Y[:2], 3, 0.1, 0.1, 4, ([0, 1], [0, 1], -1.0), n_paths=2,
+                            t_max=0.5, dt=0.05, seed=0)
+    assert few["n_lost_rank"] > 0 and few["status"].value == "marginal" and few["reason"] == "lost_rank"
     with pytest.raises(InputError, match=r"tuple \(u, v, threshold\)"):
         end_to_end_escape(np.eye(2), X, Y, 3, 0.1, 0.1, 4, 0.5, n_paths=2, t_max=1.0)

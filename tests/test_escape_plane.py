@@ -155,6 +155,25 @@ def test_rule_event_reads_the_rule_on_weight_vectors(problem):
     assert ev(start.theta).shape == (1,)
 
 
+def test_rule_projection_is_the_rule_on_the_end_to_end_map(problem):
+    """sgd.escape.rule_projection: u^T W v <= threshold holds exactly where rule_event does, at points along and
+    off the plane (so the end-to-end simulation and network SGD share one event); a rule that fires above its
+    level has no such form and gets a one-line error."""
+    from langevin_grok.sgd.data import empirical_cross_svd
+    from langevin_grok.sgd.escape import mode_amplitude_rule, rule_event, rule_projection
+
+    data, net, start, saddle, plane = problem
+    eta = float(empirical_cross_svd(data, "train")[1][1])
+    rule = mode_amplitude_rule(L, eta, BETA, 1, "reverse", basis="empirical")
+    u, v, thr = rule_projection(rule, data)
+    th = plane.thetas(np.linspace(0, 2.0, 9) * plane.length, np.linspace(-0.3, 0.3, 9))
+    proj = np.array([u @ net.end_to_end(t) @ v for t in th])
+    assert np.array_equal(proj <= thr, rule_event(rule, data, L, W)(th))
+    assert (proj <= thr).any() and not (proj <= thr).all()
+    with pytest.raises(InputError, match="rule must fire below its level"):
+        rule_projection(mode_amplitude_rule(L, eta, BETA, 1, "forward", basis="empirical"), data)
+
+
 def _decoupled_plane(plane, line, k=0.5):
     """A plane whose e-component is the line's per-sample polynomial in x alone and whose f-component is the
     noiseless k y: plane SGD's x is then line SGD."""

@@ -67,6 +67,7 @@ def test_monotone_scheme_against_the_exact_mfpt_and_the_central_scheme():
                    scheme="monotone")
     for r in (r1, r2):
         assert r.status == Validity.VALID and abs(r.tau / exact - 1) < 1e-3, (r, exact)
+        assert r.negative_couplings == 0.0
     axes = [np.linspace(-2.2, 0.5, 111), np.linspace(-1.5, 1.5, 31)]
     X, Y = np.meshgrid(*axes, indexing="ij")
     b, D = _iso(T, 2.0)(X, Y)
@@ -77,6 +78,7 @@ def test_monotone_scheme_against_the_exact_mfpt_and_the_central_scheme():
     rc = mfpt_grid(_field2, absorbing, [-1.0, 0.3], ranges, 81)
     rm = mfpt_grid(_field2, absorbing, [-1.0, 0.3], ranges, 81, scheme="monotone")
     assert rm.status == Validity.VALID and abs(rm.tau / rc.tau - 1) < 5e-3, (rm, rc)
+    assert 0 < rm.negative_couplings <= 1
     taus = []
     for n in (41, 81, 161):
         axes = [np.linspace(lo, hi, n) for lo, hi in ranges]

@@ -171,8 +171,9 @@ def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, 
 
     Continuous-time Gaussian model (the SGD diffusion): the step is ``b dt + sqrt(2 D dt) xi`` with the fields of
     :func:`end_to_end_fields`; the event is read after every step and the escape time is the step's end.
-    ``event``: a tuple ``(u, v, threshold)`` (escape when the mode amplitude ``u^T W v`` falls below
-    ``threshold``), or, for ``method="reference"`` only, a callable ``event(W) -> bool (M,)``. ``method``:
+    ``event``: a tuple ``(u, v, threshold)`` (escape once the projection ``u^T W v``, a mode's singular value, is
+    ``<= threshold``; :func:`langevin_grok.sgd.escape.rule_projection` makes it from an escape rule), or, for
+    ``method="reference"`` only, a callable ``event(W) -> bool (M,)``. ``method``:
     ``"compiled"`` (:mod:`langevin_grok.sgd.end_to_end_kernels`, parallel over paths, one counter-based stream
     per path: the same result for any thread count) or ``"reference"`` (numpy, vectorised over paths, the
     fields of :func:`end_to_end_fields` and an eigen-decomposition root of D; the same law, other numbers).
@@ -182,8 +183,9 @@ def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, 
     censored), ``n_lost_rank`` (steps at which the data covariance Cov(r x^T) was not positive definite; compiled
     only, 0 else), ``dt``, ``seed`` (an integer seed, else None), ``dt_curvature`` (dt times the largest
     eigenvalue modulus of the drift's Jacobian at W0, by central differences), ``method`` and ``status`` / ``reason``:
-    ``valid``/``ok``, or ``marginal`` with ``coarse_step`` where dt_curvature exceeds 0.1 (the step's bias is then
-    no longer small) or ``diverged`` where a path became non-finite.
+    ``valid``/``ok``, or ``marginal`` with ``diverged`` where a path became non-finite, ``lost_rank`` where
+    Cov(r x^T) lost positive definiteness on the way (the noise then misses directions), or ``coarse_step`` where
+    dt_curvature exceeds 0.1 (the step's bias is then no longer small).
     """
     from ..langevin.streams import path_keys
 
@@ -221,11 +223,17 @@ def end_to_end_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, 
             u, v, thr = amp
 
             def event(W):
-                return np.einsum("i,mij,j->m", u, W, v) < thr
+                return np.einsum("i,mij,j->m", u, W, v) <= thr
         rng, seed = check_rng(seed, "seed")
         t, observed, n_div = _reference_paths(W0, mom, depth, beta, lr, batch, event, n_paths, n_steps, dt, rng)
-    status, reason = ((Validity.MARGINAL, "diverged") if n_div else (Validity.MARGINAL, "coarse_step")
-                      if dt_curv > 0.1 else (Validity.VALID, "ok"))
+    if n_div:
+        status, reason = Validity.MARGINAL, "diverged"
+    elif n_lost:
+        status, reason = Validity.MARGINAL, "lost_rank"
+    elif dt_curv > 0.1:
+        status, reason = Validity.MARGINAL, "coarse_step"
+    else:
+        status, reason = Validity.VALID, "ok"
     return {"t_sde": t, "observed": observed, "n_diverged": n_div, "n_lost_rank": n_lost, "dt": dt, "seed": seed,
             "dt_curvature": dt_curv, "method": method, "status": status, "reason": reason}
 

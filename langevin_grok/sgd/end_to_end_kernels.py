@@ -201,7 +201,7 @@ def fields_many(Ws, sxx, syx, m4, m3, m2, L, beta, lr_b):
 
 @numba.njit(cache=True, parallel=True)
 def run_paths(W0, sxx, syx, m4, m3, m2, L, beta, lr_b, dt, n_max, u, v, thr, keys, times, flags, lost):
-    """Euler-Maruyama paths from W0 until u^T W v < thr or n_max steps. ``times[i]``: escape time (step count
+    """Euler-Maruyama paths from W0 until u^T W v <= thr or n_max steps. ``times[i]``: escape time (step count
     times dt) or n_max dt; ``flags[i]``: 1 escaped, 0 censored, 2 non-finite; ``lost[i]``: steps at which C was
     not positive definite (the noise then loses those directions)."""
     p = W0.shape[0]
@@ -245,7 +245,7 @@ def run_paths(W0, sxx, syx, m4, m3, m2, L, beta, lr_b, dt, n_max, u, v, thr, key
             for i in range(p):
                 for j in range(p):
                     amp += u[i] * W[i, j] * v[j]
-            if amp < thr:
+            if amp <= thr:  # the EscapeRule convention (below: <=)
                 flag = 1
                 t = (k + 1) * dt
                 break

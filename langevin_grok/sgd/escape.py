@@ -9,6 +9,8 @@ threshold (:func:`escape_by_singular_value`), and the package's one escape event
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -182,6 +184,27 @@ def rule_event(rule: EscapeRule, data, depth: int, width: int):
         M = end_to_end(unpack(np.atleast_2d(np.asarray(thetas, dtype=float)), depth, width, p))
         return rule.hit(np.einsum("ji,mjk,ki->mi", u, M, v))
     return event
+
+
+def rule_projection(rule: EscapeRule, data) -> tuple:
+    """``(u, v, threshold)``: ``rule`` as a level on the end-to-end map, escape once ``u^T W v <= threshold``
+    (u, v the rule's basis vectors of its mode; a mode-amplitude level a converted to lambda = sign(a)|a|^L).
+    The event form of :func:`langevin_grok.sgd.end_to_end.end_to_end_escape`; only rules that fire below
+    their level have it."""
+    from .data import empirical_cross_svd
+
+    if not rule.below:
+        raise InputError(f"rule must fire below its level for a projection event, got a rule that fires above "
+                         f"{rule.threshold!r}")
+    if rule.basis == "empirical":
+        u, _, vt = empirical_cross_svd(data, "train")
+        v = vt.T
+    else:
+        u, v = data.u, data.v
+    thr = rule.threshold
+    if rule.amplitude_depth is not None:
+        thr = math.copysign(abs(thr) ** rule.amplitude_depth, thr)
+    return (np.ascontiguousarray(u[:, rule.mode]), np.ascontiguousarray(v[:, rule.mode]), float(thr))
 
 
 def singular_value_rule(mode: int, threshold: float, direction: str = "up", dim: int | None = None,

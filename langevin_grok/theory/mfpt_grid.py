@@ -48,6 +48,8 @@ class GridMFPTResult:
     status / reason : ``valid``/``ok``; ``marginal`` with ``not_converged`` (rel_error above rtol);
         ``not_applicable`` with ``singular_noise`` (D not positive definite at some node) or
         ``start_absorbed`` (the node nearest the start is absorbing).
+    negative_couplings : on the finer grid, the fraction of free nodes whose row of the discretised generator
+        has a negative off-diagonal entry (0: an M-matrix, a Markov chain on the grid; :func:`solve_backward`).
     """
     tau: float
     tau_coarse: float
@@ -57,6 +59,7 @@ class GridMFPTResult:
     min_eig_d: float
     status: Validity
     reason: str
+    negative_couplings: float = math.nan
 
     def to_dict(self) -> dict:
         return jsonable(asdict(self))
@@ -147,10 +150,11 @@ def solve_backward(axes, b, D, absorbing, direct_max: int = 60000, scheme: str =
     tau[free] = x
     if not return_info:
         return tau.reshape(shape)
-    negative = np.zeros(free.size, dtype=bool)
-    for off, (c, w) in entries.items():
-        if off != zero:
-            negative |= w[free] < -1e-12 * np.abs(diag[free])
+    # rows of the assembled generator (faces' mirrored entries summed) with a negative off-diagonal coupling
+    off = (A - sp.diags(A.diagonal())).tocsr()
+    off.data = np.minimum(off.data, 0.0)
+    scale = np.abs(A.diagonal())
+    negative = np.asarray(off.min(axis=1).todense()).ravel() < -1e-12 * scale
     return tau.reshape(shape), float(negative.mean()) if free.size else 0.0
 
 
@@ -259,7 +263,7 @@ def mfpt_grid(field, absorbing, start, ranges, n=61, *, rtol: float = 0.02, refi
         if min_eig <= 0:
             return GridMFPTResult(math.nan, math.nan, math.nan, tuple(shape), math.nan, min_eig,
                                   Validity.NOT_APPLICABLE, "singular_noise")
-        tau = solve_backward(axes, b, D, ab, scheme=scheme)
+        tau, neg = solve_backward(axes, b, D, ab, scheme=scheme, return_info=True)
         method = "cubic" if all(m >= 4 for m in shape) else "linear"
         taus.append(float(RegularGridInterpolator(axes, tau, method=method)(start)[0]))
         # the Peclet number where tau varies (the transition region: below 99 % of its largest value, off the
@@ -268,12 +272,12 @@ def mfpt_grid(field, absorbing, start, ranges, n=61, *, rtol: float = 0.02, refi
         with np.errstate(divide="ignore", invalid="ignore"):
             pe = max(float(np.nanmax(np.where(region, np.abs(b[k]) * (axes[k][1] - axes[k][0]) / (2 * D[k, k]),
                                               0.0))) for k in range(d))
-        info = (tuple(shape), pe, min_eig)
+        info = (tuple(shape), pe, min_eig, neg)
     tau_c, tau_f = taus
     err = abs(tau_f - tau_c) / abs(tau_f)
-    shape, pe, me = info
+    shape, pe, me, neg = info
     if err > rtol:
         st, rs = Validity.MARGINAL, "not_converged"
     else:
         st, rs = Validity.VALID, "ok"
-    return GridMFPTResult(tau_f, tau_c, err, shape, pe, me, st, rs)
+    return GridMFPTResult(tau_f, tau_c, err, shape, pe, me, st, rs, neg)

@@ -127,8 +127,10 @@ def _scaled(res, plane) -> dict:
     return e
 
 
-def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> tuple[dict, float, str]:
-    """Predictions of one point (value, status) and the temperature and noise model that set dE/T."""
+def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool,
+                 e2e: dict | None = None) -> tuple[dict, float, str]:
+    """Predictions of one point (value, status) and the temperature and noise model that set dE/T; ``e2e``: the
+    end-to-end simulation of the point (:func:`_e2e_reference`, independent batches)."""
     from .._core.units import sgd_temperature
     from ..sgd.noise_models import shuffled_epoch_model
     from ..theory.quadrature import exact_mfpt_1d
@@ -138,7 +140,7 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool) -> t
         T = sgd_temperature(s.lr, B, c_e, replacement=True)
         path, _ = path_predictions(P, s.depth, s.width, s.lr, B)
         pl = path["plane"]
-        preds = {"_batch_chain_raw": path["batch_chain"], "_plane_raw": pl,
+        preds = {"e2e_batch_chain": _e2e_scaled(path["batch_chain"], pl, e2e),
                  "plane_batch_chain": _scaled(path["batch_chain"], pl),
                  "plane_chain": _scaled(path["discrete_chain"], pl),
                  "discrete_chain": _entry(path["discrete_chain"]),
@@ -257,19 +259,16 @@ def _e2e_reference(P: dict, s: SGDReverseSettings, B: int, seed: int, cache, key
     the step is ``e2e_dt_curvature`` over the drift's largest curvature at the start."""
     if s.e2e_paths <= 0:
         return None
-    from ..sgd.data import empirical_cross_svd
     from ..sgd.end_to_end import data_moments, drift_curvature, end_to_end_escape
+    from ..sgd.escape import rule_projection
     from ..sgd.trainer import end_to_end, unpack
     from ..theory.stats import exponential_mle
 
     def run():
-        rule, data = P["rule"], P["data"]
-        u, _, vt = empirical_cross_svd(data, "train")
-        um, vm = np.ascontiguousarray(u[:, rule.mode]), np.ascontiguousarray(vt.T[:, rule.mode])
-        thr = math.copysign(abs(rule.threshold) ** rule.amplitude_depth, rule.threshold)  # on u^T W v
+        data = P["data"]
         p = data.x_train.shape[1]
         W0 = end_to_end(unpack(P["start"].theta[None], s.depth, s.width, p))[0]
-        args = (W0, data.x_train, data.y_train, s.depth, P["beta"], s.lr, B, (um, vm, thr))
+        args = (W0, data.x_train, data.y_train, s.depth, P["beta"], s.lr, B, rule_projection(P["rule"], data))
         dt = s.e2e_dt_curvature / drift_curvature(W0, data_moments(data.x_train, data.y_train), s.depth, P["beta"],
                                                   s.lr, B)
         t0 = time.perf_counter()
@@ -317,11 +316,9 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
         P = setups[float(frac)]
         B = int(B)
         barrier = P["ml"].barrier_reverse
-        preds, T, model = _predictions(P, s, B, replacement)
-        if replacement:
-            e2e = _e2e_reference(P, s, B, child_seed(seed, 4, 400 + base + k), cache, 400 + base + k)
-            preds = {"e2e_batch_chain": _e2e_scaled(preds.pop("_batch_chain_raw"), preds.pop("_plane_raw"), e2e),
-                     **preds}
+        e2e = (_e2e_reference(P, s, B, child_seed(seed, 4, 400 + base + k), cache, 400 + base + k)
+               if replacement else None)
+        preds, T, model = _predictions(P, s, B, replacement, e2e)
         sd = child_seed(seed, 4, base + k)
         reps = s.replicas if replacement else s.shuffled_replicas
         sim = cache.cached(base + k, lambda P=P, B=B, sd=sd, reps=reps: reverse_escape_ensemble(

@@ -34,8 +34,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from row4_noisy_subspace_sgd import noisy_basis  # noqa: E402
 
-from langevin_grok.sgd.data import empirical_cross_svd  # noqa: E402
 from langevin_grok.sgd.end_to_end import end_to_end_escape  # noqa: E402
+from langevin_grok.sgd.escape import rule_projection  # noqa: E402
 from langevin_grok.sgd.escape_plane import plane_mfpt  # noqa: E402
 from langevin_grok.sgd.trainer import end_to_end, unpack  # noqa: E402
 from langevin_grok.theory.stats import exponential_mle  # noqa: E402
@@ -85,7 +85,7 @@ def _sgd(th0, proj, X, Y, beta, gamma, lr, B, m, epochs, seed, nrep, u, v, thr):
             a = u @ M @ v
             if not np.isfinite(a):
                 break
-            if a < thr:
+            if a <= thr:
                 first[r] = ep
                 break
     return first
@@ -137,9 +137,7 @@ def main():
     P = _setups(s, 0)[float(a.fraction)]
     rule, data, pl = P["rule"], P["data"], P["plane"]
     X, Y, lr, B = data.x_train, data.y_train, s.lr, a.batch
-    u, _, vt = empirical_cross_svd(data, "train")
-    um, vm = np.ascontiguousarray(u[:, rule.mode]), np.ascontiguousarray(vt.T[:, rule.mode])
-    thr = math.copysign(abs(rule.threshold) ** rule.amplitude_depth, rule.threshold)  # on u^T W v
+    um, vm, thr = rule_projection(rule, data)  # the row's event on u^T W v
     m = -(-X.shape[0] // B)
     epochs = int(math.ceil(a.max_time / (lr * m)))
     nb = noisy_basis(P)
