@@ -37,7 +37,7 @@ from .._core.checks import InputError, check_finite, check_int, check_positive, 
 from .._core.errors import Validity
 
 __all__ = ["DataMoments", "data_moments", "gradient_moments", "EndToEndFields", "end_to_end_fields",
-           "drift_curvature", "end_to_end_escape"]
+           "drift_curvature", "end_to_end_escape", "balanced_sgd_escape"]
 
 
 @dataclass(frozen=True)
@@ -266,3 +266,69 @@ def _reference_paths(W0, mom, depth, beta, lr, batch, event, n_paths, n_steps, d
         if live.size == 0:
             break
     return t, observed, int(diverged.sum())
+
+
+def balanced_sgd_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, event, *, n_paths: int,
+                        max_epochs: int, seed=None, read_every: str = "epoch") -> dict:
+    """SGD of a balanced network in its end-to-end map, with the data's real batches (independent batches).
+
+    The discrete-time, non-Gaussian counterpart of :func:`end_to_end_escape`: every step factorises W balanced
+    (``W_1 = S^(1/L) V^T``, ``W_l = S^(1/L)``, ``W_L = U S^(1/L)``), draws B training samples uniformly with
+    replacement, moves every layer by ``-lr`` times its batch gradient (loss ``1/(2B) sum |W x - y|^2`` plus
+    ``beta/2`` times the layers' squared norms) and takes the product as the new W: exactly the network's own
+    step from a balanced state, whatever its hidden width and hidden frames (a first-order step conserves the
+    imbalance ``W_(l+1)^T W_(l+1) - W_l W_l^T`` for any batch; only its order-lr^2 part is dropped by
+    re-balancing). Its continuous, Gaussian limit is :func:`end_to_end_fields`' SDE, Ito term included (the
+    mean of the step's noise products). The event ``(u, v, threshold)`` (escape once ``u^T W v <= threshold``,
+    :func:`langevin_grok.sgd.escape.rule_projection`) is read at every epoch's end, ``ceil(N / B)`` steps, as
+    the network ensemble reads its rule (:func:`langevin_grok.sgd.reverse.reverse_escape_ensemble`), or with
+    ``read_every="step"`` after every step (the first passage of the chain itself; ``max_epochs`` still sets the
+    run length).
+    Compiled (:func:`langevin_grok.sgd.end_to_end_kernels.run_balanced_sgd`), parallel over paths, one
+    counter-based stream per path (docs/theory.md, "The end-to-end diffusion", "Balanced SGD").
+
+    Returns ``t_sde`` (escape or censoring time, ``lr`` x steps), ``observed``, ``epochs`` (escape epoch or
+    ``max_epochs``), ``n_diverged`` (non-finite paths, counted as censored at the epoch they failed),
+    ``steps_per_epoch``, ``step_curvature`` (lr times the drift's largest curvature at W0, by
+    :func:`drift_curvature`; the step is unstable beyond 2), ``seed`` and ``status`` / ``reason``: ``valid`` /
+    ``ok``, ``marginal`` / ``diverged``, or ``not_applicable`` / ``unstable_step`` (no paths run).
+    """
+    from ..langevin.streams import path_keys
+    from . import end_to_end_kernels as kern
+
+    X = np.ascontiguousarray(X, dtype=float)
+    Y = np.ascontiguousarray(Y, dtype=float)
+    mom = data_moments(X, Y)
+    p = mom.sxx.shape[0]
+    W0 = np.asarray(W0, dtype=float)
+    if W0.shape != (p, p) or not np.all(np.isfinite(W0)):
+        raise InputError(f"W0 must be a finite ({p}, {p}) array, got shape {W0.shape}")
+    n_paths = check_int("n_paths", n_paths, minimum=1)
+    max_epochs = check_int("max_epochs", max_epochs, minimum=1)
+    if read_every not in ("epoch", "step"):
+        raise InputError(f"read_every must be 'epoch' or 'step', got {read_every!r}")
+    u, v, thr = _amplitude_event(event, p) or (None, None, None)
+    if u is None:
+        raise InputError("event must be a tuple (u, v, threshold) for balanced_sgd_escape")
+    step_curv = lr * drift_curvature(W0, mom, depth, beta, lr, batch)  # also checks depth, beta, lr, batch
+    B = int(batch)
+    if B > mom.n:
+        raise InputError(f"batch must be <= the number of training samples ({mom.n}), got {B}")
+    m = -(-mom.n // B)
+    seed, keys = path_keys(seed, n_paths)
+    if step_curv >= 2.0:
+        return {"t_sde": np.full(n_paths, math.nan), "observed": np.zeros(n_paths, dtype=bool),
+                "epochs": np.zeros(n_paths, dtype=np.int64), "n_diverged": 0, "steps_per_epoch": m,
+                "step_curvature": step_curv, "seed": seed, "status": Validity.NOT_APPLICABLE,
+                "reason": "unstable_step"}
+    every = m if read_every == "epoch" else 1
+    reads = np.empty(n_paths, dtype=np.int64)
+    flags = np.empty(n_paths, dtype=np.int64)
+    kern.run_balanced_sgd(np.ascontiguousarray(W0), X, Y, int(depth), float(beta), float(lr), B, every,
+                          max_epochs * (m // every), u, v, thr, keys, reads, flags)
+    observed = flags == 1
+    n_div = int((flags == 2).sum())
+    status, reason = (Validity.MARGINAL, "diverged") if n_div else (Validity.VALID, "ok")
+    return {"t_sde": reads * every * float(lr), "observed": observed, "epochs": -(-(reads * every) // m),
+            "n_diverged": n_div,
+            "steps_per_epoch": m, "step_curvature": step_curv, "seed": seed, "status": status, "reason": reason}

@@ -18,7 +18,7 @@ import math
 import numba
 import numpy as np
 
-from ..langevin.streams import _normal
+from ..langevin.streams import _GAMMA, _mix64, _normal, _uniform
 
 __all__ = []
 
@@ -252,3 +252,154 @@ def run_paths(W0, sxx, syx, m4, m3, m2, L, beta, lr_b, dt, n_max, u, v, thr, key
         times[n] = t
         flags[n] = flag
         lost[n] = nlost
+
+
+@numba.njit(cache=True, inline="always")
+def _index(st, n):
+    """A uniform index in range(n) from the counter stream at ``st``; returns ``(index, new_state)``."""
+    st += _GAMMA
+    k = int(_uniform(_mix64(st)) * n)
+    return (k if k < n else n - 1), st
+
+
+@numba.njit(cache=True)
+def batch_indices(key, n_train, B, n_steps):
+    """The (n_steps, B) sample indices that :func:`balanced_sgd_steps` draws from the stream ``key`` (tests)."""
+    out = np.empty((n_steps, B), dtype=np.int64)
+    st = key
+    for i in range(n_steps):
+        for j in range(B):
+            k, st = _index(st, n_train)
+            out[i, j] = k
+    return out
+
+
+@numba.njit(cache=True)
+def _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G, right, g):
+    """One SGD step of a balanced network from its end-to-end map W (in place): the balanced factors
+    ``W_1 = S^(1/L) V^T, W_l = S^(1/L), W_L = U S^(1/L)`` (W = U S V^T; any balanced factorisation gives the same
+    product after the step), B training samples drawn uniformly with replacement from the stream at ``st``, the
+    layers' batch gradients ``(W_L..W_(l+1))^T (W S_xx - S_yx) (W_(l-1)..W_1)^T + beta W_l`` (S the batch's
+    second moments), every layer moved by ``-lr`` times its gradient, and W replaced by the new product.
+    Returns the stream's new state."""
+    p = W.shape[0]
+    n_train = X.shape[0]
+    for a in range(p):
+        for b in range(p):
+            sxx[a, b] = 0.0
+            syx[a, b] = 0.0
+    for _ in range(B):
+        k, st = _index(st, n_train)
+        for a in range(p):
+            xa, ya = X[k, a], Y[k, a]
+            for b in range(p):
+                xb = X[k, b]
+                sxx[a, b] += xa * xb
+                syx[a, b] += ya * xb
+    for a in range(p):
+        for b in range(p):
+            sxx[a, b] /= B
+            syx[a, b] /= B
+    _svd_into(W, U, s, Vt)
+    for a in range(p):
+        s[a] = _powr(s[a], 1.0 / L)  # the layers' common singular values
+    for layer in range(L):
+        for a in range(p):
+            for b in range(p):
+                if L == 1:
+                    layers[layer, a, b] = W[a, b]
+                elif layer == 0:  # S^(1/L) V^T
+                    layers[layer, a, b] = s[a] * Vt[a, b]
+                elif layer == L - 1:  # U S^(1/L)
+                    layers[layer, a, b] = U[a, b] * s[b]
+                else:
+                    layers[layer, a, b] = s[a] if a == b else 0.0
+    # left[l] = W_(l-1) ... W_1 (identity for l = 0)
+    for a in range(p):
+        for b in range(p):
+            left[0, a, b] = 1.0 if a == b else 0.0
+    for layer in range(1, L):
+        _matmul_into(layers[layer - 1], left[layer - 1], left[layer], False)
+    # G = W S_xx - S_yx, W the product before the step
+    _matmul_into(W, sxx, G, False)
+    for a in range(p):
+        for b in range(p):
+            G[a, b] -= syx[a, b]
+            right[a, b] = G[a, b]
+    for layer in range(L - 1, -1, -1):
+        # g = right @ left[layer]^T + beta W_layer
+        for a in range(p):
+            for b in range(p):
+                acc = beta * layers[layer, a, b]
+                for m in range(p):
+                    acc += right[a, m] * left[layer, b, m]
+                g[layer, a, b] = acc
+        _matmul_into(layers[layer], right, tmp, True)
+        right[:, :] = tmp
+    # W <- product of the moved layers
+    for a in range(p):
+        for b in range(p):
+            W[a, b] = 1.0 if a == b else 0.0
+    for layer in range(L):
+        for a in range(p):
+            for b in range(p):
+                layers[layer, a, b] -= lr * g[layer, a, b]
+        _matmul_into(layers[layer], W, tmp, False)
+        W[:, :] = tmp
+    return st
+
+
+@numba.njit(cache=True)
+def balanced_sgd_steps(W, X, Y, L, beta, lr, B, key, n_steps):
+    """``n_steps`` steps of :func:`_balanced_sgd_step` from W (a copy is returned) with the stream ``key``: the
+    kernel's step exposed for the tests (one step against the network's own SGD update)."""
+    p = W.shape[0]
+    W = W.copy()
+    st = key
+    sxx, syx, U, Vt, tmp, G, right = (np.empty((p, p)), np.empty((p, p)), np.empty((p, p)), np.empty((p, p)),
+                                      np.empty((p, p)), np.empty((p, p)), np.empty((p, p)))
+    s = np.empty(p)
+    layers, left, g = np.empty((L, p, p)), np.empty((L, p, p)), np.empty((L, p, p))
+    for _ in range(n_steps):
+        st = _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G, right, g)
+    return W
+
+
+@numba.njit(cache=True, parallel=True)
+def run_balanced_sgd(W0, X, Y, L, beta, lr, B, read_every, max_reads, u, v, thr, keys, reads, flags):
+    """Balanced-network SGD paths from W0 (:func:`_balanced_sgd_step`), the event ``u^T W v <= thr`` read every
+    ``read_every`` steps (an epoch, as the network ensemble reads its rule, or every step). ``reads[i]``: the
+    read (1-based) at which path i escaped, or ``max_reads``; ``flags[i]``: 1 escaped, 0 censored, 2 non-finite
+    (``reads[i]`` then the read at which it was found)."""
+    p = W0.shape[0]
+    n_paths = keys.shape[0]
+    for n in numba.prange(n_paths):
+        W = W0.copy()
+        sxx, syx, U, Vt, tmp, G, right = (np.empty((p, p)), np.empty((p, p)), np.empty((p, p)), np.empty((p, p)),
+                                          np.empty((p, p)), np.empty((p, p)), np.empty((p, p)))
+        s = np.empty(p)
+        layers, left, g = np.empty((L, p, p)), np.empty((L, p, p)), np.empty((L, p, p))
+        st = keys[n, 0]
+        flag = 0
+        ep = max_reads
+        for e in range(max_reads):
+            for _ in range(read_every):
+                st = _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G,
+                                        right, g)
+            finite = True
+            amp = 0.0
+            for i in range(p):
+                for j in range(p):
+                    if not math.isfinite(W[i, j]):
+                        finite = False
+                    amp += u[i] * W[i, j] * v[j]
+            if not finite:
+                flag = 2
+                ep = e + 1
+                break
+            if amp <= thr:
+                flag = 1
+                ep = e + 1
+                break
+        reads[n] = ep
+        flags[n] = flag
