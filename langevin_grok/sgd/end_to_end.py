@@ -268,8 +268,16 @@ def _reference_paths(W0, mom, depth, beta, lr, batch, event, n_paths, n_steps, d
     return t, observed, int(diverged.sum())
 
 
+def _gaussian_moments(X, Y) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and symmetric square root of the covariance of the per-sample ``(vec(x x^T), vec(y x^T))``."""
+    Z = np.concatenate([np.einsum("na,nb->nab", X, X).reshape(X.shape[0], -1),
+                        np.einsum("na,nb->nab", Y, X).reshape(X.shape[0], -1)], axis=1)
+    w, Q = np.linalg.eigh(np.cov(Z.T, bias=True))
+    return Z.mean(axis=0), np.ascontiguousarray((Q * np.sqrt(np.clip(w, 0.0, None))) @ Q.T)
+
+
 def balanced_sgd_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, event, *, n_paths: int,
-                        max_epochs: int, seed=None, read_every: str = "epoch") -> dict:
+                        max_epochs: int, seed=None, read_every: str = "epoch", noise: str = "batches") -> dict:
     """SGD of a balanced network in its end-to-end map, with the data's real batches (independent batches).
 
     The discrete-time, non-Gaussian counterpart of :func:`end_to_end_escape`: every step factorises W balanced
@@ -283,7 +291,10 @@ def balanced_sgd_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int
     :func:`langevin_grok.sgd.escape.rule_projection`) is read at every epoch's end, ``ceil(N / B)`` steps, as
     the network ensemble reads its rule (:func:`langevin_grok.sgd.reverse.reverse_escape_ensemble`), or with
     ``read_every="step"`` after every step (the first passage of the chain itself; ``max_epochs`` still sets the
-    run length).
+    run length). ``noise="gaussian"`` replaces the batches by Gaussian batch moments with the same mean and
+    covariance as the per-sample ``(x x^T, y x^T)`` over B (so the batch gradient has the data's mean and
+    covariance at every W, only its higher cumulants dropped): the with-replacement noise model in discrete
+    time.
     Compiled (:func:`langevin_grok.sgd.end_to_end_kernels.run_balanced_sgd`), parallel over paths, one
     counter-based stream per path (docs/theory.md, "The end-to-end diffusion", "Balanced SGD").
 
@@ -307,6 +318,8 @@ def balanced_sgd_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int
     max_epochs = check_int("max_epochs", max_epochs, minimum=1)
     if read_every not in ("epoch", "step"):
         raise InputError(f"read_every must be 'epoch' or 'step', got {read_every!r}")
+    if noise not in ("batches", "gaussian"):
+        raise InputError(f"noise must be 'batches' or 'gaussian', got {noise!r}")
     u, v, thr = _amplitude_event(event, p) or (None, None, None)
     if u is None:
         raise InputError("event must be a tuple (u, v, threshold) for balanced_sgd_escape")
@@ -324,8 +337,9 @@ def balanced_sgd_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int
     every = m if read_every == "epoch" else 1
     reads = np.empty(n_paths, dtype=np.int64)
     flags = np.empty(n_paths, dtype=np.int64)
+    mu, root = _gaussian_moments(X, Y) if noise == "gaussian" else (np.empty(0), np.empty((0, 0)))
     kern.run_balanced_sgd(np.ascontiguousarray(W0), X, Y, int(depth), float(beta), float(lr), B, every,
-                          max_epochs * (m // every), u, v, thr, keys, reads, flags)
+                          max_epochs * (m // every), u, v, thr, keys, reads, flags, mu, root)
     observed = flags == 1
     n_div = int((flags == 2).sum())
     status, reason = (Validity.MARGINAL, "diverged") if n_div else (Validity.VALID, "ok")

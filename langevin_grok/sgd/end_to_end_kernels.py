@@ -275,31 +275,50 @@ def batch_indices(key, n_train, B, n_steps):
 
 
 @numba.njit(cache=True)
-def _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G, right, g):
+def _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G, right, g, mu, root,
+                       xi):
     """One SGD step of a balanced network from its end-to-end map W (in place): the balanced factors
     ``W_1 = S^(1/L) V^T, W_l = S^(1/L), W_L = U S^(1/L)`` (W = U S V^T; any balanced factorisation gives the same
     product after the step), B training samples drawn uniformly with replacement from the stream at ``st``, the
     layers' batch gradients ``(W_L..W_(l+1))^T (W S_xx - S_yx) (W_(l-1)..W_1)^T + beta W_l`` (S the batch's
     second moments), every layer moved by ``-lr`` times its gradient, and W replaced by the new product.
-    Returns the stream's new state."""
+    With a non-empty ``root`` (2p^2 x 2p^2) the batch moments are Gaussian instead, ``(S_xx, S_yx) = mu +
+    root xi / sqrt(B)`` (the per-sample moments' mean and a square root of their covariance: the same mean and
+    covariance of the batch gradient at every W). Returns the stream's new state."""
     p = W.shape[0]
     n_train = X.shape[0]
-    for a in range(p):
-        for b in range(p):
-            sxx[a, b] = 0.0
-            syx[a, b] = 0.0
-    for _ in range(B):
-        k, st = _index(st, n_train)
+    if root.shape[0] > 0:
+        q2 = root.shape[0]
+        for c in range(q2):
+            z, st = _normal(st)
+            xi[c] = z
+        f = 1.0 / math.sqrt(B)
+        for r in range(q2):
+            acc = 0.0
+            for c in range(q2):
+                acc += root[r, c] * xi[c]
+            v = mu[r] + f * acc
+            if r < p * p:
+                sxx[r // p, r % p] = v
+            else:
+                syx[(r - p * p) // p, (r - p * p) % p] = v
+    else:
         for a in range(p):
-            xa, ya = X[k, a], Y[k, a]
             for b in range(p):
-                xb = X[k, b]
-                sxx[a, b] += xa * xb
-                syx[a, b] += ya * xb
-    for a in range(p):
-        for b in range(p):
-            sxx[a, b] /= B
-            syx[a, b] /= B
+                sxx[a, b] = 0.0
+                syx[a, b] = 0.0
+        for _ in range(B):
+            k, st = _index(st, n_train)
+            for a in range(p):
+                xa, ya = X[k, a], Y[k, a]
+                for b in range(p):
+                    xb = X[k, b]
+                    sxx[a, b] += xa * xb
+                    syx[a, b] += ya * xb
+        for a in range(p):
+            for b in range(p):
+                sxx[a, b] /= B
+                syx[a, b] /= B
     _svd_into(W, U, s, Vt)
     for a in range(p):
         s[a] = _powr(s[a], 1.0 / L)  # the layers' common singular values
@@ -350,9 +369,10 @@ def _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s
 
 
 @numba.njit(cache=True)
-def balanced_sgd_steps(W, X, Y, L, beta, lr, B, key, n_steps):
-    """``n_steps`` steps of :func:`_balanced_sgd_step` from W (a copy is returned) with the stream ``key``: the
-    kernel's step exposed for the tests (one step against the network's own SGD update)."""
+def balanced_sgd_steps(W, X, Y, L, beta, lr, B, key, n_steps, mu, root):
+    """``n_steps`` steps of :func:`_balanced_sgd_step` from W (a copy is returned) with the stream ``key`` (``mu``,
+    ``root``: Gaussian batch moments, or empty arrays for the data's batches): the kernel's step exposed for the
+    tests (one step against the network's own SGD update)."""
     p = W.shape[0]
     W = W.copy()
     st = key
@@ -360,13 +380,15 @@ def balanced_sgd_steps(W, X, Y, L, beta, lr, B, key, n_steps):
                                       np.empty((p, p)), np.empty((p, p)), np.empty((p, p)))
     s = np.empty(p)
     layers, left, g = np.empty((L, p, p)), np.empty((L, p, p)), np.empty((L, p, p))
+    xi = np.empty(root.shape[0])
     for _ in range(n_steps):
-        st = _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G, right, g)
+        st = _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G, right, g, mu,
+                                root, xi)
     return W
 
 
 @numba.njit(cache=True, parallel=True)
-def run_balanced_sgd(W0, X, Y, L, beta, lr, B, read_every, max_reads, u, v, thr, keys, reads, flags):
+def run_balanced_sgd(W0, X, Y, L, beta, lr, B, read_every, max_reads, u, v, thr, keys, reads, flags, mu, root):
     """Balanced-network SGD paths from W0 (:func:`_balanced_sgd_step`), the event ``u^T W v <= thr`` read every
     ``read_every`` steps (an epoch, as the network ensemble reads its rule, or every step). ``reads[i]``: the
     read (1-based) at which path i escaped, or ``max_reads``; ``flags[i]``: 1 escaped, 0 censored, 2 non-finite
@@ -379,13 +401,14 @@ def run_balanced_sgd(W0, X, Y, L, beta, lr, B, read_every, max_reads, u, v, thr,
                                           np.empty((p, p)), np.empty((p, p)), np.empty((p, p)))
         s = np.empty(p)
         layers, left, g = np.empty((L, p, p)), np.empty((L, p, p)), np.empty((L, p, p))
+        xi = np.empty(root.shape[0])
         st = keys[n, 0]
         flag = 0
         ep = max_reads
         for e in range(max_reads):
             for _ in range(read_every):
                 st = _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G,
-                                        right, g)
+                                        right, g, mu, root, xi)
             finite = True
             amp = 0.0
             for i in range(p):
