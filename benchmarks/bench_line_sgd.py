@@ -13,7 +13,9 @@ timed) and the ratios:
   (``plane_sgd_escape``) / network SGD replica-steps/s (``sgd.trainer.train``, same protocol, 64 replicas,
   ``--epochs`` epochs, no early stop);
 - the end-to-end diffusion's Euler-Maruyama (``end_to_end_escape``) compiled against its numpy reference, and
-  both in SDE time per second against network SGD.
+  both in SDE time per second against network SGD;
+- the balanced network's chain in its end-to-end map (``balanced_sgd_escape``, the data's batches and Gaussian
+  moments) against network SGD (same steps) and against the Euler-Maruyama kernel in SDE time per second.
 
 Usage: python benchmarks/bench_line_sgd.py [--repeats 5] [--epochs 200]
 """
@@ -136,6 +138,18 @@ def main():
     print(f"  reference {R * n_em / t_ref:10.4g} path-steps/s, {sde_ref:10.4g} SDE time/s")
     print(f"  compiled / reference {t_ref / t_em:.3g}; against network SGD's {sde_net:.4g} SDE time/s: compiled "
           f"{sde_em / sde_net:.3g}, reference {sde_ref / sde_net:.3g}")
+
+    # 4. the balanced network's chain in its end-to-end map (sgd.end_to_end.balanced_sgd_escape), the data's
+    #    batches and the Gaussian moments, same protocol and length as network SGD
+    from langevin_grok.sgd.end_to_end import balanced_sgd_escape
+
+    bal = {nz: median_time(lambda nz=nz: balanced_sgd_escape(W0, X, Y, L, P["beta"], lr, B, never_w, n_paths=R,
+                                                            max_epochs=a.epochs, seed=0, noise=nz), a.repeats)
+           for nz in ("batches", "gaussian")}
+    print(f"balanced chain, {R} paths x {a.epochs} epochs x {m} steps (steps/s, median):")
+    for nz, t in bal.items():
+        print(f"  {nz:9s} {steps / t:10.4g} path-steps/s, {steps * lr / t:10.4g} SDE time/s; / network SGD "
+              f"{t_net / t:.3g}, / end-to-end Euler-Maruyama (SDE time) {steps * lr / t / sde_em:.3g}")
 
 if __name__ == "__main__":
     main()

@@ -227,14 +227,29 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
     for q in r4.points:
         assert q["dE_over_T"] >= 3.0, q
         assert q["dE_over_T"] == pytest.approx(q["barrier_reverse"] / q["T_eff"])
-        keys = ({"e2e_batch_chain", "plane_batch_chain", "plane_chain", "discrete_chain", "batch_chain",
-                 "state_dependent", "constant_t"}
+        keys = ({"balanced_chain", "e2e_batch_chain", "plane_batch_chain", "plane_chain", "discrete_chain",
+                 "batch_chain", "state_dependent", "constant_t"}
                 if q["replacement"]
                 else {"shuffled_boundary", "shuffled_epoch_mean"})
         assert set(q["predictions"]) == keys
-        head = "e2e_batch_chain" if q["replacement"] else "shuffled_boundary"
+        head = "balanced_chain" if q["replacement"] else "shuffled_boundary"
         assert q["prediction"] == q["predictions"][head]["value"]
-        if q["replacement"]:  # the recommended prediction is the batch chain times the end-to-end factor
+        if q["replacement"]:
+            # the recommended prediction: the balanced network's Gaussian chain times the exact 1-D non-Gaussian
+            # factor (batch chain over Gaussian chain), with the 4-D chain's Monte Carlo error in z
+            bp, dc = q["predictions"]["balanced_chain"], q["predictions"]["discrete_chain"]
+            bg = bp["balanced_gaussian"]
+            assert bp["non_gaussian_factor"] == pytest.approx(
+                q["predictions"]["batch_chain"]["value"] / dc["value"], rel=1e-12)
+            assert bp["value"] == pytest.approx(bg["tau"] * bp["non_gaussian_factor"], rel=1e-12)
+            assert bg["noise"] == "gaussian" and bg["n_paths"] == 64 and bg["n_escaped"] > 0
+            assert bp["log_sigma"] > 0 and (bp["z"] is None or abs(bp["z"]) <= abs(
+                math.log(q["measured"] / bp["value"])) / bp["log_sigma"] + 1e-12)
+            bs = q["balanced_sgd"]
+            assert bs["noise"] == "batches" and bs["n_paths"] == 64 and bs["n_diverged"] == 0
+            assert bs["prediction_over_balanced"] == pytest.approx(bp["value"] / bs["tau"], rel=1e-12)
+            assert bs["network_over_balanced"] == pytest.approx(q["measured"] / bs["tau"], rel=1e-12)
+            # the end-to-end SDE's factor (continuous time): the former recommended prediction
             pb, bc = q["predictions"]["plane_batch_chain"], q["predictions"]["batch_chain"]
             assert pb["value"] == pytest.approx(bc["value"] * pb["transverse_factor"], rel=1e-12)
             assert 0 < pb["transverse_factor"] < 1 and pb["plane"]["status"] == "valid"
@@ -251,7 +266,7 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
             assert {"mean", "ci_low", "n_escaped", "n_diverged", "plane_over_prediction", "network_over_plane",
                     "compare"} <= set(q["plane_sgd"])
         else:
-            assert q["plane_sgd"] is None
+            assert q["plane_sgd"] is None and q["balanced_sgd"] is None
         assert {"mean", "ci_low", "n_escaped", "line_over_prediction", "network_over_line"} <= set(q["line_sgd"])
         tm = q["temperature_measured"]
         if tm is not None:  # the run's own reading against the model's value for it
@@ -264,7 +279,7 @@ def test_row4_protocols_inside_the_kramers_regime(test_run):
         else:  # its own model, below the with-replacement T of the same B
             sh = shuffled_epoch_model(q["lr"], q["batch"], p["n_train"], q["c_e_start"], q["curvature_e"])
             assert q["T_eff"] == pytest.approx(sh.temperature_boundary, rel=1e-12) and q["T_eff"] < T_wr
-    assert set(r4.measurement["verdicts"]) == {"with_replacement", "with_replacement_plane",
+    assert set(r4.measurement["verdicts"]) == {"with_replacement", "with_replacement_e2e_sde", "with_replacement_plane",
                                                 "with_replacement_continuous",
                                                 "with_replacement_plane_gaussian", "with_replacement_discrete_chain",
                                                 "with_replacement_batch_chain",

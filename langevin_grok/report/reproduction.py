@@ -551,8 +551,8 @@ def _theory_section() -> list[str]:
               "own protocol (mini-batch SGLD, lr 0.08, B 64, shuffled epochs) to check the 5500 epochs.",
             "- An Arrhenius fit of plain-SGD escape times against B/lr (Fig. 2(b)) needs escapes, which do not "
             "happen from the exact trap; from the learned state (reverse escapes) they do, and validation row 4 "
-            "compares them with the exact MFPT of the chain with the real batch noise measured along the escape "
-            "path, times the transverse factor of the balanced network's end-to-end diffusion (simulated)."]
+            "compares them with the balanced network's discrete-time Gaussian chain in its end-to-end map "
+            "(simulated) times the exact 1-D non-Gaussian factor of the real batch noise along the escape path."]
 
 
 def _fmt_value(v) -> str:

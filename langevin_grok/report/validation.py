@@ -60,7 +60,7 @@ def _rows_sgd_reverse(r) -> list[list]:
     for p in r.points:
         proto = "with repl." if p["replacement"] else "shuffled"
         out.append([f"{r.row}", f"plain SGD {proto}", f"b={p['beta']:.4g} B={p['batch']} dE/T={p['dE_over_T']:.3g}",
-                    f"{_fmt(p['prediction'])} ({'chain x end-to-end' if p['replacement'] else 'T_RR'})", _ci(p),
+                    f"{_fmt(p['prediction'])} ({'balanced chain' if p['replacement'] else 'T_RR'})", _ci(p),
                     _fmt(p["ratio"], 3), str(p["n_replicas"]), str(p["sgd_steps"]), point_verdict(p)])
     v = r.measurement["verdicts"]
     for proto, key in (("with repl.", "with_replacement"), ("shuffled", "shuffled_epochs")):
@@ -222,7 +222,8 @@ def _panel_sgd_reverse(ax, r, plotting) -> None:
     from matplotlib.lines import Line2D
 
     fracs = sorted({p["fraction"] for p in r.points if p["replacement"]}, reverse=True)
-    styles = (("e2e_batch_chain", "-", "batch chain x end-to-end (recommended)"),
+    styles = (("balanced_chain", "-", "balanced chain (recommended)"),
+              ("e2e_batch_chain", (0, (5, 1, 1, 1)), "batch chain x end-to-end SDE"),
               ("plane_batch_chain", "-.", "batch chain x plane"),
               ("discrete_chain", ":", "Gaussian chain, T(r)"), ("constant_t", "--", "T at start"))
     handles = []
@@ -234,7 +235,7 @@ def _panel_sgd_reverse(ax, r, plotting) -> None:
         for m, ls, _ in styles:
             ys = [p["predictions"].get(m, {}).get("log_tau") for p in q]
             if all(v is not None and math.isfinite(v) for v in ys):
-                ax.plot(x, ys, ls, color=col, lw=1.2)
+                ax.plot(x, ys, linestyle=ls, color=col, lw=1.2)
         esc = [p for p in q if p["n_escaped"]]
         if esc:
             drawn = True

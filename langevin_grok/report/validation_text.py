@@ -47,6 +47,9 @@ METHODS = {
                            "batches",
     "plane_batch_chain_mfpt": "exact MFPT of the chain with the exact batch-mean step of the real per-sample "
                               "gradients, times the escape plane's transverse factor",
+    "balanced_chain_mfpt": "escape time of the balanced network's discrete-time Gaussian chain in the end-to-end map "
+                           "(Monte Carlo, its error included), times the exact 1-D non-Gaussian factor (batch-mean "
+                           "chain over Gaussian chain)",
     "e2e_batch_chain_mfpt": "exact MFPT of the chain with the exact batch-mean step of the real per-sample "
                             "gradients, times the end-to-end diffusion's transverse factor (Monte Carlo, its error "
                             "included)",
@@ -151,11 +154,14 @@ def _sgd_reverse_verdict(r) -> str:
             return f"{_fmt(x[0], 3)} (the one point with escapes)"
         return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "- (no escapes)"
 
-    return (f"with replacement: measured/predicted {rng('e2e_batch_chain', True)} for the chain with the exact "
-            f"batch-mean step of the real per-sample gradients times the end-to-end diffusion's transverse factor "
-            f"{_factor_range(r, 'e2e_batch_chain')} (recommended, {v['with_replacement']}; the factor a Monte Carlo "
-            f"estimate, its error in the comparison), {rng('plane_batch_chain', True)} for the same chain times the "
-            f"escape plane's factor {_factor_range(r)} ({v.get('with_replacement_plane', '-')}), "
+    return (f"with replacement: measured/predicted {rng('balanced_chain', True)} for the balanced network's "
+            f"discrete-time Gaussian chain in the end-to-end map times the exact 1-D non-Gaussian factor "
+            f"{_factor_range(r, 'balanced_chain', 'non_gaussian_factor')} (recommended, {v['with_replacement']}; "
+            f"the chain a Monte Carlo estimate, its error in the comparison), {rng('e2e_batch_chain', True)} for "
+            f"the chain with the exact batch-mean step of the real per-sample gradients times the end-to-end SDE's "
+            f"transverse factor {_factor_range(r, 'e2e_batch_chain')} (continuous time, "
+            f"{v.get('with_replacement_e2e_sde', '-')}), {rng('plane_batch_chain', True)} for the same chain times "
+            f"the escape plane's factor {_factor_range(r)} ({v.get('with_replacement_plane', '-')}), "
             f"{rng('plane_chain', True)} for the Gaussian chain with T(r) "
             f"times the same factor ({v.get('with_replacement_plane_gaussian', '-')}), "
             f"{rng('discrete_chain', True)} for the Gaussian chain alone "
@@ -169,8 +175,8 @@ def _sgd_reverse_verdict(r) -> str:
             f"({v['shuffled_epochs_epoch_mean']}). {_line_summary(r)}")
 
 
-def _factor_range(r, method: str = "plane_batch_chain") -> str:
-    x = [p["predictions"][method].get("transverse_factor") for p in r.points if p["replacement"]
+def _factor_range(r, method: str = "plane_batch_chain", key: str = "transverse_factor") -> str:
+    x = [p["predictions"][method].get(key) for p in r.points if p["replacement"]
          and method in p["predictions"]]
     x = [v for v in x if v is not None]
     return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "-"
@@ -193,7 +199,7 @@ def _line_summary(r) -> str:
     return ("SGD on the escape line with the real per-sample gradients (a simulation, not a prediction): with "
             f"replacement line/predicted {rng('line_over_prediction', True)}{bc_text}, network/line "
             f"{rng('network_over_line', True)}; shuffled epochs line/predicted {rng('line_over_prediction', False)}, "
-            f"network/line {rng('network_over_line', False)}" + _plane_summary(r))
+            f"network/line {rng('network_over_line', False)}" + _plane_summary(r) + _balanced_summary(r))
 
 
 def _plane_summary(r) -> str:
@@ -209,6 +215,21 @@ def _plane_summary(r) -> str:
     return (f". SGD on the escape plane with the real per-sample gradients (a simulation): plane/predicted "
             f"{rng('plane_over_prediction')} ({inside} of {len(ps)} predictions inside the plane's CI), "
             f"network/plane {rng('network_over_plane')}")
+
+
+def _balanced_summary(r) -> str:
+    """The balanced-chain reference with the data's batches (a simulation) of the independent-batch points."""
+    bs = [p["balanced_sgd"] for p in r.points if p["replacement"] and p.get("balanced_sgd")]
+    if not bs:
+        return ""
+
+    def rng(key):
+        x = [q[key] for q in bs if q.get(key) is not None]
+        return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "-"
+    return (f". The balanced network's chain with the data's own batches (a simulation, {bs[0]['n_paths']} paths "
+            f"per point): predicted/balanced {rng('prediction_over_balanced')} (the prediction's non-Gaussian "
+            f"factorisation), network/balanced {rng('network_over_balanced')} (what the 4-D balanced reduction "
+            f"leaves out)")
 
 
 def _measured_temperature_text(tm: dict | None) -> str:
@@ -242,10 +263,12 @@ def _sgd_reverse_paragraph(r) -> str:
         f"({_fmt(P['beta_star'], 5)}, {_fmt(P['beta_c'], 5)}) of the empirical mode 2. Betas: {betas}. Start: the "
         "rank-2 learned stationary point; escape when lambda_2 (empirical singular vectors) falls below "
         f"lambda_sad/2. lr = {P['lr']:g}. Noise models (docs/theory.md, section 2): independent batches T = lr "
-        "c_e/(2B), with the exact MFPT of the chain whose step is the exact batch mean of the real per-sample "
-        "gradients along the escape line times the transverse factor of the balanced network's end-to-end diffusion "
-        "(recommended; the SDE of the product W, sgd.end_to_end, simulated, its Monte Carlo error in the "
-        "comparison), the same chain times the escape plane's transverse factor (the chord and the softest "
+        "c_e/(2B), with the escape time of the balanced network's discrete-time SGD chain in its end-to-end map "
+        "W with Gaussian batch gradients of the data's mean and covariance (sgd.end_to_end.balanced_sgd_escape, "
+        "simulated, its Monte Carlo error in the comparison) times the exact 1-D non-Gaussian factor, the MFPT "
+        "of the chain with the exact batch mean of the real per-sample gradients along the escape line over that "
+        "of the Gaussian chain (recommended), the batch-mean chain times the transverse factor of the end-to-end "
+        "SDE (continuous time), the same chain times the escape plane's transverse factor (the chord and the softest "
         "transverse noisy direction in a flat chart, sgd.escape_plane), the exact MFPT of the "
         "discrete-time Gaussian SGD chain with the state-dependent T(r) measured along the path, alone and times "
         "the same factor, its continuous limit, the exact 1-D MFPT at the start's T, and the batch-mean chain "

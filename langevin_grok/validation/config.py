@@ -86,7 +86,10 @@ class SGDReverseSettings:
     protocol's own noise model, not from the predictions. ``e2e_paths``: Euler-Maruyama paths of the end-to-end
     diffusion per independent-batch point (its transverse factor, a Monte Carlo estimate with its own error; 0
     skips it): 4 x ``replicas`` in every preset, so that its standard error is half the measurement's; its step
-    ``e2e_dt_curvature`` / (the drift's largest curvature at the start).
+    ``e2e_dt_curvature`` / (the drift's largest curvature at the start). ``balanced_paths``: paths of the
+    balanced network's chains per independent-batch point (the Gaussian noise model's, which the recommended
+    prediction uses, and the data's batches, a reference; 0 skips both): 8 x ``replicas`` in every preset (the
+    chains cost seconds), so that the prediction's standard error is about a third of the measurement's.
     """
 
     depth: int = 3
@@ -103,6 +106,7 @@ class SGDReverseSettings:
     shuffled_max_time: float = 5000.0
     e2e_paths: int = 256
     e2e_dt_curvature: float = 0.08
+    balanced_paths: int = 512
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,8 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             network=NetworkSettings(barrier_over_t=(5.0, 10.0), n_paths=32, max_time=500.0),
             sgd_reverse=SGDReverseSettings(with_replacement=((0.5, 40), (0.5, 56), (0.3, 24), (0.3, 32)),
                                            replicas=32, shuffled=((0.5, 40), (0.3, 16)), shuffled_replicas=16,
-                                           max_time=10000.0, shuffled_max_time=2000.0, e2e_paths=128),
+                                           max_time=10000.0, shuffled_max_time=2000.0, e2e_paths=128,
+                                           balanced_paths=256),
             sgd_trap=SGDTrapSettings(replicas=16, epochs=300),
             ams=AMSSettings(barrier_over_t=(15.0, 25.0), n_replicas=50, n_runs=10, brute_paths=200),
             sgld=SGLDSettings(barrier_over_t=(10.0, 15.0), replicas=16, max_time=1000.0, check_replicas=8,
@@ -227,7 +232,8 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             network=NetworkSettings(barrier_over_t=(5.0,), n_paths=8, max_time=100.0),
             sgd_reverse=SGDReverseSettings(with_replacement=((0.5, 40), (0.3, 24)), replicas=8,
                                            shuffled=((0.3, 16),), shuffled_replicas=4,
-                                           max_time=1500.0, shuffled_max_time=300.0, e2e_paths=32),
+                                           max_time=1500.0, shuffled_max_time=300.0, e2e_paths=32,
+                                           balanced_paths=64),
             sgd_trap=SGDTrapSettings(replicas=4, epochs=20),
             ams=AMSSettings(barrier_over_t=(15.0,), n_replicas=30, n_runs=5, brute_barrier_over_t=4.0,
                             brute_paths=100),
@@ -246,7 +252,7 @@ def validation_config(mode: str = "default", seed: int = 0) -> ValidationConfig:
             with_replacement=tuple((0.5, b) for b in (40, 44, 48, 52, 56, 60, 64))
             + tuple((0.3, b) for b in (24, 28, 32, 36, 40)), replicas=128,
             shuffled=((0.5, 32), (0.5, 64), (0.3, 16), (0.2, 16)), shuffled_replicas=128, max_time=1e5,
-            shuffled_max_time=3e4, e2e_paths=512),
+            shuffled_max_time=3e4, e2e_paths=512, balanced_paths=1024),
         sgd_trap=SGDTrapSettings(replicas=64, epochs=20000),
         ams=AMSSettings(barrier_over_t=(15.0, 20.0, 25.0, 30.0, 40.0), n_replicas=200, n_runs=40, dt=0.005,
                         brute_paths=1000),

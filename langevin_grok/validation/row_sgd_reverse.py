@@ -128,9 +128,10 @@ def _scaled(res, plane) -> dict:
 
 
 def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool,
-                 e2e: dict | None = None) -> tuple[dict, float, str]:
+                 e2e: dict | None = None, balanced: dict | None = None) -> tuple[dict, float, str]:
     """Predictions of one point (value, status) and the temperature and noise model that set dE/T; ``e2e``: the
-    end-to-end simulation of the point (:func:`_e2e_reference`, independent batches)."""
+    end-to-end simulation of the point (:func:`_e2e_reference`, independent batches); ``balanced``: the balanced
+    network's Gaussian chain (:func:`_balanced_reference`)."""
     from .._core.units import sgd_temperature
     from ..sgd.noise_models import shuffled_epoch_model
     from ..theory.quadrature import exact_mfpt_1d
@@ -140,7 +141,8 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool,
         T = sgd_temperature(s.lr, B, c_e, replacement=True)
         path, _ = path_predictions(P, s.depth, s.width, s.lr, B)
         pl = path["plane"]
-        preds = {"e2e_batch_chain": _e2e_scaled(path["batch_chain"], pl, e2e),
+        preds = {"balanced_chain": _balanced_scaled(path["batch_chain"], path["discrete_chain"], balanced),
+                 "e2e_batch_chain": _e2e_scaled(path["batch_chain"], pl, e2e),
                  "plane_batch_chain": _scaled(path["batch_chain"], pl),
                  "plane_chain": _scaled(path["discrete_chain"], pl),
                  "discrete_chain": _entry(path["discrete_chain"]),
@@ -158,9 +160,9 @@ def _predictions(P: dict, s: SGDReverseSettings, B: int, replacement: bool,
     return preds, T, "shuffled_epochs_boundary"
 
 
-HEAD = {True: "e2e_batch_chain", False: "shuffled_boundary"}
-METHODS = {True: ("e2e_batch_chain", "plane_batch_chain", "plane_chain", "discrete_chain", "batch_chain",
-                  "state_dependent", "constant_t"),
+HEAD = {True: "balanced_chain", False: "shuffled_boundary"}
+METHODS = {True: ("balanced_chain", "e2e_batch_chain", "plane_batch_chain", "plane_chain", "discrete_chain",
+                  "batch_chain", "state_dependent", "constant_t"),
            False: ("shuffled_boundary", "shuffled_epoch_mean")}
 
 
@@ -306,6 +308,72 @@ def _e2e_scaled(res, plane, e2e: dict | None) -> dict:
     return e
 
 
+def _balanced_reference(P: dict, s: SGDReverseSettings, B: int, noise: str, seed: int, cache, key: int) -> dict | None:
+    """Balanced-network SGD in the end-to-end map from the point's start, on the row's event read every epoch,
+    censored at the row's run length (:func:`langevin_grok.sgd.end_to_end.balanced_sgd_escape`, independent
+    batches, ``balanced_paths`` paths): ``noise="gaussian"`` the noise model's 4-D chain (Gaussian batch
+    gradients with the data's mean and covariance, discrete time), ``"batches"`` the data's own batches (the
+    reduction's ground truth). A Monte Carlo estimate with its censoring-aware interval."""
+    if s.balanced_paths <= 0:
+        return None
+    from ..sgd.end_to_end import balanced_sgd_escape
+    from ..sgd.escape import rule_projection
+    from ..sgd.trainer import end_to_end, unpack
+    from ..theory.stats import exponential_mle
+
+    def run():
+        data = P["data"]
+        p = data.x_train.shape[1]
+        W0 = end_to_end(unpack(P["start"].theta[None], s.depth, s.width, p))[0]
+        m = -(-data.n_train // B)
+        t0 = time.perf_counter()
+        r = balanced_sgd_escape(W0, data.x_train, data.y_train, s.depth, P["beta"], s.lr, B,
+                                rule_projection(P["rule"], data), n_paths=s.balanced_paths,
+                                max_epochs=int(math.ceil(s.max_time / (m * s.lr))), seed=seed, noise=noise)
+        est = exponential_mle(r["t_sde"], r["observed"], confidence=CONFIDENCE)
+        return {"tau": est.mean, "ci_low": est.ci_low, "ci_high": est.ci_high, "n_escaped": est.n_events,
+                "n_paths": s.balanced_paths, "n_diverged": r["n_diverged"], "noise": noise,
+                "step_curvature": r["step_curvature"], "seed": r["seed"], "status": r["status"].value,
+                "reason": r["reason"], "wall_seconds": time.perf_counter() - t0}
+    return cache.cached(key, run)
+
+
+def _balanced_scaled(batch, gauss_chain, bal: dict | None) -> dict:
+    """The balanced network's Gaussian chain (4-D, Monte Carlo) times the exact 1-D non-Gaussian factor
+    ``batch_chain / discrete_chain`` (the data's batch-mean step against the Gaussian step of the same variance,
+    both exact chains along the chord): ``balanced_chain``, with the Monte Carlo error of the 4-D chain as the
+    prediction's own (``log_sigma``)."""
+    from ..theory.stats import log_sigma_from_ci
+
+    e = _entry(batch)
+    e.update(non_gaussian_factor=None, log_sigma=None, balanced_gaussian=bal)
+    g = _entry(gauss_chain)
+    ok = (bal is not None and e["value"] is not None and g["value"] is not None and g["value"] > 0
+          and math.isfinite(bal["tau"]) and bal["n_escaped"] > 0)
+    if not ok:
+        e.update(value=None, log_tau=None, status="not_applicable")
+        return e
+    fac = e["value"] / g["value"]
+    e.update(value=bal["tau"] * fac, log_tau=math.log(bal["tau"] * fac), non_gaussian_factor=fac)
+    e["log_sigma"] = (float(log_sigma_from_ci(bal["ci_low"], bal["ci_high"], CONFIDENCE))
+                      if math.isfinite(bal["ci_high"]) else None)
+    order = ("valid", "marginal", "not_applicable")
+    e["status"] = max((e["status"], g["status"], bal["status"]), key=order.index)
+    return e
+
+
+def _balanced_sgd_summary(bal: dict | None, est_network, prediction) -> dict | None:
+    """The data's batches on the balanced chain (a simulation): the recommended prediction against it
+    (``prediction_over_balanced``: the theory's own error, its non-Gaussian factorisation) and the network
+    against it (``network_over_balanced``: what the balanced 4-D reduction leaves out)."""
+    if bal is None:
+        return None
+    ok = math.isfinite(bal["tau"]) and bal["n_escaped"] > 0
+    fin = est_network.mean is not None and math.isfinite(est_network.mean)
+    return {**bal, "prediction_over_balanced": prediction / bal["tau"] if ok and prediction else None,
+            "network_over_balanced": est_network.mean / bal["tau"] if ok and fin else None}
+
+
 def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> list:
     from ..theory.stats import exponential_mle
 
@@ -318,7 +386,9 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
         barrier = P["ml"].barrier_reverse
         e2e = (_e2e_reference(P, s, B, child_seed(seed, 4, 400 + base + k), cache, 400 + base + k)
                if replacement else None)
-        preds, T, model = _predictions(P, s, B, replacement, e2e)
+        bal = ({nz: _balanced_reference(P, s, B, nz, child_seed(seed, 4, key + base + k), cache, key + base + k)
+                for nz, key in (("gaussian", 500), ("batches", 600))} if replacement else {})
+        preds, T, model = _predictions(P, s, B, replacement, e2e, bal.get("gaussian"))
         sd = child_seed(seed, 4, base + k)
         reps = s.replicas if replacement else s.shuffled_replicas
         sim = cache.cached(base + k, lambda P=P, B=B, sd=sd, reps=reps: reverse_escape_ensemble(
@@ -337,6 +407,7 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
                                preds["batch_chain"]["value"] if replacement else None)
         plane = (_plane_reference(P, s, B, reps, sim["epochs"], child_seed(seed, 4, 300 + base + k), cache,
                                   300 + base + k, est, preds["plane_batch_chain"]["value"]) if replacement else None)
+        balanced = (_balanced_sgd_summary(bal.get("batches"), est, head["value"]) if replacement else None)
         points.append(time_point(
             barrier / T, head["value"], est, model, predictions=preds, fraction=float(frac), beta=P["beta"],
             barrier_reverse=barrier, c_e_start=P["c_e"], curvature_e=P["curvature_e"], batch=B, lr=s.lr,
@@ -345,6 +416,7 @@ def _protocol_points(s, setups, seed, cache, progress, replacement: bool) -> lis
             replacement=replacement, lambda_min=P["ml"].lambda_min,
             lambda_median_before_escape=sim.get("lambda_median_before_escape"), ratio=head["ratio"],
             within=head["within"], half_widths=head["half_widths"], z=head["z"], line_sgd=line, plane_sgd=plane,
+            balanced_sgd=balanced,
             temperature_measured=tm))
     return points
 
@@ -372,7 +444,9 @@ def run_sgd_reverse(s: SGDReverseSettings, seed: int, progress=False, parts: Par
     points = wr + sh
     comb = {"with_replacement": {m: combine_points([p["predictions"][m] for p in wr]) for m in METHODS[True]},
             "shuffled_epochs": {m: combine_points([p["predictions"][m] for p in sh]) for m in METHODS[False]}}
-    verdicts = {"with_replacement": _verdict(wr, "e2e_batch_chain", comb["with_replacement"]["e2e_batch_chain"]),
+    verdicts = {"with_replacement": _verdict(wr, "balanced_chain", comb["with_replacement"]["balanced_chain"]),
+                "with_replacement_e2e_sde": _verdict(wr, "e2e_batch_chain",
+                                                     comb["with_replacement"]["e2e_batch_chain"]),
                 "with_replacement_plane": _verdict(wr, "plane_batch_chain",
                                                    comb["with_replacement"]["plane_batch_chain"]),
                 "with_replacement_plane_gaussian": _verdict(wr, "plane_chain", comb["with_replacement"]["plane_chain"]),
@@ -404,7 +478,7 @@ def run_sgd_reverse(s: SGDReverseSettings, seed: int, progress=False, parts: Par
                     "shuffled": [list(x) for x in s.shuffled], "betas": betas,
                     "start_modes": list(P0["start_modes"]), "saddle_modes": list(P0["saddle_modes"]),
                     "max_time": s.max_time, "shuffled_max_time": s.shuffled_max_time},
-        prediction={"method": "e2e_batch_chain_mfpt", "value": head["prediction"], "unit": "SDE time",
+        prediction={"method": "balanced_chain_mfpt", "value": head["prediction"], "unit": "SDE time",
                     "available": True, "dE_over_T": head["dE_over_T"]},
         measurement={"quantity": "mean_escape_time", "value": head["mean"], "ci_low": head["ci_low"],
                      "ci_high": head["ci_high"], "unit": "SDE time", "combined": comb, "verdicts": verdicts},
