@@ -6,15 +6,18 @@ on the empirical mode amplitude. Two batch protocols, each against its own noise
 section 2):
 
 - independent batches (with replacement): T = lr c_e / (2B) with the discrete-time factor. Predictions: the
-  exact mean first-passage time of the chain whose step is the exact batch mean of the data's per-sample
-  gradients along the escape line (``batch_chain``: the 1-D theory with the real, skewed noise; it predicts
-  line SGD) times the transverse factor tau_e2e / tau_line of the balanced network's end-to-end diffusion
-  (:mod:`langevin_grok.sgd.end_to_end`: the SDE of the product W, whose noisy directions turn with the weights;
-  tau_e2e by compiled Euler-Maruyama on the row's event, a Monte Carlo estimate whose standard error enters the
-  comparison; tau_line the chord's exact continuous 1-D MFPT with the same fields) (``e2e_batch_chain``,
-  recommended); the same chain times the escape plane's transverse factor
-  (:func:`langevin_grok.sgd.escape_plane.plane_mfpt`: the chord plus the softest transverse noisy direction in a
-  flat chart) (``plane_batch_chain``, recommended before the end-to-end diffusion existed); the Gaussian
+  escape time of the balanced network's SGD chain in its end-to-end map W with Gaussian batch moments of the
+  data's mean and covariance (:func:`langevin_grok.sgd.end_to_end.balanced_sgd_escape`: the network's own step
+  from a balanced state, discrete time, the noisy directions turning with W; the noise model in the exact 4-D
+  geometry, by Monte Carlo, its standard error in the comparison) times the exact 1-D non-Gaussian factor
+  ``batch_chain / discrete_chain`` (``balanced_chain``, recommended); the exact mean first-passage time of the
+  chain whose step is the exact batch mean of the data's per-sample gradients along the escape line
+  (``batch_chain``: the 1-D theory with the real, skewed noise; it predicts line SGD) times the transverse factor
+  tau_e2e / tau_line of the balanced network's end-to-end SDE (:mod:`langevin_grok.sgd.end_to_end`, continuous
+  time, compiled Euler-Maruyama on the row's event; tau_line the chord's exact continuous 1-D MFPT with the same
+  fields) (``e2e_batch_chain``, recommended before the balanced chain existed); the same chain times the escape
+  plane's transverse factor (:func:`langevin_grok.sgd.escape_plane.plane_mfpt`: the chord plus the softest
+  transverse noisy direction in a flat chart) (``plane_batch_chain``); the Gaussian
   discrete-time SGD chain on the arc with the state-dependent T(r) = lr c_e(r) / (2B) measured along the escape
   path (``discrete_chain``) and the same times the plane factor (``plane_chain``: Gaussian noise in the plane);
   the chain's continuous-time limit (``state_dependent``, the exact 1-D MFPT with T(r)); the exact 1-D MFPT at
@@ -26,19 +29,23 @@ section 2):
 
 Every point sits at dE/T >= 3 of its protocol's recommended noise model; each prediction has its own verdict
 (they can disagree). The recommended shuffled-epoch prediction was fixed before the row was run with it. The
-recommended with-replacement prediction was changed twice after runs of this row were known: to
-``plane_batch_chain`` once its two parts had been measured, and to ``e2e_batch_chain`` once a diagnostic had
-found the network faster than its plane (``validation/diagnostics/row4_end_to_end.py``) and the end-to-end SDE
-had been derived and verified; neither has a parameter fitted to the row (docs/theory.md, section "With
-replacement"). The end-to-end simulation's paths are 4 x the replicas, so that its standard error is half the
-measurement's, and its step is fixed by the drift's curvature, not by the row.
+recommended with-replacement prediction was changed three times after runs of this row were known: to
+``plane_batch_chain`` once its two parts had been measured, to ``e2e_batch_chain`` once a diagnostic had found
+the network faster than its plane (``validation/diagnostics/row4_end_to_end.py``) and the end-to-end SDE had been
+derived and verified, and to ``balanced_chain`` once the balanced chain had shown that the SDE's continuous time
+misstates the transverse directions (checked against the balanced chain with the data's batches, not against the
+network); none has a parameter fitted to the row (docs/theory.md, section "With replacement"). The Monte Carlo
+parts' path counts are fixed multiples of the replicas (end-to-end SDE 4 x, balanced chains 8 x) and the SDE's
+step is fixed by the drift's curvature, not by the row.
 
 Beside each point, references that are simulations, not predictions: SGD on the escape line with the data's
 real per-sample gradients and the same batch protocol (:func:`langevin_grok.sgd.line_sgd.line_sgd_escape`).
 It splits a disagreement into its 1-D part (line SGD against the prediction: the noise model) and its
 network part (network SGD against line SGD: the 1-D reduction). With independent batches also SGD on the
 escape plane (:func:`langevin_grok.sgd.escape_plane.plane_sgd_escape`): the plane prediction against it is the
-plane theory's own error, the network against it what the plane leaves out.
+plane theory's own error, the network against it what the plane leaves out; and the balanced chain with the
+data's own batches (``balanced_sgd``): the recommended prediction against it is its non-Gaussian factorisation's
+error, the network against it what the balanced 4-D reduction leaves out.
 """
 
 from __future__ import annotations

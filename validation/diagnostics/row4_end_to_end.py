@@ -12,12 +12,15 @@ Two measurements for one independent-batch point of validation row 4 (w = 2 netw
    network's SDE for W = W_3 W_2 W_1 (Gaussian noise, continuous time), beside the flat plane's exact grid MFPT
    (continuous time, the same fields) and the chord's 1-D MFPT: the model's transverse factor against the
    plane's.
+3. The balanced network's chain (``--balanced-paths``; balanced_sgd_escape): the network's own step on W in
+   discrete time, with Gaussian batch moments (the noise model) and with the data's batches, beside the exact 1-D
+   chains: validation row 4's recommended prediction and its check.
 
 docs/theory.md, "The end-to-end diffusion", quotes its numbers.
 
 Usage: python validation/diagnostics/row4_end_to_end.py [--fraction 0.3] [--batch 24] [--replicas 256]
        [--seed 1000] [--variants line,plane,noisy4,network] [--gamma 1.0] [--em-paths 2000] [--dt 0.05]
-       [--max-time 30000]
+       [--max-time 30000] [--balanced-paths 0]
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from row4_noisy_subspace_sgd import noisy_basis  # noqa: E402
 
-from langevin_grok.sgd.end_to_end import end_to_end_escape  # noqa: E402
+from langevin_grok.sgd.end_to_end import balanced_sgd_escape, end_to_end_escape  # noqa: E402
 from langevin_grok.sgd.escape import rule_projection  # noqa: E402
 from langevin_grok.sgd.escape_plane import plane_mfpt  # noqa: E402
 from langevin_grok.sgd.trainer import end_to_end, unpack  # noqa: E402
@@ -128,6 +131,8 @@ def main():
     ap.add_argument("--method", default="compiled", choices=("compiled", "reference"),
                     help="end-to-end simulation: compiled kernel or the numpy reference")
     ap.add_argument("--max-time", type=float, default=30000.0, help="censoring time (SDE time)")
+    ap.add_argument("--balanced-paths", type=int, default=0,
+                    help="paths of the balanced network's chains, Gaussian moments and the data's batches (0: skip)")
     a = ap.parse_args()
     variants = [v for v in a.variants.split(",") if v]
     bad = [v for v in variants if v not in ("line", "plane", "noisy4", "network", "balanced")]
@@ -185,6 +190,31 @@ def main():
               f"; flat plane (grid) {flat.tau_plane:.4g}, chord {flat.tau_line:.4g}: end-to-end / plane = "
               f"{est.mean / flat.tau_plane:.3f}, transverse factor {est.mean / flat.tau_line:.3f} against the "
               f"plane's {flat.transverse_factor:.3f}")
+    if a.balanced_paths > 0:
+        _balanced(P, s, a, X, Y, (um, vm, thr), epochs)
+
+
+def _balanced(P, s, a, X, Y, event, epochs):
+    """The balanced network's chain (sgd.end_to_end.balanced_sgd_escape) with Gaussian moments and with the data's
+    batches, beside the exact 1-D chains: the row's recommended prediction and its factorisation check."""
+    from langevin_grok.validation.row_sgd_reverse import path_predictions
+
+    W0 = end_to_end(unpack(P["start"].theta[None], 3, 2, 2))[0]
+    est = {}
+    for noise in ("gaussian", "batches"):
+        t0 = time.time()
+        r = balanced_sgd_escape(W0, X, Y, 3, P["beta"], s.lr, a.batch, event, n_paths=a.balanced_paths,
+                                max_epochs=epochs, seed=a.seed, noise=noise)
+        est[noise] = exponential_mle(r["t_sde"], r["observed"])
+        e = est[noise]
+        print(f"balanced chain, {noise} ({a.balanced_paths} paths, seed {a.seed}): tau = {e.mean:.4g} "
+              f"[{e.ci_low:.4g}, {e.ci_high:.4g}] ({e.n_events} escaped, {time.time() - t0:.0f} s)", flush=True)
+    path, _ = path_predictions(P, 3, 2, s.lr, a.batch)
+    bc, dc = path["batch_chain"].tau, path["discrete_chain"].tau
+    pred = est["gaussian"].mean * bc / dc
+    print(f"  exact 1-D chains: batch-mean {bc:.4g}, Gaussian {dc:.4g} (non-Gaussian factor {bc / dc:.3f}, 4-D: "
+          f"{est['batches'].mean / est['gaussian'].mean:.3f}); prediction balanced_chain {pred:.4g}, "
+          f"prediction / balanced (batches) {pred / est['batches'].mean:.3f}")
 
 
 if __name__ == "__main__":
