@@ -24,7 +24,7 @@ def register(sub) -> None:
             "(7) SGLD forward from the rank-1 trap against the orbit theory, and the injected temperature at which "
             "the escape takes the paper's 5500 epochs. "
             "Each row gives the dynamics, prediction, measurement with 95% CI, ratio, seeds, steps and a "
-            "verdict. Times are SDE time t = lr x (SGD steps). Default settings take a few minutes on 2 cores. "
+            "verdict. Times are SDE time t = lr x (SGD steps). Default settings take about 11 minutes on 2 cores. "
             "Every finished row is saved at once under OUT/rows/; rerunning with the same --out reuses finished "
             "rows whose settings match (use --fresh to recompute)."
         ),
