@@ -277,12 +277,15 @@ def _gaussian_moments(X, Y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def balanced_sgd_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int, event, *, n_paths: int,
-                        max_epochs: int, seed=None, read_every: str = "epoch", noise: str = "batches") -> dict:
-    """SGD of a balanced network in its end-to-end map, with the data's real batches (independent batches).
+                        max_epochs: int, seed=None, read_every: str = "epoch", noise: str = "batches",
+                        replacement: bool = True) -> dict:
+    """SGD of a balanced network in its end-to-end map, with the data's real batches.
 
     The discrete-time, non-Gaussian counterpart of :func:`end_to_end_escape`: every step factorises W balanced
     (``W_1 = S^(1/L) V^T``, ``W_l = S^(1/L)``, ``W_L = U S^(1/L)``), draws B training samples uniformly with
-    replacement, moves every layer by ``-lr`` times its batch gradient (loss ``1/(2B) sum |W x - y|^2`` plus
+    replacement (``replacement=False``: shuffled epochs, a fresh permutation of the N samples per epoch cut into
+    ``ceil(N / B)`` consecutive batches, the last one holding the leftover, as
+    :func:`langevin_grok.sgd.trainer.draw_epoch`), moves every layer by ``-lr`` times its batch gradient (loss ``1/(2B) sum |W x - y|^2`` plus
     ``beta/2`` times the layers' squared norms) and takes the product as the new W: exactly the network's own
     step from a balanced state, whatever its hidden width and hidden frames (a first-order step conserves the
     imbalance ``W_(l+1)^T W_(l+1) - W_l W_l^T`` for any batch; only its order-lr^2 part is dropped by
@@ -294,7 +297,7 @@ def balanced_sgd_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int
     run length). ``noise="gaussian"`` replaces the batches by Gaussian batch moments with the same mean and
     covariance as the per-sample ``(x x^T, y x^T)`` over B (so the batch gradient has the data's mean and
     covariance at every W, only its higher cumulants dropped): the with-replacement noise model in discrete
-    time.
+    time (independent batches only).
     Compiled (:func:`langevin_grok.sgd.end_to_end_kernels.run_balanced_sgd`), parallel over paths, one
     counter-based stream per path (docs/theory.md, "The end-to-end diffusion", "Balanced SGD").
 
@@ -320,6 +323,10 @@ def balanced_sgd_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int
         raise InputError(f"read_every must be 'epoch' or 'step', got {read_every!r}")
     if noise not in ("batches", "gaussian"):
         raise InputError(f"noise must be 'batches' or 'gaussian', got {noise!r}")
+    if not isinstance(replacement, (bool, np.bool_)):
+        raise InputError(f"replacement must be True or False, got {replacement!r}")
+    if noise == "gaussian" and not replacement:
+        raise InputError("noise='gaussian' needs replacement=True (Gaussian moments model independent batches)")
     u, v, thr = _amplitude_event(event, p) or (None, None, None)
     if u is None:
         raise InputError("event must be a tuple (u, v, threshold) for balanced_sgd_escape")
@@ -338,8 +345,8 @@ def balanced_sgd_escape(W0, X, Y, depth: int, beta: float, lr: float, batch: int
     reads = np.empty(n_paths, dtype=np.int64)
     flags = np.empty(n_paths, dtype=np.int64)
     mu, root = _gaussian_moments(X, Y) if noise == "gaussian" else (np.empty(0), np.empty((0, 0)))
-    kern.run_balanced_sgd(np.ascontiguousarray(W0), X, Y, int(depth), float(beta), float(lr), B, every,
-                          max_epochs * (m // every), u, v, thr, keys, reads, flags, mu, root)
+    kern.run_balanced_sgd(np.ascontiguousarray(W0), X, Y, int(depth), float(beta), float(lr), B, m,
+                          not replacement, every, max_epochs * (m // every), u, v, thr, keys, reads, flags, mu, root)
     observed = flags == 1
     n_div = int((flags == 2).sum())
     status, reason = (Validity.MARGINAL, "diverged") if n_div else (Validity.VALID, "ok")

@@ -276,7 +276,7 @@ def batch_indices(key, n_train, B, n_steps):
 
 @numba.njit(cache=True)
 def _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G, right, g, mu, root,
-                       xi):
+                       xi, perm, lo):
     """One SGD step of a balanced network from its end-to-end map W (in place): the balanced factors
     ``W_1 = S^(1/L) V^T, W_l = S^(1/L), W_L = U S^(1/L)`` (W = U S V^T; any balanced factorisation gives the same
     product after the step), B training samples drawn uniformly with replacement from the stream at ``st``, the
@@ -284,10 +284,29 @@ def _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s
     second moments), every layer moved by ``-lr`` times its gradient, and W replaced by the new product.
     With a non-empty ``root`` (2p^2 x 2p^2) the batch moments are Gaussian instead, ``(S_xx, S_yx) = mu +
     root xi / sqrt(B)`` (the per-sample moments' mean and a square root of their covariance: the same mean and
-    covariance of the batch gradient at every W). Returns the stream's new state."""
+    covariance of the batch gradient at every W). With a non-empty ``perm`` (shuffled epochs) the batch is
+    ``perm[lo:lo + B]`` (shorter at the epoch's end). Returns the stream's new state."""
     p = W.shape[0]
     n_train = X.shape[0]
-    if root.shape[0] > 0:
+    if perm.shape[0] > 0:
+        hi = min(lo + B, n_train)
+        for a in range(p):
+            for b in range(p):
+                sxx[a, b] = 0.0
+                syx[a, b] = 0.0
+        for i in range(lo, hi):
+            k = perm[i]
+            for a in range(p):
+                xa, ya = X[k, a], Y[k, a]
+                for b in range(p):
+                    xb = X[k, b]
+                    sxx[a, b] += xa * xb
+                    syx[a, b] += ya * xb
+        for a in range(p):
+            for b in range(p):
+                sxx[a, b] /= hi - lo
+                syx[a, b] /= hi - lo
+    elif root.shape[0] > 0:
         q2 = root.shape[0]
         for c in range(q2):
             z, st = _normal(st)
@@ -368,47 +387,91 @@ def _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s
     return st
 
 
+@numba.njit(cache=True, inline="always")
+def _permute(perm, st):
+    """Fisher-Yates shuffle of ``perm`` in place from the stream at ``st``; returns the new state."""
+    for i in range(perm.shape[0] - 1, 0, -1):
+        j, st = _index(st, i + 1)
+        perm[i], perm[j] = perm[j], perm[i]
+    return st
+
+
 @numba.njit(cache=True)
-def balanced_sgd_steps(W, X, Y, L, beta, lr, B, key, n_steps, mu, root):
-    """``n_steps`` steps of :func:`_balanced_sgd_step` from W (a copy is returned) with the stream ``key`` (``mu``,
-    ``root``: Gaussian batch moments, or empty arrays for the data's batches): the kernel's step exposed for the
-    tests (one step against the network's own SGD update)."""
+def _balanced_path(W, X, Y, L, beta, lr, B, st, n_steps, j0, m, shuffled, perm, mu, root, bufs, out):
+    """``n_steps`` steps from W in place, the global step count starting at ``j0`` (a new permutation at every
+    multiple of the epoch's ``m`` steps when ``shuffled``); ``out`` (n_steps, p, p) receives W after each step
+    when it is not empty. Returns the stream's state."""
+    sxx, syx, U, Vt, tmp, G, right, s, layers, left, g, xi = bufs
+    for k in range(n_steps):
+        j = j0 + k
+        lo = 0
+        if shuffled:
+            if j % m == 0:
+                st = _permute(perm, st)
+            lo = (j % m) * B
+        st = _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G, right, g,
+                                mu, root, xi, perm if shuffled else perm[:0], lo)
+        if out.shape[0] > 0:
+            out[k] = W
+    return st
+
+
+@numba.njit(cache=True)
+def _buffers(p, L, q2):
+    return (np.empty((p, p)), np.empty((p, p)), np.empty((p, p)), np.empty((p, p)), np.empty((p, p)),
+            np.empty((p, p)), np.empty((p, p)), np.empty(p), np.empty((L, p, p)), np.empty((L, p, p)),
+            np.empty((L, p, p)), np.empty(q2))
+
+
+@numba.njit(cache=True)
+def balanced_sgd_steps(W, X, Y, L, beta, lr, B, key, n_steps, mu, root, shuffled=False):
+    """The trajectory (n_steps, p, p) of W after each step of :func:`_balanced_sgd_step` from W with the stream
+    ``key`` (``mu``, ``root``: Gaussian batch moments, or empty arrays for the data's batches; ``shuffled``:
+    epochs of ``ceil(N / B)`` steps over a fresh permutation each): the kernel's steps exposed for the tests
+    (against the network's own SGD update)."""
     p = W.shape[0]
+    n = X.shape[0]
     W = W.copy()
+    perm = np.arange(n)
+    out = np.empty((n_steps, p, p))
+    _balanced_path(W, X, Y, L, beta, lr, B, key, n_steps, 0, -(-n // B), shuffled, perm, mu, root,
+                   _buffers(p, L, root.shape[0]), out)
+    return out
+
+
+@numba.njit(cache=True)
+def epoch_permutations(key, n_train, n_epochs):
+    """The (n_epochs, N) permutations that shuffled paths draw from the stream ``key`` (tests)."""
+    perm = np.arange(n_train)
+    out = np.empty((n_epochs, n_train), dtype=np.int64)
     st = key
-    sxx, syx, U, Vt, tmp, G, right = (np.empty((p, p)), np.empty((p, p)), np.empty((p, p)), np.empty((p, p)),
-                                      np.empty((p, p)), np.empty((p, p)), np.empty((p, p)))
-    s = np.empty(p)
-    layers, left, g = np.empty((L, p, p)), np.empty((L, p, p)), np.empty((L, p, p))
-    xi = np.empty(root.shape[0])
-    for _ in range(n_steps):
-        st = _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G, right, g, mu,
-                                root, xi)
-    return W
+    for e in range(n_epochs):
+        st = _permute(perm, st)
+        out[e] = perm
+    return out
 
 
 @numba.njit(cache=True, parallel=True)
-def run_balanced_sgd(W0, X, Y, L, beta, lr, B, read_every, max_reads, u, v, thr, keys, reads, flags, mu, root):
-    """Balanced-network SGD paths from W0 (:func:`_balanced_sgd_step`), the event ``u^T W v <= thr`` read every
-    ``read_every`` steps (an epoch, as the network ensemble reads its rule, or every step). ``reads[i]``: the
-    read (1-based) at which path i escaped, or ``max_reads``; ``flags[i]``: 1 escaped, 0 censored, 2 non-finite
-    (``reads[i]`` then the read at which it was found)."""
+def run_balanced_sgd(W0, X, Y, L, beta, lr, B, m, shuffled, read_every, max_reads, u, v, thr, keys, reads, flags,
+                     mu, root):
+    """Balanced-network SGD paths from W0 (:func:`_balanced_sgd_step`; ``m`` steps per epoch, a fresh
+    permutation per epoch when ``shuffled``), the event ``u^T W v <= thr`` read every ``read_every`` steps (an
+    epoch, as the network ensemble reads its rule, or every step). ``reads[i]``: the read (1-based) at which
+    path i escaped, or ``max_reads``; ``flags[i]``: 1 escaped, 0 censored, 2 non-finite (``reads[i]`` then the
+    read at which it was found)."""
     p = W0.shape[0]
     n_paths = keys.shape[0]
+    none = np.empty((0, p, p))
     for n in numba.prange(n_paths):
         W = W0.copy()
-        sxx, syx, U, Vt, tmp, G, right = (np.empty((p, p)), np.empty((p, p)), np.empty((p, p)), np.empty((p, p)),
-                                          np.empty((p, p)), np.empty((p, p)), np.empty((p, p)))
-        s = np.empty(p)
-        layers, left, g = np.empty((L, p, p)), np.empty((L, p, p)), np.empty((L, p, p))
-        xi = np.empty(root.shape[0])
+        bufs = _buffers(p, L, root.shape[0])
+        perm = np.arange(X.shape[0])
         st = keys[n, 0]
         flag = 0
         ep = max_reads
         for e in range(max_reads):
-            for _ in range(read_every):
-                st = _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s, Vt, tmp, G,
-                                        right, g, mu, root, xi)
+            st = _balanced_path(W, X, Y, L, beta, lr, B, st, read_every, e * read_every, m, shuffled, perm, mu,
+                                root, bufs, none)
             finite = True
             amp = 0.0
             for i in range(p):
