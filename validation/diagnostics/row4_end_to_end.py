@@ -133,6 +133,8 @@ def main():
     ap.add_argument("--max-time", type=float, default=30000.0, help="censoring time (SDE time)")
     ap.add_argument("--balanced-paths", type=int, default=0,
                     help="paths of the balanced network's chains, Gaussian moments and the data's batches (0: skip)")
+    ap.add_argument("--shuffled", action="store_true",
+                    help="the balanced chain with shuffled epochs instead (the data's batches only)")
     a = ap.parse_args()
     variants = [v for v in a.variants.split(",") if v]
     bad = [v for v in variants if v not in ("line", "plane", "noisy4", "network", "balanced")]
@@ -190,7 +192,9 @@ def main():
               f"; flat plane (grid) {flat.tau_plane:.4g}, chord {flat.tau_line:.4g}: end-to-end / plane = "
               f"{est.mean / flat.tau_plane:.3f}, transverse factor {est.mean / flat.tau_line:.3f} against the "
               f"plane's {flat.transverse_factor:.3f}")
-    if a.balanced_paths > 0:
+    if a.balanced_paths > 0 and a.shuffled:
+        _balanced_shuffled(P, s, a, X, Y, (um, vm, thr), epochs)
+    elif a.balanced_paths > 0:
         _balanced(P, s, a, X, Y, (um, vm, thr), epochs)
 
 
@@ -215,6 +219,26 @@ def _balanced(P, s, a, X, Y, event, epochs):
     print(f"  exact 1-D chains: batch-mean {bc:.4g}, Gaussian {dc:.4g} (non-Gaussian factor {bc / dc:.3f}, 4-D: "
           f"{est['batches'].mean / est['gaussian'].mean:.3f}); prediction balanced_chain {pred:.4g}, "
           f"prediction / balanced (batches) {pred / est['batches'].mean:.3f}")
+
+
+def _balanced_shuffled(P, s, a, X, Y, event, epochs):
+    """The balanced chain with shuffled epochs (the data's batches), beside the row's shuffled-epoch predictions
+    (the exact 1-D MFPT at the epoch-boundary and epoch-mean temperatures of the exact linear model)."""
+    from langevin_grok.sgd.noise_models import shuffled_epoch_model
+    from langevin_grok.theory.quadrature import exact_mfpt_1d
+
+    W0 = end_to_end(unpack(P["start"].theta[None], 3, 2, 2))[0]
+    t0 = time.time()
+    r = balanced_sgd_escape(W0, X, Y, 3, P["beta"], s.lr, a.batch, event, n_paths=a.balanced_paths,
+                            max_epochs=epochs, seed=a.seed, replacement=False)
+    e = exponential_mle(r["t_sde"], r["observed"])
+    print(f"balanced chain, shuffled epochs ({a.balanced_paths} paths, seed {a.seed}, run {a.max_time:g}): tau = "
+          f"{e.mean:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}] ({e.n_events} escaped, {time.time() - t0:.0f} s)")
+    sh = shuffled_epoch_model(s.lr, a.batch, s.n_train, P["c_e"], float(P["e"] @ P["net"].hessian(P["start"].theta)
+                                                                       @ P["e"]))
+    for name, T in (("boundary", float(sh.temperature_boundary)), ("epoch mean", float(sh.temperature_epoch_mean))):
+        tau = exact_mfpt_1d(3, P["eta"], P["beta"], T, "reverse").tau
+        print(f"  exact 1-D MFPT at the {name} temperature {T:.4g}: {tau:.4g} (balanced/that {e.mean / tau:.3g})")
 
 
 if __name__ == "__main__":
