@@ -14,13 +14,14 @@ Two measurements for one independent-batch point of validation row 4 (w = 2 netw
    plane's.
 3. The balanced network's chain (``--balanced-paths``; balanced_sgd_escape): the network's own step on W in
    discrete time, with Gaussian batch moments (the noise model) and with the data's batches, beside the exact 1-D
-   chains: validation row 4's recommended prediction and its check.
+   chains: validation row 4's recommended prediction and its check; with ``--shuffled`` the chain with shuffled
+   epochs beside the row's shuffled-epoch predictions.
 
 docs/theory.md, "The end-to-end diffusion", quotes its numbers.
 
 Usage: python validation/diagnostics/row4_end_to_end.py [--fraction 0.3] [--batch 24] [--replicas 256]
        [--seed 1000] [--variants line,plane,noisy4,network] [--gamma 1.0] [--em-paths 2000] [--dt 0.05]
-       [--max-time 30000] [--balanced-paths 0]
+       [--max-time 30000] [--balanced-paths 0] [--shuffled]
 """
 
 from __future__ import annotations
