@@ -288,25 +288,7 @@ def _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s
     ``perm[lo:lo + B]`` (shorter at the epoch's end). Returns the stream's new state."""
     p = W.shape[0]
     n_train = X.shape[0]
-    if perm.shape[0] > 0:
-        hi = min(lo + B, n_train)
-        for a in range(p):
-            for b in range(p):
-                sxx[a, b] = 0.0
-                syx[a, b] = 0.0
-        for i in range(lo, hi):
-            k = perm[i]
-            for a in range(p):
-                xa, ya = X[k, a], Y[k, a]
-                for b in range(p):
-                    xb = X[k, b]
-                    sxx[a, b] += xa * xb
-                    syx[a, b] += ya * xb
-        for a in range(p):
-            for b in range(p):
-                sxx[a, b] /= hi - lo
-                syx[a, b] /= hi - lo
-    elif root.shape[0] > 0:
+    if root.shape[0] > 0 and perm.shape[0] == 0:
         q2 = root.shape[0]
         for c in range(q2):
             z, st = _normal(st)
@@ -321,13 +303,17 @@ def _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s
                 sxx[r // p, r % p] = v
             else:
                 syx[(r - p * p) // p, (r - p * p) % p] = v
-    else:
+    else:  # the data's batch: a slice of the epoch's permutation, or B draws with replacement
         for a in range(p):
             for b in range(p):
                 sxx[a, b] = 0.0
                 syx[a, b] = 0.0
-        for _ in range(B):
-            k, st = _index(st, n_train)
+        count = min(lo + B, n_train) - lo if perm.shape[0] > 0 else B
+        for i in range(count):
+            if perm.shape[0] > 0:
+                k = perm[lo + i]
+            else:
+                k, st = _index(st, n_train)
             for a in range(p):
                 xa, ya = X[k, a], Y[k, a]
                 for b in range(p):
@@ -336,8 +322,8 @@ def _balanced_sgd_step(W, X, Y, L, beta, lr, B, st, sxx, syx, layers, left, U, s
                     syx[a, b] += ya * xb
         for a in range(p):
             for b in range(p):
-                sxx[a, b] /= B
-                syx[a, b] /= B
+                sxx[a, b] /= count
+                syx[a, b] /= count
     _svd_into(W, U, s, Vt)
     for a in range(p):
         s[a] = _powr(s[a], 1.0 / L)  # the layers' common singular values
