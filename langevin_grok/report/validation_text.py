@@ -176,9 +176,13 @@ def _sgd_reverse_verdict(r) -> str:
 
 
 def _factor_range(r, method: str = "plane_batch_chain", key: str = "transverse_factor") -> str:
-    x = [p["predictions"][method].get(key) for p in r.points if p["replacement"]
-         and method in p["predictions"]]
-    x = [v for v in x if v is not None]
+    return _span(p["predictions"][method].get(key) for p in r.points if p["replacement"]
+                 and method in p["predictions"])
+
+
+def _span(values) -> str:
+    """``min..max`` of the values that are not None, 3 significant digits; ``-`` when there are none."""
+    x = [v for v in values if v is not None]
     return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "-"
 
 
@@ -209,8 +213,7 @@ def _plane_summary(r) -> str:
         return ""
 
     def rng(key):
-        x = [q[key] for q in ps if q.get(key) is not None]
-        return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "-"
+        return _span(q.get(key) for q in ps)
     inside = sum(bool((q.get("compare") or {}).get("within")) for q in ps)
     return (f". SGD on the escape plane with the real per-sample gradients (a simulation): plane/predicted "
             f"{rng('plane_over_prediction')} ({inside} of {len(ps)} predictions inside the plane's CI), "
@@ -224,8 +227,7 @@ def _balanced_summary(r) -> str:
         return ""
 
     def rng(key):
-        x = [q[key] for q in bs if q.get(key) is not None]
-        return f"{_fmt(min(x), 3)}..{_fmt(max(x), 3)}" if x else "-"
+        return _span(q.get(key) for q in bs)
     return (f". The balanced network's chain with the data's own batches (a simulation, {bs[0]['n_paths']} paths "
             f"per point): predicted/balanced {rng('prediction_over_balanced')} (the prediction's non-Gaussian "
             f"factorisation), network/balanced {rng('network_over_balanced')} (what the 4-D balanced reduction "
